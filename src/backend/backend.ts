@@ -1,0 +1,88 @@
+/**
+ * `createBackend`: the entry point that picks where work runs and compiles models there.
+ */
+import { ArgumentError, DisposedError, describe, WebGpuUnavailableError } from '../errors.js';
+import { type MlpSpec, mlp } from '../nn/mlp.js';
+import { type Optimizer, sgd } from '../nn/optim.js';
+import { type CompileOptions, Net } from '../net.js';
+import { CpuDevice, type CpuPrecision } from './cpu.js';
+import type { BackendKind, Device } from './device.js';
+
+export interface BackendOptions {
+  /** CPU only: 'f64' runs the reference in double precision (for gradient checks). Default 'f32'. */
+  precision?: CpuPrecision;
+}
+
+export interface Backend {
+  readonly kind: BackendKind;
+  /** What runs the work, e.g. the GPU adapter's description. */
+  readonly description: string;
+  /** Compiles `spec` for one batch size: every buffer and kernel is created here, once. */
+  compile(spec: MlpSpec, options: CompileOptions): Promise<Net>;
+  /** Releases the device. Nets compiled on it must not be used afterwards. */
+  dispose(): void;
+}
+
+/**
+ * A backend of the given kind; without one, WebGPU when an adapter is available, else the CPU.
+ * Throws `WebGpuUnavailableError` when 'webgpu' is asked for and cannot be had.
+ */
+export async function createBackend(kind?: BackendKind, options: BackendOptions = {}): Promise<Backend> {
+  if (kind !== undefined && kind !== 'cpu' && kind !== 'webgpu') {
+    throw new ArgumentError('kind', "'cpu', 'webgpu' or nothing", describe(kind));
+  }
+  if (kind === 'webgpu') {
+    throw new WebGpuUnavailableError('the WebGPU backend is not available in this build; use createBackend("cpu")');
+  }
+  return wrapDevice(new CpuDevice(options.precision ?? 'f32'));
+}
+
+/** A backend over any device: validates compile options, then builds a `Net`. */
+export function wrapDevice<Buffer>(device: Device<Buffer>): Backend {
+  let disposed = false;
+  return {
+    kind: device.kind,
+    description: device.description,
+    async compile(spec, options) {
+      if (disposed) throw new DisposedError('this backend');
+      const checked = checkSpec(spec);
+      const { batchSize, optimizer, maxNorm } = checkCompileOptions(options);
+      return (await Net.create(device, checked, batchSize, optimizer, maxNorm)) as Net;
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      device.destroy();
+    },
+  };
+}
+
+function checkSpec(spec: MlpSpec): MlpSpec {
+  if (typeof spec !== 'object' || spec === null || !Array.isArray(spec.keepProb)) {
+    throw new ArgumentError('spec', 'a model spec made by mlp()', describe(spec));
+  }
+  const [input, ...hidden] = spec.keepProb;
+  return mlp({ sizes: spec.sizes, activation: spec.activation, keepProb: { input, hidden }, seed: spec.seed });
+}
+
+function checkCompileOptions(options: CompileOptions): {
+  batchSize: number;
+  optimizer: Optimizer;
+  maxNorm: number | undefined;
+} {
+  if (typeof options !== 'object' || options === null) {
+    throw new ArgumentError('options', 'an object with batchSize', describe(options));
+  }
+  const { batchSize, maxNorm } = options;
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+    throw new ArgumentError('batchSize', 'an integer ≥ 1', describe(batchSize));
+  }
+  if (maxNorm !== undefined && !(Number.isFinite(maxNorm) && maxNorm > 0)) {
+    throw new ArgumentError('maxNorm', 'a number > 0, or undefined for no constraint', describe(maxNorm));
+  }
+  const optimizer = options.optimizer ?? sgd({ lr: 0.1 });
+  if (optimizer.kind !== 'sgd' && optimizer.kind !== 'adam') {
+    throw new ArgumentError('optimizer', 'the result of sgd() or adam()', describe(optimizer));
+  }
+  return { batchSize, optimizer, maxNorm };
+}

@@ -1,0 +1,59 @@
+/**
+ * The CPU reference backend: buffers are typed arrays and a program is the list of each op's
+ * plain-loop reference. It runs anywhere (browser or Node) and is what the WebGPU backend is checked
+ * against. `precision: 'f64'` stores every float tensor in a Float64Array, for gradient checks.
+ */
+import type { DType, StepContext } from '../graph/ir.js';
+import { OPS } from '../ops/index.js';
+import type { NumArray } from '../ops/op.js';
+import type { Device, Program, ProgramStep, RunResult } from './device.js';
+
+export type CpuPrecision = 'f32' | 'f64';
+
+type Reference = (p: unknown, inputs: readonly NumArray[], outputs: readonly NumArray[], ctx: StepContext) => void;
+
+export class CpuDevice implements Device<NumArray> {
+  readonly kind = 'cpu';
+  readonly description: string;
+  readonly #precision: CpuPrecision;
+
+  constructor(precision: CpuPrecision = 'f32') {
+    this.#precision = precision;
+    this.description = `CPU reference (${precision})`;
+  }
+
+  createBuffer(_label: string, dtype: DType, length: number): NumArray {
+    if (dtype === 'u32') return new Uint32Array(length);
+    return this.#precision === 'f64' ? new Float64Array(length) : new Float32Array(length);
+  }
+
+  write(buffer: NumArray, data: Float32Array | Uint32Array, offset = 0): void {
+    buffer.set(data, offset);
+  }
+
+  async read(buffer: NumArray, length: number): Promise<Float32Array | Float64Array> {
+    return buffer instanceof Float64Array ? buffer.slice(0, length) : Float32Array.from(buffer.subarray(0, length));
+  }
+
+  async createProgram(_label: string, steps: readonly ProgramStep<NumArray>[], snapshots: readonly NumArray[]): Promise<Program> {
+    const kernels = steps.map((step) => ({ ...step, reference: OPS[step.node.op].reference as Reference }));
+    const read = this.read.bind(this);
+    return {
+      run(ctx: StepContext): RunResult {
+        for (const kernel of kernels) kernel.reference(kernel.params, kernel.inputs, kernel.outputs, ctx);
+        const captured = snapshots.map((buffer) => buffer.slice());
+        return {
+          read: (index) => {
+            const values = captured[index];
+            if (!values) return Promise.reject(new RangeError(`no snapshot ${index}`));
+            return read(values, values.length);
+          },
+        };
+      },
+    };
+  }
+
+  destroyBuffer(): void {}
+
+  destroy(): void {}
+}

@@ -1,0 +1,38 @@
+/**
+ * The seam between the shared graph executor and a backend. A backend is a `Device`: it makes
+ * buffers, moves data in and out, and turns a planned list of nodes into a `Program` once; running a
+ * program is then one call per step (on WebGPU: one command encoder, one submit).
+ */
+import type { DType, Node, StepContext } from '../graph/ir.js';
+
+export type BackendKind = 'cpu' | 'webgpu';
+
+/** One node of a program, with its buffers resolved and its per-op parameters computed. */
+export interface ProgramStep<Buffer> {
+  readonly node: Node;
+  readonly params: unknown;
+  readonly inputs: readonly Buffer[];
+  readonly outputs: readonly Buffer[];
+}
+
+/** Values captured by one run, readable later even if more runs have happened since. */
+export interface RunResult {
+  /** Reads the `index`-th snapshot buffer given to `createProgram`, as it was after this run. */
+  read(index: number): Promise<Float32Array | Float64Array>;
+}
+
+export interface Program {
+  run(ctx: StepContext): RunResult;
+}
+
+export interface Device<Buffer = unknown> {
+  readonly kind: BackendKind;
+  /** A human-readable description of what executes the work (e.g. the GPU adapter). */
+  readonly description: string;
+  createBuffer(label: string, dtype: DType, length: number): Buffer;
+  write(buffer: Buffer, data: Float32Array | Uint32Array, offset?: number): void;
+  read(buffer: Buffer, length: number): Promise<Float32Array | Float64Array>;
+  createProgram(label: string, steps: readonly ProgramStep<Buffer>[], snapshots: readonly Buffer[]): Promise<Program>;
+  destroyBuffer(buffer: Buffer): void;
+  destroy(): void;
+}

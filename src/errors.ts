@@ -1,0 +1,60 @@
+/**
+ * The library's error types. Every error a user can trigger by passing something wrong is an
+ * {@link ArgumentError} that names the argument, says what was expected and what was given, and is
+ * thrown before any work starts, so the net is left exactly as it was.
+ */
+
+/** Base class of every error dropgpu throws on purpose. */
+export class DropgpuError extends Error {
+  override name = 'DropgpuError';
+}
+
+/** An argument that does not meet its contract. `argument` names it, e.g. `"x"` or `"spec.sizes[2]"`. */
+export class ArgumentError extends DropgpuError {
+  override name = 'ArgumentError';
+  constructor(
+    readonly argument: string,
+    readonly expected: string,
+    readonly got: string,
+  ) {
+    super(`${argument}: expected ${expected}, got ${got}`);
+  }
+}
+
+/** A method was called on a net (or backend) after `dispose()`. */
+export class DisposedError extends DropgpuError {
+  override name = 'DisposedError';
+  constructor(what: string) {
+    super(`${what} has been disposed; compile a new one`);
+  }
+}
+
+/** WebGPU was asked for but no adapter or device could be had. */
+export class WebGpuUnavailableError extends DropgpuError {
+  override name = 'WebGpuUnavailableError';
+}
+
+/** A kernel failed to compile or validate on the device; `op` names it. */
+export class KernelCompileError extends DropgpuError {
+  override name = 'KernelCompileError';
+  constructor(
+    readonly op: string,
+    readonly messages: string[],
+  ) {
+    super(`${op}: ${messages.join('; ')}`);
+  }
+}
+
+/** Short description of a value for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (ArrayBuffer.isView(value)) {
+    const length = 'length' in value ? (value as { length: number }).length : value.byteLength;
+    return `${value.constructor.name} of length ${length}`;
+  }
+  if (Array.isArray(value)) return `array of length ${value.length}`;
+  return typeof value;
+}

@@ -1,0 +1,114 @@
+/**
+ * The graph IR every backend executes: tensors with shapes and roles, and nodes that are plain data
+ * (op name, input and output tensor ids, attributes). A graph is built once per (model, batch size);
+ * the backward part is derived from the forward part by `appendBackward` (autodiff.ts).
+ */
+
+export type DType = 'f32' | 'u32';
+
+/**
+ * What a tensor is for. Roles decide buffer lifetime: everything but activations and gradients lives
+ * for the whole program (see plan.ts).
+ */
+export type Role = 'input' | 'label' | 'parameter' | 'optimizer_state' | 'activation' | 'gradient' | 'output';
+
+export interface Tensor {
+  readonly id: number;
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly role: Role;
+}
+
+export type Activation = 'relu' | 'tanh' | 'sigmoid' | 'identity';
+
+/** Attributes of each op: static for the life of a compiled program. */
+export interface OpAttrs {
+  matmul: { transA: boolean; transB: boolean };
+  bias_act: { activation: Activation };
+  act_grad: { activation: Activation };
+  bias_grad: Record<string, never>;
+  dropout: { site: number; keepProb: number; seed: number };
+  softmax_xent: Record<string, never>;
+  softmax_xent_grad: Record<string, never>;
+  softmax: Record<string, never>;
+  add: Record<string, never>;
+  sgd: { momentum: boolean; nesterov: boolean; weightDecay: number };
+  adam: { beta1: number; beta2: number; epsilon: number; weightDecay: number };
+  max_norm: { maxNorm: number };
+}
+
+export type OpName = keyof OpAttrs;
+
+export interface Node<O extends OpName = OpName> {
+  readonly op: O;
+  readonly name: string;
+  readonly inputs: readonly number[];
+  /** May repeat input ids: optimizer nodes update parameters and state in place. */
+  readonly outputs: readonly number[];
+  readonly attrs: OpAttrs[O];
+}
+
+/**
+ * Values that change from step to step without recompiling: the step counter t of SPEC §3.2 (dropout
+ * masks, Adam's bias correction) and the hyperparameters that schedules move.
+ */
+export interface StepContext {
+  readonly step: number;
+  readonly lr: number;
+  readonly momentum: number;
+}
+
+export function elementCount(shape: readonly number[]): number {
+  let count = 1;
+  for (const dim of shape) count *= dim;
+  return count;
+}
+
+/** A growing graph. Tensors are referred to by id (their index in `tensors`). */
+export class Graph {
+  readonly tensors: Tensor[] = [];
+  readonly nodes: Node[] = [];
+
+  tensor(name: string, shape: readonly number[], role: Role, dtype: DType = 'f32'): number {
+    const id = this.tensors.length;
+    this.tensors.push({ id, name, shape: [...shape], dtype, role });
+    return id;
+  }
+
+  node<O extends OpName>(
+    op: O,
+    name: string,
+    inputs: readonly number[],
+    outputs: readonly number[],
+    attrs: OpAttrs[O],
+  ): void {
+    this.nodes.push({ op, name, inputs, outputs, attrs } as Node);
+  }
+
+  /** Adds a node with one new output tensor and returns that tensor's id. */
+  apply<O extends OpName>(
+    op: O,
+    name: string,
+    inputs: readonly number[],
+    attrs: OpAttrs[O],
+    shape: readonly number[],
+    role: Role,
+  ): number {
+    const out = this.tensor(name, shape, role);
+    this.node(op, name, inputs, [out], attrs);
+    return out;
+  }
+
+  get(id: number): Tensor {
+    const tensor = this.tensors[id];
+    if (!tensor) throw new RangeError(`no tensor with id ${id}`);
+    return tensor;
+  }
+
+  find(name: string): Tensor {
+    const tensor = this.tensors.find((t) => t.name === name);
+    if (!tensor) throw new RangeError(`no tensor named ${name}`);
+    return tensor;
+  }
+}

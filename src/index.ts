@@ -1,0 +1,18 @@
+/**
+ * dropgpu: train multilayer perceptrons with dropout on the GPU in the browser (WebGPU), with a
+ * pure-TypeScript CPU reference backend. This file is the whole public API.
+ */
+export { type Backend, type BackendOptions, createBackend } from './backend/backend.js';
+export type { BackendKind } from './backend/device.js';
+export {
+  ArgumentError,
+  DisposedError,
+  DropgpuError,
+  KernelCompileError,
+  WebGpuUnavailableError,
+} from './errors.js';
+export type { ParamMap, ParamTensor } from './nn/init.js';
+export { type HiddenActivation, type MlpOptions, type MlpSpec, mlp } from './nn/mlp.js';
+export { type AdamOptions, adam, type Optimizer, type SgdOptions, sgd } from './nn/optim.js';
+export type { CompileOptions, Net, NetInfo, StepHyperparameters, TrainStepResult } from './net.js';
+export { dropoutMask, keepThreshold, philox4x32 } from './rng/philox.js';

@@ -1,0 +1,259 @@
+/**
+ * A compiled net: one model at one batch size on one device. Owns the parameter and optimizer-state
+ * buffers, the training program and the inference program, and the step counter t of SPEC §3.2.
+ * Every argument is checked before any work starts, so a bad call leaves the net as it was.
+ */
+import type { Device, RunResult } from './backend/device.js';
+import { ArgumentError, DisposedError, describe } from './errors.js';
+import { type CompiledGraph, compileGraph } from './graph/executor.js';
+import { elementCount } from './graph/ir.js';
+import { buildPredictGraph, buildTrainGraph } from './nn/graphs.js';
+import { initParams, type ParamMap } from './nn/init.js';
+import type { MlpSpec } from './nn/mlp.js';
+import type { Optimizer } from './nn/optim.js';
+
+export interface CompileOptions {
+  /** Rows per training step. A positive integer. */
+  batchSize: number;
+  /** Default `sgd({ lr: 0.1 })`. */
+  optimizer?: Optimizer;
+  /** Max-norm constraint c on every unit's incoming weights (> 0). Default: none. */
+  maxNorm?: number;
+}
+
+/** What `trainStep` returns. Reading `loss` is what triggers a readback (on WebGPU). */
+export interface TrainStepResult {
+  /** The step's index t (0 for the net's first step). */
+  readonly step: number;
+  /** Mean cross-entropy of the batch before this step's update. */
+  readonly loss: Promise<number>;
+}
+
+/** Per-step overrides of the optimizer's hyperparameters (learning-rate schedules, momentum ramps). */
+export interface StepHyperparameters {
+  lr?: number;
+  momentum?: number;
+}
+
+export interface NetInfo {
+  readonly spec: MlpSpec;
+  readonly batchSize: number;
+  readonly optimizer: Optimizer;
+  readonly maxNorm: number | undefined;
+  readonly backend: Device['kind'];
+}
+
+export class Net<Buffer = unknown> {
+  readonly info: NetInfo;
+  readonly #device: Device<Buffer>;
+  readonly #params: ReadonlyMap<string, { shape: readonly number[]; buffer: Buffer }>;
+  readonly #train: CompiledGraph<Buffer>;
+  readonly #predict: CompiledGraph<Buffer>;
+  readonly #stateBuffers: readonly Buffer[];
+  #step = 0;
+  #disposed = false;
+
+  private constructor(
+    device: Device<Buffer>,
+    info: NetInfo,
+    params: ReadonlyMap<string, { shape: readonly number[]; buffer: Buffer }>,
+    stateBuffers: readonly Buffer[],
+    train: CompiledGraph<Buffer>,
+    predict: CompiledGraph<Buffer>,
+  ) {
+    this.#device = device;
+    this.info = info;
+    this.#params = params;
+    this.#stateBuffers = stateBuffers;
+    this.#train = train;
+    this.#predict = predict;
+  }
+
+  /** Builds both programs and uploads the seed's initial parameters. Arguments are already validated. */
+  static async create<Buffer>(
+    device: Device<Buffer>,
+    spec: MlpSpec,
+    batchSize: number,
+    optimizer: Optimizer,
+    maxNorm: number | undefined,
+  ): Promise<Net<Buffer>> {
+    const train = buildTrainGraph(spec, batchSize, optimizer, maxNorm);
+    const predict = buildPredictGraph(spec, batchSize);
+    // Parameters and optimizer state live across steps and are shared by both programs.
+    const shared = new Map<string, Buffer>();
+    const params = new Map<string, { shape: readonly number[]; buffer: Buffer }>();
+    const stateBuffers: Buffer[] = [];
+    for (const tensor of train.graph.tensors) {
+      if (tensor.role !== 'parameter' && tensor.role !== 'optimizer_state') continue;
+      const buffer = device.createBuffer(tensor.name, tensor.dtype, elementCount(tensor.shape));
+      shared.set(tensor.name, buffer);
+      if (tensor.role === 'parameter') params.set(tensor.name, { shape: tensor.shape, buffer });
+      else stateBuffers.push(buffer);
+    }
+    const trainCompiled = await compileGraph(device, 'train', train.graph, { shared, snapshots: [train.loss] });
+    const predictCompiled = await compileGraph(device, 'predict', predict.graph, { shared, keep: [predict.probs] });
+    const info = { spec, batchSize, optimizer, maxNorm, backend: device.kind };
+    const net = new Net(device, info, params, stateBuffers, trainCompiled, predictCompiled);
+    net.#writeParams(initParams(spec));
+    return net;
+  }
+
+  /** Training steps taken so far: the step counter t of the next step's dropout masks. */
+  get step(): number {
+    return this.#step;
+  }
+
+  /**
+   * One step of minibatch training on `x` [batchSize × inputs] (row-major) with integer labels `y`
+   * [batchSize]: forward with dropout, loss, backward, optimizer update, max-norm.
+   */
+  async trainStep(
+    x: ArrayLike<number>,
+    y: ArrayLike<number>,
+    hyperparameters: StepHyperparameters = {},
+  ): Promise<TrainStepResult> {
+    this.#checkLive();
+    const { batchSize, spec, optimizer } = this.info;
+    const inputs = checkInputs('x', x, batchSize, spec.sizes[0] as number, true);
+    const labels = checkLabels('y', y, batchSize, spec.sizes[spec.sizes.length - 1] as number);
+    const lr = hyperparameters.lr ?? optimizer.lr;
+    if (!(Number.isFinite(lr) && lr > 0)) throw new ArgumentError('lr', 'a number > 0', describe(lr));
+    const momentum = hyperparameters.momentum ?? (optimizer.kind === 'sgd' ? optimizer.momentum : 0);
+    if (!(momentum >= 0 && momentum < 1)) throw new ArgumentError('momentum', 'a number in [0, 1)', describe(momentum));
+    const { graph } = this.#train;
+    this.#device.write(this.#train.bufferOf(graph.find('x').id), inputs);
+    this.#device.write(this.#train.bufferOf(graph.find('labels').id), labels);
+    const step = this.#step;
+    const run: RunResult = this.#train.program.run({ step, lr, momentum });
+    this.#step += 1;
+    let loss: Promise<number> | undefined;
+    return {
+      step,
+      get loss() {
+        loss ??= run.read(0).then((values) => values[0] as number);
+        return loss;
+      },
+    };
+  }
+
+  /**
+   * Class probabilities [rows × classes] for `x` [rows × inputs], without dropout. Any number of rows:
+   * they are run batchSize at a time (rows are independent, so the last chunk is zero-padded).
+   */
+  async predict(x: ArrayLike<number>): Promise<Float32Array> {
+    this.#checkLive();
+    const { batchSize, spec } = this.info;
+    const width = spec.sizes[0] as number;
+    const classes = spec.sizes[spec.sizes.length - 1] as number;
+    if (x.length % width !== 0 || x.length === 0) {
+      throw new ArgumentError('x', `a non-empty multiple of ${width} values (rows × inputs)`, describe(x));
+    }
+    const rows = x.length / width;
+    const inputs = checkInputs('x', x, rows, width, false);
+    const { graph, program } = this.#predict;
+    const xBuffer = this.#predict.bufferOf(graph.find('x').id);
+    const probsBuffer = this.#predict.bufferOf(graph.find('probs').id);
+    const probs = new Float32Array(rows * classes);
+    const chunk = new Float32Array(batchSize * width);
+    for (let start = 0; start < rows; start += batchSize) {
+      const count = Math.min(batchSize, rows - start);
+      chunk.fill(0);
+      chunk.set(inputs.subarray(start * width, (start + count) * width));
+      this.#device.write(xBuffer, chunk);
+      program.run({ step: this.#step, lr: 0, momentum: 0 });
+      const values = await this.#device.read(probsBuffer, count * classes);
+      probs.set(values, start * classes);
+    }
+    return probs;
+  }
+
+  /** The parameters by PyTorch name (`layers.k.weight` [out, in], `layers.k.bias` [out]), copied. */
+  async getParams(): Promise<ParamMap> {
+    this.#checkLive();
+    const result: ParamMap = {};
+    for (const [name, { shape, buffer }] of this.#params) {
+      const values = await this.#device.read(buffer, elementCount(shape));
+      result[name] = { shape: [...shape], data: Float32Array.from(values) };
+    }
+    return result;
+  }
+
+  /**
+   * Replaces every parameter. `params` must hold exactly this net's names with matching shapes and
+   * finite values; nothing is written unless all of it is valid. Optimizer state is kept as it is.
+   */
+  setParams(params: ParamMap): void {
+    this.#checkLive();
+    if (typeof params !== 'object' || params === null) {
+      throw new ArgumentError('params', 'an object of { shape, data } by parameter name', describe(params));
+    }
+    for (const name of Object.keys(params)) {
+      if (!this.#params.has(name)) {
+        throw new ArgumentError('params', `only the names ${[...this.#params.keys()].join(', ')}`, JSON.stringify(name));
+      }
+    }
+    for (const [name, { shape }] of this.#params) {
+      const given = params[name];
+      if (!given) throw new ArgumentError(`params["${name}"]`, `a tensor of shape [${shape}]`, 'nothing');
+      const sameShape = given.shape?.length === shape.length && shape.every((d, i) => given.shape[i] === d);
+      if (!sameShape) throw new ArgumentError(`params["${name}"].shape`, `[${shape}]`, `[${given.shape}]`);
+      checkFinite(`params["${name}"].data`, given.data, elementCount(shape));
+    }
+    this.#writeParams(params);
+  }
+
+  /** Frees every buffer. Any later call throws `DisposedError`. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#train.dispose();
+    this.#predict.dispose();
+    for (const { buffer } of this.#params.values()) this.#device.destroyBuffer(buffer);
+    for (const buffer of this.#stateBuffers) this.#device.destroyBuffer(buffer);
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  #writeParams(params: ParamMap): void {
+    for (const [name, { buffer }] of this.#params) {
+      const given = params[name] as ParamMap[string];
+      this.#device.write(buffer, Float32Array.from(given.data));
+    }
+  }
+
+  #checkLive(): void {
+    if (this.#disposed) throw new DisposedError('this net');
+  }
+}
+
+function checkFinite(argument: string, data: ArrayLike<number> | undefined, length: number): void {
+  if (!data || typeof data.length !== 'number' || data.length !== length) {
+    throw new ArgumentError(argument, `${length} numbers`, describe(data));
+  }
+  for (let i = 0; i < length; i++) {
+    if (!Number.isFinite(data[i])) throw new ArgumentError(`${argument}[${i}]`, 'a finite number', describe(data[i]));
+  }
+}
+
+function checkInputs(argument: string, x: ArrayLike<number>, rows: number, width: number, exact: boolean): Float32Array {
+  if (exact && x?.length !== rows * width) {
+    throw new ArgumentError(argument, `${rows * width} values (${rows} rows × ${width} inputs)`, describe(x));
+  }
+  checkFinite(argument, x, rows * width);
+  return x instanceof Float32Array ? x : Float32Array.from(x);
+}
+
+function checkLabels(argument: string, y: ArrayLike<number>, rows: number, classes: number): Uint32Array {
+  if (y?.length !== rows) throw new ArgumentError(argument, `${rows} labels`, describe(y));
+  const labels = new Uint32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const label = y[i];
+    if (!Number.isInteger(label) || (label as number) < 0 || (label as number) >= classes) {
+      throw new ArgumentError(`${argument}[${i}]`, `an integer class in [0, ${classes})`, describe(label));
+    }
+    labels[i] = label as number;
+  }
+  return labels;
+}

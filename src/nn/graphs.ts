@@ -1,0 +1,46 @@
+/**
+ * The two graphs a compiled net runs: the training step (forward with dropout, loss, derived backward
+ * pass, optimizer update, max-norm) and inference (forward without dropout, softmax).
+ */
+import { appendBackward } from '../graph/autodiff.js';
+import { Graph } from '../graph/ir.js';
+import { buildForward, type MlpSpec } from './mlp.js';
+import { appendUpdate, type Optimizer } from './optim.js';
+
+export interface TrainGraph {
+  readonly graph: Graph;
+  readonly x: number;
+  readonly labels: number;
+  readonly loss: number;
+  readonly params: readonly number[];
+  readonly grads: readonly number[];
+}
+
+/** With `optimizer` null the graph stops at the gradients (used by gradient checks). */
+export function buildTrainGraph(
+  spec: MlpSpec,
+  batch: number,
+  optimizer: Optimizer | null,
+  maxNorm?: number,
+): TrainGraph {
+  const graph = new Graph();
+  const { x, logits, params } = buildForward(graph, spec, batch, true);
+  const labels = graph.tensor('labels', [batch], 'label', 'u32');
+  const loss = graph.apply('softmax_xent', 'loss', [logits, labels], {}, [1], 'output');
+  const grads = appendBackward(graph, loss, params);
+  if (optimizer) appendUpdate(graph, params, grads, optimizer, maxNorm);
+  return { graph, x, labels, loss, params, grads };
+}
+
+export interface PredictGraph {
+  readonly graph: Graph;
+  readonly x: number;
+  readonly probs: number;
+}
+
+export function buildPredictGraph(spec: MlpSpec, batch: number): PredictGraph {
+  const graph = new Graph();
+  const { x, logits } = buildForward(graph, spec, batch, false);
+  const probs = graph.apply('softmax', 'probs', [logits], {}, graph.get(logits).shape, 'output');
+  return { graph, x, probs };
+}

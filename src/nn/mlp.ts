@@ -1,0 +1,121 @@
+/**
+ * The model family (SPEC §1): input → [dense → activation → dropout] × H → dense → softmax, with
+ * dropout on the input too. `mlp()` validates and normalizes a user's options into an `MlpSpec`;
+ * `buildForward` turns a spec into graph nodes for a given batch size.
+ */
+import { ArgumentError, describe } from '../errors.js';
+import type { Activation, Graph } from '../graph/ir.js';
+
+export type HiddenActivation = Exclude<Activation, 'identity'>;
+
+export interface MlpOptions {
+  /** Layer widths from input to output, e.g. [784, 800, 800, 10]: at least an input and an output. */
+  sizes: readonly number[];
+  /** Activation of every hidden layer. Default 'relu'. */
+  activation?: HiddenActivation;
+  /**
+   * Keep probabilities (retain, not drop) of the dropout sites: the input, and after each hidden layer
+   * (one number for all, or one per hidden layer). 1 switches a site off. Default: no dropout.
+   */
+  keepProb?: { input?: number; hidden?: number | readonly number[] };
+  /** Drives initialization and every dropout mask. An integer in [0, 2^53). Default 0. */
+  seed?: number;
+}
+
+/** A validated model description. `keepProb[s]` is the keep probability of dropout site s (SPEC §3.2). */
+export interface MlpSpec {
+  readonly sizes: readonly number[];
+  readonly activation: HiddenActivation;
+  readonly keepProb: readonly number[];
+  readonly seed: number;
+}
+
+const ACTIVATIONS: readonly HiddenActivation[] = ['relu', 'tanh', 'sigmoid'];
+
+export function checkKeepProb(argument: string, value: unknown): number {
+  if (typeof value !== 'number' || !(value > 0 && value <= 1)) {
+    throw new ArgumentError(argument, 'a keep probability in (0, 1]', describe(value));
+  }
+  return value;
+}
+
+/** Builds the spec of an MLP. Throws `ArgumentError` naming the bad option. */
+export function mlp(options: MlpOptions): MlpSpec {
+  const { sizes } = options;
+  if (!Array.isArray(sizes) || sizes.length < 2) {
+    throw new ArgumentError('sizes', 'an array of at least 2 layer widths', describe(sizes));
+  }
+  sizes.forEach((size, i) => {
+    if (!Number.isSafeInteger(size) || size < 1) {
+      throw new ArgumentError(`sizes[${i}]`, 'an integer ≥ 1', describe(size));
+    }
+  });
+  const activation = options.activation ?? 'relu';
+  if (!ACTIVATIONS.includes(activation)) {
+    throw new ArgumentError('activation', `one of ${ACTIVATIONS.join(', ')}`, describe(activation));
+  }
+  const hiddenLayers = sizes.length - 2;
+  const input = checkKeepProb('keepProb.input', options.keepProb?.input ?? 1);
+  const hiddenOption = options.keepProb?.hidden ?? 1;
+  let hidden: number[];
+  if (typeof hiddenOption === 'number') {
+    hidden = new Array(hiddenLayers).fill(checkKeepProb('keepProb.hidden', hiddenOption));
+  } else {
+    if (!Array.isArray(hiddenOption) || hiddenOption.length !== hiddenLayers) {
+      throw new ArgumentError('keepProb.hidden', `a number or an array of ${hiddenLayers}`, describe(hiddenOption));
+    }
+    hidden = hiddenOption.map((p, i) => checkKeepProb(`keepProb.hidden[${i}]`, p));
+  }
+  const seed = options.seed ?? 0;
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new ArgumentError('seed', 'an integer in [0, 2^53)', describe(seed));
+  }
+  return { sizes: [...sizes], activation, keepProb: [input, ...hidden], seed };
+}
+
+export function weightName(layer: number): string {
+  return `layers.${layer}.weight`;
+}
+
+export function biasName(layer: number): string {
+  return `layers.${layer}.bias`;
+}
+
+/** Tensor ids of the forward graph. */
+export interface ForwardTensors {
+  readonly x: number;
+  readonly logits: number;
+  /** Weight and bias of each layer, in order: [w0, b0, w1, b1, …]. */
+  readonly params: readonly number[];
+}
+
+/**
+ * Appends the forward pass for `batch` rows: x [B, sizes[0]] → logits [B, C]. With `dropout` false the
+ * sites are left out (inference); a site whose keep probability is 1 is always left out.
+ */
+export function buildForward(graph: Graph, spec: MlpSpec, batch: number, dropout: boolean): ForwardTensors {
+  const { sizes } = spec;
+  const x = graph.tensor('x', [batch, sizes[0] as number], 'input');
+  const params: number[] = [];
+  const dropoutSite = (h: number, site: number): number => {
+    const keepProb = spec.keepProb[site] ?? 1;
+    if (!dropout || keepProb >= 1) return h;
+    const name = site === 0 ? 'x:dropout' : `layers.${site - 1}:dropout`;
+    return graph.apply('dropout', name, [h], { site, keepProb, seed: spec.seed }, graph.get(h).shape, 'activation');
+  };
+  let h = dropoutSite(x, 0);
+  const layers = sizes.length - 1;
+  for (let layer = 0; layer < layers; layer++) {
+    const inputs = sizes[layer] as number;
+    const outputs = sizes[layer + 1] as number;
+    const w = graph.tensor(weightName(layer), [outputs, inputs], 'parameter');
+    const b = graph.tensor(biasName(layer), [outputs], 'parameter');
+    params.push(w, b);
+    const last = layer === layers - 1;
+    const z = graph.apply('matmul', `layers.${layer}:matmul`, [h, w], { transA: false, transB: true }, [batch, outputs], 'activation');
+    const activation = last ? 'identity' : spec.activation;
+    h = graph.apply('bias_act', last ? 'logits' : `layers.${layer}:${activation}`, [z, b], { activation }, [batch, outputs], 'activation');
+    if (!last) h = dropoutSite(h, layer + 1);
+  }
+  return { x, logits: h, params };
+}

@@ -1,0 +1,47 @@
+/**
+ * adam: one Adam step in place (Kingma & Ba; PyTorch's `torch.optim.Adam`, L2 weight decay added to
+ * the gradient), with t = step + 1:
+ *   g ← grad + weightDecay·p;  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
+ *   p ← p − lr·(m / (1−β1^t)) / (√(v / (1−β2^t)) + ε)
+ * Inputs [p, grad, m, v], outputs [p, m, v].
+ */
+import { elementCount } from '../graph/ir.js';
+import type { NumArray, OpDef } from './op.js';
+import { shapeOf } from './op.js';
+
+export interface AdamParams {
+  length: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weightDecay: number;
+}
+
+export function adamReference(
+  p: AdamParams,
+  [param, grad, m, v]: readonly NumArray[],
+  _outputs: readonly NumArray[],
+  ctx: { lr: number; step: number },
+): void {
+  const P = param as NumArray;
+  const G = grad as NumArray;
+  const M = m as NumArray;
+  const V = v as NumArray;
+  const t = ctx.step + 1;
+  const correction1 = 1 - p.beta1 ** t;
+  const correction2 = 1 - p.beta2 ** t;
+  for (let i = 0; i < p.length; i++) {
+    const g = (G[i] as number) + p.weightDecay * (P[i] as number);
+    const mi = p.beta1 * (M[i] as number) + (1 - p.beta1) * g;
+    const vi = p.beta2 * (V[i] as number) + (1 - p.beta2) * g * g;
+    M[i] = mi;
+    V[i] = vi;
+    P[i] = (P[i] as number) - (ctx.lr * (mi / correction1)) / (Math.sqrt(vi / correction2) + p.epsilon);
+  }
+}
+
+export const adam: OpDef<'adam', AdamParams> = {
+  name: 'adam',
+  params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])), ...node.attrs }),
+  reference: adamReference,
+};

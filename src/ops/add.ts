@@ -1,0 +1,19 @@
+/** add: out[i] = a[i] + b[i]. Autodiff uses it to sum the gradients of a tensor read by several nodes. */
+import { elementCount } from '../graph/ir.js';
+import type { Grads, NumArray, OpDef } from './op.js';
+import { shapeOf } from './op.js';
+
+export interface AddParams {
+  length: number;
+}
+
+export function addReference(p: AddParams, [a, b]: readonly NumArray[], [out]: readonly NumArray[]): void {
+  for (let i = 0; i < p.length; i++) (out as NumArray)[i] = ((a as NumArray)[i] as number) + ((b as NumArray)[i] as number);
+}
+
+export const add: OpDef<'add', AddParams> = {
+  name: 'add',
+  params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])) }),
+  reference: addReference,
+  vjp: (_graph, _node, [dOut], needed): Grads => [needed[0] ? dOut : undefined, needed[1] ? dOut : undefined],
+};

@@ -1,0 +1,27 @@
+/** bias_grad: db[c] = Σ_r dz[r,c], the column sum of dz [rows, cols]. */
+import type { NumArray, OpDef } from './op.js';
+import { shapeOf } from './op.js';
+
+export interface BiasGradParams {
+  rows: number;
+  cols: number;
+}
+
+export function biasGradReference(p: BiasGradParams, [dz]: readonly NumArray[], [db]: readonly NumArray[]): void {
+  const dZ = dz as NumArray;
+  const dB = db as NumArray;
+  for (let c = 0; c < p.cols; c++) {
+    let sum = 0;
+    for (let r = 0; r < p.rows; r++) sum += dZ[r * p.cols + c] as number;
+    dB[c] = sum;
+  }
+}
+
+export const biasGrad: OpDef<'bias_grad', BiasGradParams> = {
+  name: 'bias_grad',
+  params(node, graph) {
+    const [rows = 0, cols = 0] = shapeOf(graph, node.inputs[0]);
+    return { rows, cols };
+  },
+  reference: biasGradReference,
+};

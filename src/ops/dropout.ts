@@ -1,0 +1,46 @@
+/**
+ * dropout: inverted dropout with the Philox mask of SPEC §3.2. out[i] = x[i]·(1/keepProb) if element i
+ * is kept at (seed, step, site), else 0. The op is its own vector-Jacobian product (the same mask and
+ * scale applied to the gradient), so the backward pass regenerates the mask and never stores it.
+ */
+import { elementCount } from '../graph/ir.js';
+import { philox4x32 } from '../rng/philox.js';
+import type { Grads, NumArray, OpDef } from './op.js';
+import { shapeOf } from './op.js';
+
+export interface DropoutParams {
+  length: number;
+  keepProb: number;
+  seed: number;
+  site: number;
+}
+
+/** Written from SPEC §3.2 directly, sharing nothing with the GPU path but philox4x32 itself. */
+export function dropoutReference(
+  p: DropoutParams,
+  [x]: readonly NumArray[],
+  [out]: readonly NumArray[],
+  ctx: { step: number },
+): void {
+  const X = x as NumArray;
+  const O = out as NumArray;
+  const key = [p.seed % 2 ** 32, Math.floor(p.seed / 2 ** 32)];
+  const threshold = Math.floor(p.keepProb * 2 ** 32);
+  const scale = 1 / p.keepProb;
+  for (let i = 0; i < p.length; i++) {
+    const words = philox4x32([Math.floor(i / 4), ctx.step, p.site, 0], key);
+    const kept = p.keepProb >= 1 || (words[i % 4] as number) < threshold;
+    O[i] = kept ? (X[i] as number) * scale : 0;
+  }
+}
+
+export const dropout: OpDef<'dropout', DropoutParams> = {
+  name: 'dropout',
+  params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])), ...node.attrs }),
+  reference: dropoutReference,
+  vjp(graph, node, [dOut], needed): Grads {
+    if (dOut === undefined || !needed[0]) return [undefined];
+    const x = node.inputs[0] as number;
+    return [graph.apply('dropout', `grad(${graph.get(x).name})`, [dOut], node.attrs, graph.get(x).shape, 'gradient')];
+  },
+};

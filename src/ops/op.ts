@@ -1,0 +1,34 @@
+/**
+ * What every op is: a name, the per-call parameters derived from a node and its tensors' shapes, a
+ * plain-loop CPU reference, and (for differentiable ops) a vector-Jacobian rule that appends the
+ * backward nodes to the graph. The WebGPU backend adds its kernel next to each of these.
+ */
+import type { Graph, Node, OpName, StepContext } from '../graph/ir.js';
+
+/** Buffers as the CPU reference sees them. Float64Array lets gradient checks run in double precision. */
+export type NumArray = Float32Array | Float64Array | Uint32Array;
+
+/** Gradients of a node's outputs (undefined: no gradient flows there). */
+export type Grads = readonly (number | undefined)[];
+
+export interface OpDef<O extends OpName, P> {
+  readonly name: O;
+  params(node: Node<O>, graph: Graph): P;
+  reference(p: P, inputs: readonly NumArray[], outputs: readonly NumArray[], ctx: StepContext): void;
+  /**
+   * Appends the nodes computing the gradients of the node's inputs from the gradients of its outputs.
+   * `needed[i]` says whether input i needs a gradient at all; returns one entry per input.
+   */
+  vjp?(graph: Graph, node: Node<O>, outputGrads: Grads, needed: readonly boolean[]): Grads;
+}
+
+export function shapeOf(graph: Graph, id: number | undefined): readonly number[] {
+  if (id === undefined) throw new RangeError('missing tensor id');
+  return graph.get(id).shape;
+}
+
+export function at<T>(items: readonly T[], index: number): T {
+  const item = items[index];
+  if (item === undefined) throw new RangeError(`index ${index} out of range (length ${items.length})`);
+  return item;
+}

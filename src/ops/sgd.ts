@@ -1,0 +1,42 @@
+/**
+ * sgd: one SGD step on a parameter, in place, as PyTorch's `torch.optim.SGD` does it:
+ *   g ← grad + weightDecay·p;  v ← μ·v + g;  d ← nesterov ? g + μ·v : v;  p ← p − lr·d
+ * (without momentum d = g and there is no velocity buffer). lr and μ come from the step context so
+ * schedules can move them. Inputs [p, grad, v?], outputs [p, v?].
+ */
+import { elementCount } from '../graph/ir.js';
+import type { NumArray, OpDef } from './op.js';
+import { shapeOf } from './op.js';
+
+export interface SgdParams {
+  length: number;
+  momentum: boolean;
+  nesterov: boolean;
+  weightDecay: number;
+}
+
+export function sgdReference(
+  p: SgdParams,
+  [param, grad, velocity]: readonly NumArray[],
+  _outputs: readonly NumArray[],
+  ctx: { lr: number; momentum: number },
+): void {
+  const P = param as NumArray;
+  const G = grad as NumArray;
+  for (let i = 0; i < p.length; i++) {
+    const g = (G[i] as number) + p.weightDecay * (P[i] as number);
+    let direction = g;
+    if (p.momentum && velocity) {
+      const v = ctx.momentum * (velocity[i] as number) + g;
+      velocity[i] = v;
+      direction = p.nesterov ? g + ctx.momentum * v : v;
+    }
+    P[i] = (P[i] as number) - ctx.lr * direction;
+  }
+}
+
+export const sgd: OpDef<'sgd', SgdParams> = {
+  name: 'sgd',
+  params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])), ...node.attrs }),
+  reference: sgdReference,
+};
