@@ -12,7 +12,9 @@ import { defineConfig } from 'vitest/config';
  */
 function findChromium(): string | undefined {
   const candidates = [process.env.DROPGPU_CHROMIUM, '/usr/bin/chromium', safePlaywrightPath()];
-  return candidates.find((path): path is string => typeof path === 'string' && path !== '' && existsSync(path));
+  return candidates.find(
+    (path): path is string => typeof path === 'string' && path !== '' && existsSync(path),
+  );
 }
 
 function safePlaywrightPath(): string | undefined {
@@ -21,6 +23,24 @@ function safePlaywrightPath(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+// Vitest 5's reporter calls Map.groupBy (Node ≥ 21) when it prints failures; this project supports
+// Node 20, where without this the failure report itself crashes.
+if (typeof Map.groupBy !== 'function') {
+  Object.defineProperty(Map, 'groupBy', {
+    value<K, T>(items: Iterable<T>, key: (item: T, index: number) => K): Map<K, T[]> {
+      const groups = new Map<K, T[]>();
+      let index = 0;
+      for (const item of items) {
+        const k = key(item, index++);
+        const group = groups.get(k);
+        if (group) group.push(item);
+        else groups.set(k, [item]);
+      }
+      return groups;
+    },
+  });
 }
 
 const chromiumPath = findChromium();
@@ -40,7 +60,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'node', environment: 'node', include: ['test/**/*.test.ts'], exclude: ['test/browser/**'] },
+        test: {
+          name: 'node',
+          environment: 'node',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/browser/**'],
+        },
       },
       {
         extends: true,

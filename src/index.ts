@@ -11,8 +11,8 @@ export {
   KernelCompileError,
   WebGpuUnavailableError,
 } from './errors.js';
+export type { CompileOptions, Net, NetInfo, StepHyperparameters, TrainStepResult } from './net.js';
 export type { ParamMap, ParamTensor } from './nn/init.js';
 export { type HiddenActivation, type MlpOptions, type MlpSpec, mlp } from './nn/mlp.js';
 export { type AdamOptions, adam, type Optimizer, type SgdOptions, sgd } from './nn/optim.js';
-export type { CompileOptions, Net, NetInfo, StepHyperparameters, TrainStepResult } from './net.js';
 export { dropoutMask, keepThreshold, philox4x32 } from './rng/philox.js';

@@ -90,8 +90,14 @@ export class Net<Buffer = unknown> {
       if (tensor.role === 'parameter') params.set(tensor.name, { shape: tensor.shape, buffer });
       else stateBuffers.push(buffer);
     }
-    const trainCompiled = await compileGraph(device, 'train', train.graph, { shared, snapshots: [train.loss] });
-    const predictCompiled = await compileGraph(device, 'predict', predict.graph, { shared, keep: [predict.probs] });
+    const trainCompiled = await compileGraph(device, 'train', train.graph, {
+      shared,
+      snapshots: [train.loss],
+    });
+    const predictCompiled = await compileGraph(device, 'predict', predict.graph, {
+      shared,
+      keep: [predict.probs],
+    });
     const info = { spec, batchSize, optimizer, maxNorm, backend: device.kind };
     const net = new Net(device, info, params, stateBuffers, trainCompiled, predictCompiled);
     net.#writeParams(initParams(spec));
@@ -119,7 +125,8 @@ export class Net<Buffer = unknown> {
     const lr = hyperparameters.lr ?? optimizer.lr;
     if (!(Number.isFinite(lr) && lr > 0)) throw new ArgumentError('lr', 'a number > 0', describe(lr));
     const momentum = hyperparameters.momentum ?? (optimizer.kind === 'sgd' ? optimizer.momentum : 0);
-    if (!(momentum >= 0 && momentum < 1)) throw new ArgumentError('momentum', 'a number in [0, 1)', describe(momentum));
+    if (!(momentum >= 0 && momentum < 1))
+      throw new ArgumentError('momentum', 'a number in [0, 1)', describe(momentum));
     const { graph } = this.#train;
     this.#device.write(this.#train.bufferOf(graph.find('x').id), inputs);
     this.#device.write(this.#train.bufferOf(graph.find('labels').id), labels);
@@ -189,7 +196,11 @@ export class Net<Buffer = unknown> {
     }
     for (const name of Object.keys(params)) {
       if (!this.#params.has(name)) {
-        throw new ArgumentError('params', `only the names ${[...this.#params.keys()].join(', ')}`, JSON.stringify(name));
+        throw new ArgumentError(
+          'params',
+          `only the names ${[...this.#params.keys()].join(', ')}`,
+          JSON.stringify(name),
+        );
       }
     }
     for (const [name, { shape }] of this.#params) {
@@ -233,11 +244,18 @@ function checkFinite(argument: string, data: ArrayLike<number> | undefined, leng
     throw new ArgumentError(argument, `${length} numbers`, describe(data));
   }
   for (let i = 0; i < length; i++) {
-    if (!Number.isFinite(data[i])) throw new ArgumentError(`${argument}[${i}]`, 'a finite number', describe(data[i]));
+    if (!Number.isFinite(data[i]))
+      throw new ArgumentError(`${argument}[${i}]`, 'a finite number', describe(data[i]));
   }
 }
 
-function checkInputs(argument: string, x: ArrayLike<number>, rows: number, width: number, exact: boolean): Float32Array {
+function checkInputs(
+  argument: string,
+  x: ArrayLike<number>,
+  rows: number,
+  width: number,
+  exact: boolean,
+): Float32Array {
   if (exact && x?.length !== rows * width) {
     throw new ArgumentError(argument, `${rows * width} values (${rows} rows × ${width} inputs)`, describe(x));
   }

@@ -2,9 +2,9 @@
  * `createBackend`: the entry point that picks where work runs and compiles models there.
  */
 import { ArgumentError, DisposedError, describe, WebGpuUnavailableError } from '../errors.js';
+import { type CompileOptions, Net } from '../net.js';
 import { type MlpSpec, mlp } from '../nn/mlp.js';
 import { type Optimizer, sgd } from '../nn/optim.js';
-import { type CompileOptions, Net } from '../net.js';
 import { CpuDevice, type CpuPrecision } from './cpu.js';
 import type { BackendKind, Device } from './device.js';
 
@@ -32,7 +32,9 @@ export async function createBackend(kind?: BackendKind, options: BackendOptions 
     throw new ArgumentError('kind', "'cpu', 'webgpu' or nothing", describe(kind));
   }
   if (kind === 'webgpu') {
-    throw new WebGpuUnavailableError('the WebGPU backend is not available in this build; use createBackend("cpu")');
+    throw new WebGpuUnavailableError(
+      'the WebGPU backend is not available in this build; use createBackend("cpu")',
+    );
   }
   return wrapDevice(new CpuDevice(options.precision ?? 'f32'));
 }
@@ -62,7 +64,12 @@ function checkSpec(spec: MlpSpec): MlpSpec {
     throw new ArgumentError('spec', 'a model spec made by mlp()', describe(spec));
   }
   const [input, ...hidden] = spec.keepProb;
-  return mlp({ sizes: spec.sizes, activation: spec.activation, keepProb: { input, hidden }, seed: spec.seed });
+  return mlp({
+    sizes: spec.sizes,
+    activation: spec.activation,
+    keepProb: { input, hidden },
+    seed: spec.seed,
+  });
 }
 
 function checkCompileOptions(options: CompileOptions): {

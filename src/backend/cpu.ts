@@ -10,7 +10,12 @@ import type { Device, Program, ProgramStep, RunResult } from './device.js';
 
 export type CpuPrecision = 'f32' | 'f64';
 
-type Reference = (p: unknown, inputs: readonly NumArray[], outputs: readonly NumArray[], ctx: StepContext) => void;
+type Reference = (
+  p: unknown,
+  inputs: readonly NumArray[],
+  outputs: readonly NumArray[],
+  ctx: StepContext,
+) => void;
 
 export class CpuDevice implements Device<NumArray> {
   readonly kind = 'cpu';
@@ -32,10 +37,16 @@ export class CpuDevice implements Device<NumArray> {
   }
 
   async read(buffer: NumArray, length: number): Promise<Float32Array | Float64Array> {
-    return buffer instanceof Float64Array ? buffer.slice(0, length) : Float32Array.from(buffer.subarray(0, length));
+    return buffer instanceof Float64Array
+      ? buffer.slice(0, length)
+      : Float32Array.from(buffer.subarray(0, length));
   }
 
-  async createProgram(_label: string, steps: readonly ProgramStep<NumArray>[], snapshots: readonly NumArray[]): Promise<Program> {
+  async createProgram(
+    _label: string,
+    steps: readonly ProgramStep<NumArray>[],
+    snapshots: readonly NumArray[],
+  ): Promise<Program> {
     const kernels = steps.map((step) => ({ ...step, reference: OPS[step.node.op].reference as Reference }));
     const read = this.read.bind(this);
     return {

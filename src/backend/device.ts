@@ -32,7 +32,11 @@ export interface Device<Buffer = unknown> {
   createBuffer(label: string, dtype: DType, length: number): Buffer;
   write(buffer: Buffer, data: Float32Array | Uint32Array, offset?: number): void;
   read(buffer: Buffer, length: number): Promise<Float32Array | Float64Array>;
-  createProgram(label: string, steps: readonly ProgramStep<Buffer>[], snapshots: readonly Buffer[]): Promise<Program>;
+  createProgram(
+    label: string,
+    steps: readonly ProgramStep<Buffer>[],
+    snapshots: readonly Buffer[],
+  ): Promise<Program>;
   destroyBuffer(buffer: Buffer): void;
   destroy(): void;
 }

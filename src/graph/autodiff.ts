@@ -41,7 +41,14 @@ export function appendBackward(graph: Graph, loss: number, wrt: readonly number[
         id,
         previous === undefined
           ? grad
-          : graph.apply('add', `grad(${graph.get(id).name})`, [previous, grad], {}, graph.get(id).shape, 'gradient'),
+          : graph.apply(
+              'add',
+              `grad(${graph.get(id).name})`,
+              [previous, grad],
+              {},
+              graph.get(id).shape,
+              'gradient',
+            ),
       );
     });
   }

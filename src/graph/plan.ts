@@ -69,7 +69,11 @@ function bestFit(free: readonly number[], slots: readonly Slot[], dtype: DType, 
     if (!candidate || candidate.dtype !== dtype) return;
     const fits = candidate.length >= length;
     const bestFits = bestLength >= length;
-    if (best < 0 || (fits && (!bestFits || candidate.length < bestLength)) || (!fits && !bestFits && candidate.length > bestLength)) {
+    if (
+      best < 0 ||
+      (fits && (!bestFits || candidate.length < bestLength)) ||
+      (!fits && !bestFits && candidate.length > bestLength)
+    ) {
       best = index;
       bestLength = candidate.length;
     }

@@ -8,7 +8,7 @@
  * mapped to u = (word >>> 8) / 2^24 ∈ [0, 1) and then to a·(2u − 1), rounded to f32.
  * (Counter word 3 = 1 keeps these draws apart from dropout masks, which use 0.)
  */
-import { philox4x32, seedKey, STREAM } from '../rng/philox.js';
+import { philox4x32, STREAM, seedKey } from '../rng/philox.js';
 import { biasName, type MlpSpec, weightName } from './mlp.js';
 
 export interface ParamTensor {

@@ -62,7 +62,11 @@ export function mlp(options: MlpOptions): MlpSpec {
     hidden = new Array(hiddenLayers).fill(checkKeepProb('keepProb.hidden', hiddenOption));
   } else {
     if (!Array.isArray(hiddenOption) || hiddenOption.length !== hiddenLayers) {
-      throw new ArgumentError('keepProb.hidden', `a number or an array of ${hiddenLayers}`, describe(hiddenOption));
+      throw new ArgumentError(
+        'keepProb.hidden',
+        `a number or an array of ${hiddenLayers}`,
+        describe(hiddenOption),
+      );
     }
     hidden = hiddenOption.map((p, i) => checkKeepProb(`keepProb.hidden[${i}]`, p));
   }
@@ -101,7 +105,14 @@ export function buildForward(graph: Graph, spec: MlpSpec, batch: number, dropout
     const keepProb = spec.keepProb[site] ?? 1;
     if (!dropout || keepProb >= 1) return h;
     const name = site === 0 ? 'x:dropout' : `layers.${site - 1}:dropout`;
-    return graph.apply('dropout', name, [h], { site, keepProb, seed: spec.seed }, graph.get(h).shape, 'activation');
+    return graph.apply(
+      'dropout',
+      name,
+      [h],
+      { site, keepProb, seed: spec.seed },
+      graph.get(h).shape,
+      'activation',
+    );
   };
   let h = dropoutSite(x, 0);
   const layers = sizes.length - 1;
@@ -112,9 +123,23 @@ export function buildForward(graph: Graph, spec: MlpSpec, batch: number, dropout
     const b = graph.tensor(biasName(layer), [outputs], 'parameter');
     params.push(w, b);
     const last = layer === layers - 1;
-    const z = graph.apply('matmul', `layers.${layer}:matmul`, [h, w], { transA: false, transB: true }, [batch, outputs], 'activation');
+    const z = graph.apply(
+      'matmul',
+      `layers.${layer}:matmul`,
+      [h, w],
+      { transA: false, transB: true },
+      [batch, outputs],
+      'activation',
+    );
     const activation = last ? 'identity' : spec.activation;
-    h = graph.apply('bias_act', last ? 'logits' : `layers.${layer}:${activation}`, [z, b], { activation }, [batch, outputs], 'activation');
+    h = graph.apply(
+      'bias_act',
+      last ? 'logits' : `layers.${layer}:${activation}`,
+      [z, b],
+      { activation },
+      [batch, outputs],
+      'activation',
+    );
     if (!last) h = dropoutSite(h, layer + 1);
   }
   return { x, logits: h, params };

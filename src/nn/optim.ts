@@ -26,7 +26,13 @@ export interface AdamOptions {
 }
 
 export type Optimizer =
-  | { readonly kind: 'sgd'; readonly lr: number; readonly momentum: number; readonly nesterov: boolean; readonly weightDecay: number }
+  | {
+      readonly kind: 'sgd';
+      readonly lr: number;
+      readonly momentum: number;
+      readonly nesterov: boolean;
+      readonly weightDecay: number;
+    }
   | {
       readonly kind: 'adam';
       readonly lr: number;
@@ -51,7 +57,8 @@ const unitInterval = (v: number): boolean => v >= 0 && v < 1;
 export function sgd(options: SgdOptions): Optimizer {
   const momentum = check('momentum', options.momentum ?? 0, unitInterval, 'a number in [0, 1)');
   const nesterov = options.nesterov ?? false;
-  if (nesterov && momentum === 0) throw new ArgumentError('nesterov', 'momentum > 0 with nesterov', 'momentum 0');
+  if (nesterov && momentum === 0)
+    throw new ArgumentError('nesterov', 'momentum > 0 with nesterov', 'momentum 0');
   return {
     kind: 'sgd',
     lr: check('lr', options.lr, positive, 'a number > 0'),
@@ -101,7 +108,12 @@ export function appendUpdate(
       const m = graph.tensor(`${name}:adam_m`, shape, 'optimizer_state');
       const v = graph.tensor(`${name}:adam_v`, shape, 'optimizer_state');
       const { beta1, beta2, epsilon } = optimizer;
-      graph.node('adam', `${name}:adam`, [param, grad, m, v], [param, m, v], { beta1, beta2, epsilon, weightDecay });
+      graph.node('adam', `${name}:adam`, [param, grad, m, v], [param, m, v], {
+        beta1,
+        beta2,
+        epsilon,
+        weightDecay,
+      });
     }
   });
   if (maxNorm === undefined) return;

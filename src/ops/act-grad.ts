@@ -12,7 +12,11 @@ export interface ActGradParams {
   activation: Activation;
 }
 
-export function actGradReference(p: ActGradParams, [dy, y]: readonly NumArray[], [dx]: readonly NumArray[]): void {
+export function actGradReference(
+  p: ActGradParams,
+  [dy, y]: readonly NumArray[],
+  [dx]: readonly NumArray[],
+): void {
   const dY = dy as NumArray;
   const Y = y as NumArray;
   const dX = dx as NumArray;
@@ -40,6 +44,9 @@ export function actGradReference(p: ActGradParams, [dy, y]: readonly NumArray[],
 
 export const actGrad: OpDef<'act_grad', ActGradParams> = {
   name: 'act_grad',
-  params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])), activation: node.attrs.activation }),
+  params: (node, graph) => ({
+    length: elementCount(shapeOf(graph, node.inputs[0])),
+    activation: node.attrs.activation,
+  }),
   reference: actGradReference,
 };

@@ -8,7 +8,8 @@ export interface AddParams {
 }
 
 export function addReference(p: AddParams, [a, b]: readonly NumArray[], [out]: readonly NumArray[]): void {
-  for (let i = 0; i < p.length; i++) (out as NumArray)[i] = ((a as NumArray)[i] as number) + ((b as NumArray)[i] as number);
+  for (let i = 0; i < p.length; i++)
+    (out as NumArray)[i] = ((a as NumArray)[i] as number) + ((b as NumArray)[i] as number);
 }
 
 export const add: OpDef<'add', AddParams> = {

@@ -14,7 +14,8 @@ export interface BiasActParams {
 export function activationReference(activation: Activation, z: number): number {
   switch (activation) {
     case 'relu':
-      return z > 0 ? z : 0;
+      // Not Math.max: written so NaN propagates (NaN ≤ 0 is false), as the WGSL port does.
+      return z <= 0 ? 0 : z;
     case 'tanh':
       return Math.tanh(z);
     case 'sigmoid':
@@ -26,13 +27,20 @@ export function activationReference(activation: Activation, z: number): number {
   }
 }
 
-export function biasActReference(p: BiasActParams, [x, b]: readonly NumArray[], [out]: readonly NumArray[]): void {
+export function biasActReference(
+  p: BiasActParams,
+  [x, b]: readonly NumArray[],
+  [out]: readonly NumArray[],
+): void {
   const X = x as NumArray;
   const bias = b as NumArray;
   const O = out as NumArray;
   for (let r = 0; r < p.rows; r++) {
     for (let c = 0; c < p.cols; c++) {
-      O[r * p.cols + c] = activationReference(p.activation, (X[r * p.cols + c] as number) + (bias[c] as number));
+      O[r * p.cols + c] = activationReference(
+        p.activation,
+        (X[r * p.cols + c] as number) + (bias[c] as number),
+      );
     }
   }
 }
@@ -52,7 +60,14 @@ export const biasAct: OpDef<'bias_act', BiasActParams> = {
     const dPre =
       activation === 'identity'
         ? dOut
-        : graph.apply('act_grad', `grad(${graph.get(out).name}:pre)`, [dOut, out], { activation }, graph.get(x).shape, 'gradient');
+        : graph.apply(
+            'act_grad',
+            `grad(${graph.get(out).name}:pre)`,
+            [dOut, out],
+            { activation },
+            graph.get(x).shape,
+            'gradient',
+          );
     const dBias = needed[1]
       ? graph.apply('bias_grad', `grad(${graph.get(b).name})`, [dPre], {}, graph.get(b).shape, 'gradient')
       : undefined;

@@ -7,7 +7,11 @@ export interface BiasGradParams {
   cols: number;
 }
 
-export function biasGradReference(p: BiasGradParams, [dz]: readonly NumArray[], [db]: readonly NumArray[]): void {
+export function biasGradReference(
+  p: BiasGradParams,
+  [dz]: readonly NumArray[],
+  [db]: readonly NumArray[],
+): void {
   const dZ = dz as NumArray;
   const dB = db as NumArray;
   for (let c = 0; c < p.cols; c++) {

@@ -41,6 +41,15 @@ export const dropout: OpDef<'dropout', DropoutParams> = {
   vjp(graph, node, [dOut], needed): Grads {
     if (dOut === undefined || !needed[0]) return [undefined];
     const x = node.inputs[0] as number;
-    return [graph.apply('dropout', `grad(${graph.get(x).name})`, [dOut], node.attrs, graph.get(x).shape, 'gradient')];
+    return [
+      graph.apply(
+        'dropout',
+        `grad(${graph.get(x).name})`,
+        [dOut],
+        node.attrs,
+        graph.get(x).shape,
+        'gradient',
+      ),
+    ];
   },
 };

@@ -3,7 +3,7 @@
  * stored [K,N] ([N,K] when transB). An MLP layer with PyTorch's weight layout W [O,I] uses all three
  * forms: Y = X·Wᵀ (transB), dX = dY·W, dW = dYᵀ·X (transA).
  */
-import { type Grads, type NumArray, type OpDef, at, shapeOf } from './op.js';
+import { at, type Grads, type NumArray, type OpDef, shapeOf } from './op.js';
 
 export interface MatmulParams {
   M: number;
@@ -14,7 +14,11 @@ export interface MatmulParams {
 }
 
 /** Plain loops, accumulating in double precision; one loop nest per layout so each reads plainly. */
-export function matmulReference(p: MatmulParams, [a, b]: readonly NumArray[], [c]: readonly NumArray[]): void {
+export function matmulReference(
+  p: MatmulParams,
+  [a, b]: readonly NumArray[],
+  [c]: readonly NumArray[],
+): void {
   const { M, N, K } = p;
   const A = a as NumArray;
   const B = b as NumArray;
@@ -53,13 +57,41 @@ export const matmul: OpDef<'matmul', MatmulParams> = {
     // dA = dC·op(B)ᵀ, laid out as A is; dB = op(A)ᵀ·dC, laid out as B is.
     const dA = needed[0]
       ? transA
-        ? graph.apply('matmul', `grad(${graph.get(a).name})`, [b, dC], { transA: transB, transB: true }, graph.get(a).shape, 'gradient')
-        : graph.apply('matmul', `grad(${graph.get(a).name})`, [dC, b], { transA: false, transB: !transB }, graph.get(a).shape, 'gradient')
+        ? graph.apply(
+            'matmul',
+            `grad(${graph.get(a).name})`,
+            [b, dC],
+            { transA: transB, transB: true },
+            graph.get(a).shape,
+            'gradient',
+          )
+        : graph.apply(
+            'matmul',
+            `grad(${graph.get(a).name})`,
+            [dC, b],
+            { transA: false, transB: !transB },
+            graph.get(a).shape,
+            'gradient',
+          )
       : undefined;
     const dB = needed[1]
       ? transB
-        ? graph.apply('matmul', `grad(${graph.get(b).name})`, [dC, a], { transA: true, transB: transA }, graph.get(b).shape, 'gradient')
-        : graph.apply('matmul', `grad(${graph.get(b).name})`, [a, dC], { transA: !transA, transB: false }, graph.get(b).shape, 'gradient')
+        ? graph.apply(
+            'matmul',
+            `grad(${graph.get(b).name})`,
+            [dC, a],
+            { transA: true, transB: transA },
+            graph.get(b).shape,
+            'gradient',
+          )
+        : graph.apply(
+            'matmul',
+            `grad(${graph.get(b).name})`,
+            [a, dC],
+            { transA: !transA, transB: false },
+            graph.get(b).shape,
+            'gradient',
+          )
       : undefined;
     return [dA, dB];
   },

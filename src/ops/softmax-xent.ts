@@ -81,7 +81,11 @@ export const softmaxXentGrad: OpDef<'softmax_xent_grad', SoftmaxXentParams> = {
 };
 
 /** softmax: probabilities [B, C] from logits [B, C], max-subtracted. Used by predict. */
-export function softmaxReference(p: SoftmaxXentParams, [logits]: readonly NumArray[], [probs]: readonly NumArray[]): void {
+export function softmaxReference(
+  p: SoftmaxXentParams,
+  [logits]: readonly NumArray[],
+  [probs]: readonly NumArray[],
+): void {
   const Z = logits as NumArray;
   const P = probs as NumArray;
   for (let r = 0; r < p.rows; r++) {
@@ -89,7 +93,8 @@ export function softmaxReference(p: SoftmaxXentParams, [logits]: readonly NumArr
     for (let c = 0; c < p.classes; c++) max = Math.max(max, Z[r * p.classes + c] as number);
     let sumExp = 0;
     for (let c = 0; c < p.classes; c++) sumExp += Math.exp((Z[r * p.classes + c] as number) - max);
-    for (let c = 0; c < p.classes; c++) P[r * p.classes + c] = Math.exp((Z[r * p.classes + c] as number) - max) / sumExp;
+    for (let c = 0; c < p.classes; c++)
+      P[r * p.classes + c] = Math.exp((Z[r * p.classes + c] as number) - max) / sumExp;
   }
 }
 

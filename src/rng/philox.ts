@@ -56,7 +56,7 @@ export function philox4x32(counter: ArrayLike<number>, key: ArrayLike<number>): 
 
 /** The Philox key of a user seed: [seed mod 2^32, floor(seed / 2^32)] (SPEC §3.2). */
 export function seedKey(seed: number): [number, number] {
-  return [seed % 2 ** 32 >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
+  return [(seed % 2 ** 32) >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
 }
 
 /**

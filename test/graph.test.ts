@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { planBuffers } from '../src/graph/plan.js';
+import { buildPredictGraph, buildTrainGraph } from '../src/nn/graphs.js';
+import { mlp } from '../src/nn/mlp.js';
+import { adam, sgd } from '../src/nn/optim.js';
+
+const spec = mlp({ sizes: [784, 64, 32, 10], keepProb: { input: 0.8, hidden: 0.5 }, seed: 1 });
+
+describe('autodiff', () => {
+  const { graph } = buildTrainGraph(spec, 16, sgd({ lr: 0.1, momentum: 0.9 }), 2);
+  const ops = graph.nodes.map((n) => n.op);
+
+  it('derives the three GEMMs of backprop, skipping dX of the input', () => {
+    const matmuls = graph.nodes.filter((n) => n.op === 'matmul');
+    // forward Y = X·Wᵀ ×3; backward dW = dYᵀ·X ×3; dX = dY·W ×2 (no gradient for the input x).
+    expect(matmuls.map((n) => `${n.attrs.transA ? 'T' : 'N'}${n.attrs.transB ? 'T' : 'N'}`).sort()).toEqual(
+      ['NT', 'NT', 'NT', 'TN', 'TN', 'TN', 'NN', 'NN'].sort(),
+    );
+    expect(matmuls.some((n) => n.name === 'grad(x:dropout)')).toBe(false);
+  });
+
+  it('regenerates each hidden mask in the backward pass with the forward attributes', () => {
+    const dropouts = graph.nodes.filter((n) => n.op === 'dropout');
+    expect(dropouts.map((n) => n.attrs.site)).toEqual([0, 1, 2, 2, 1]);
+    expect(ops.filter((op) => op === 'act_grad')).toHaveLength(2);
+    expect(ops.filter((op) => op === 'bias_grad')).toHaveLength(3);
+  });
+
+  it('orders forward, loss, backward, then updates and max-norm', () => {
+    const lossIndex = ops.indexOf('softmax_xent');
+    expect(ops.indexOf('softmax_xent_grad')).toBe(lossIndex + 1);
+    const firstUpdate = ops.indexOf('sgd');
+    expect(ops.slice(firstUpdate)).toEqual([...new Array(6).fill('sgd'), 'max_norm', 'max_norm', 'max_norm']);
+  });
+});
+
+describe('buffer plan', () => {
+  it.each([
+    ['sgd', sgd({ lr: 0.1, momentum: 0.9 })],
+    ['adam', adam({ lr: 0.001 })],
+  ] as const)(
+    '%s: every tensor has a slot, persistent tensors their own, transients share',
+    (_name, optimizer) => {
+      const { graph } = buildTrainGraph(spec, 16, optimizer, 2);
+      const plan = planBuffers(graph);
+      expect(plan.slotOf.every((slot) => slot >= 0)).toBe(true);
+      const persistent = graph.tensors.filter((t) => !['activation', 'gradient'].includes(t.role));
+      const persistentSlots = new Set(persistent.map((t) => plan.slotOf[t.id]));
+      expect(persistentSlots.size).toBe(persistent.length);
+      expect(plan.slots.length).toBeLessThan(graph.tensors.length);
+      for (const node of graph.nodes) {
+        const inPlace = node.op === 'sgd' || node.op === 'adam' || node.op === 'max_norm';
+        if (inPlace) continue;
+        const reads = new Set(node.inputs.map((id) => plan.slotOf[id]));
+        for (const out of node.outputs) expect(reads.has(plan.slotOf[out]), node.name).toBe(false);
+      }
+    },
+  );
+
+  it('never hands a slot to a new tensor while an old one in it is still to be read', () => {
+    const { graph } = buildTrainGraph(spec, 16, sgd({ lr: 0.1 }));
+    const plan = planBuffers(graph);
+    const lastRead = new Map<number, number>();
+    graph.nodes.forEach((n, i) => {
+      for (const id of n.inputs) lastRead.set(id, i);
+    });
+    const holder = new Map<number, number>();
+    for (const t of graph.tensors) {
+      if (t.role !== 'activation' && t.role !== 'gradient') holder.set(plan.slotOf[t.id] as number, t.id);
+    }
+    graph.nodes.forEach((node, i) => {
+      for (const id of node.inputs)
+        expect(holder.get(plan.slotOf[id] as number), `${node.name} reads ${id}`).toBe(id);
+      for (const id of node.outputs) {
+        const slot = plan.slotOf[id] as number;
+        const previous = holder.get(slot);
+        if (previous !== undefined && previous !== id)
+          expect(lastRead.get(previous) ?? -1).toBeLessThanOrEqual(i);
+        holder.set(slot, id);
+      }
+    });
+  });
+
+  it('the inference graph has no dropout', () => {
+    const { graph } = buildPredictGraph(spec, 8);
+    expect(graph.nodes.map((n) => n.op)).toEqual([
+      'matmul',
+      'bias_act',
+      'matmul',
+      'bias_act',
+      'matmul',
+      'bias_act',
+      'softmax',
+    ]);
+  });
+});
