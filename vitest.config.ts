@@ -27,7 +27,7 @@ function safePlaywrightPath(): string | undefined {
 
 // Vitest 5's reporter calls Map.groupBy (Node ≥ 21) when it prints failures; this project supports
 // Node 20, where without this the failure report itself crashes.
-if (typeof Map.groupBy !== 'function') {
+if (!('groupBy' in Map)) {
   Object.defineProperty(Map, 'groupBy', {
     value<K, T>(items: Iterable<T>, key: (item: T, index: number) => K): Map<K, T[]> {
       const groups = new Map<K, T[]>();

@@ -11,7 +11,7 @@ describe('autodiff', () => {
   const ops = graph.nodes.map((n) => n.op);
 
   it('derives the three GEMMs of backprop, skipping dX of the input', () => {
-    const matmuls = graph.nodes.filter((n) => n.op === 'matmul');
+    const matmuls = graph.nodesOf('matmul');
     // forward Y = X·Wᵀ ×3; backward dW = dYᵀ·X ×3; dX = dY·W ×2 (no gradient for the input x).
     expect(matmuls.map((n) => `${n.attrs.transA ? 'T' : 'N'}${n.attrs.transB ? 'T' : 'N'}`).sort()).toEqual(
       ['NT', 'NT', 'NT', 'TN', 'TN', 'TN', 'NN', 'NN'].sort(),
@@ -20,7 +20,7 @@ describe('autodiff', () => {
   });
 
   it('regenerates each hidden mask in the backward pass with the forward attributes', () => {
-    const dropouts = graph.nodes.filter((n) => n.op === 'dropout');
+    const dropouts = graph.nodesOf('dropout');
     expect(dropouts.map((n) => n.attrs.site)).toEqual([0, 1, 2, 2, 1]);
     expect(ops.filter((op) => op === 'act_grad')).toHaveLength(2);
     expect(ops.filter((op) => op === 'bias_grad')).toHaveLength(3);

@@ -55,8 +55,10 @@ describe('matmul', () => {
       const expected = new Float64Array(M * N);
       for (let k = 0; k < K; k++) {
         for (let m = 0; m < M; m++) {
-          for (let n = 0; n < N; n++)
-            expected[m * N + n] += (a[m * K + k] as number) * (b[k * N + n] as number);
+          for (let n = 0; n < N; n++) {
+            expected[m * N + n] =
+              (expected[m * N + n] as number) + (a[m * K + k] as number) * (b[k * N + n] as number);
+          }
         }
       }
       const out = new Float64Array(M * N);
@@ -112,7 +114,7 @@ describe('bias_grad', () => {
     biasGradReference({ rows: 33, cols: 7 }, [dz], [db]);
     const expected = new Float64Array(7);
     dz.forEach((v, i) => {
-      expected[i % 7] += v;
+      expected[i % 7] = (expected[i % 7] as number) + v;
     });
     expectAllClose('bias_grad', [33, 7], db, expected, F64);
   });

@@ -100,6 +100,11 @@ export class Graph {
     return out;
   }
 
+  /** The nodes of one op, typed by it. */
+  nodesOf<O extends OpName>(op: O): Node<O>[] {
+    return this.nodes.filter((node): node is Node<O> => node.op === op);
+  }
+
   get(id: number): Tensor {
     const tensor = this.tensors[id];
     if (!tensor) throw new RangeError(`no tensor with id ${id}`);

@@ -14,8 +14,8 @@ export interface BiasActParams {
 export function activationReference(activation: Activation, z: number): number {
   switch (activation) {
     case 'relu':
-      // Not Math.max: written so NaN propagates (NaN ≤ 0 is false), as the WGSL port does.
-      return z <= 0 ? 0 : z;
+      // Math.max propagates NaN; the WGSL port must too (its max() need not).
+      return Math.max(z, 0);
     case 'tanh':
       return Math.tanh(z);
     case 'sigmoid':
