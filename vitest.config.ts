@@ -55,6 +55,7 @@ if (!chromiumPath && wantsBrowser) {
 
 export default defineConfig({
   test: {
+    reporters: ['default', './test/summary-reporter.ts'],
     // Read by the GPU tests: with CI set, a missing WebGPU adapter fails the run instead of skipping.
     provide: { ci: Boolean(process.env.CI) },
     projects: [
