@@ -22,13 +22,34 @@ export interface Tensor {
 
 export type Activation = 'relu' | 'tanh' | 'sigmoid' | 'identity';
 
+export interface DropoutAttrs {
+  readonly site: number;
+  readonly keepProb: number;
+  readonly seed: number;
+}
+
+/**
+ * A matmul with an optional fused epilogue (made by the fusion pass, fuse.ts; autodiff only ever sees
+ * plain matmuls). Extra inputs after a and b: the bias when `bias`, then the activation's output when
+ * `activationGrad`. A second output, the dropped activation, when `dropout` is set and not `dropoutBackward`.
+ */
+export interface MatmulAttrs {
+  readonly transA: boolean;
+  readonly transB: boolean;
+  readonly bias?: boolean;
+  readonly activation?: Activation;
+  readonly activationGrad?: Activation;
+  readonly dropout?: DropoutAttrs;
+  readonly dropoutBackward?: boolean;
+}
+
 /** Attributes of each op: static for the life of a compiled program. */
 export interface OpAttrs {
-  matmul: { transA: boolean; transB: boolean };
+  matmul: MatmulAttrs;
   bias_act: { activation: Activation };
   act_grad: { activation: Activation };
   bias_grad: Record<string, never>;
-  dropout: { site: number; keepProb: number; seed: number };
+  dropout: DropoutAttrs;
   softmax_xent: Record<string, never>;
   softmax_xent_grad: Record<string, never>;
   softmax: Record<string, never>;

@@ -2,10 +2,12 @@
  * act_grad: dx[i] = dy[i]·act'(z[i]), written in terms of the activation's output y = act(z):
  * relu' = [y > 0], tanh' = 1 − y², sigmoid' = y(1 − y). Inputs dy and y, output dx, all the same shape.
  */
+import actGradWgsl from '../../shaders/act_grad.wgsl?raw';
+import activationWgsl from '../../shaders/activation.wgsl?raw';
 import type { Activation } from '../graph/ir.js';
 import { elementCount } from '../graph/ir.js';
-import type { NumArray, OpDef } from './op.js';
-import { shapeOf } from './op.js';
+import { ACTIVATION_CODE, inputsThenOutputs, joinWgsl, linearWorkgroups } from '../webgpu/kernel.js';
+import { type NumArray, ONE_ULP, type OpDef, shapeOf } from './op.js';
 
 export interface ActGradParams {
   length: number;
@@ -49,4 +51,14 @@ export const actGrad: OpDef<'act_grad', ActGradParams> = {
     activation: node.attrs.activation,
   }),
   reference: actGradReference,
+  kernel: {
+    wgsl: joinWgsl(activationWgsl, actGradWgsl),
+    bind: () => inputsThenOutputs(2, 1),
+    uniform: (p) => Uint32Array.of(p.length),
+    usesStep: false,
+    overrides: (p) => ({ Activation: ACTIVATION_CODE[p.activation] }),
+    workgroups: (p) => linearWorkgroups(p.length),
+  },
+  tolerance: (p) =>
+    p.activation === 'relu' || p.activation === 'identity' ? ONE_ULP : { atol: 1e-7, rtol: 1e-6 },
 };

@@ -5,7 +5,9 @@
  *   p ← p − lr·(m / (1−β1^t)) / (√(v / (1−β2^t)) + ε)
  * Inputs [p, grad, m, v], outputs [p, m, v].
  */
+import adamWgsl from '../../shaders/adam.wgsl?raw';
 import { elementCount } from '../graph/ir.js';
+import { f32Bits, linearWorkgroups } from '../webgpu/kernel.js';
 import type { NumArray, OpDef } from './op.js';
 import { shapeOf } from './op.js';
 
@@ -44,4 +46,25 @@ export const adam: OpDef<'adam', AdamParams> = {
   name: 'adam',
   params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])), ...node.attrs }),
   reference: adamReference,
+  kernel: {
+    wgsl: adamWgsl,
+    bind: () => [
+      ['in', 0],
+      ['in', 1],
+      ['in', 2],
+      ['in', 3],
+    ],
+    uniform: (p) =>
+      Uint32Array.of(
+        p.length,
+        f32Bits(p.beta1),
+        f32Bits(p.beta2),
+        f32Bits(p.epsilon),
+        f32Bits(p.weightDecay),
+      ),
+    usesStep: true,
+    workgroups: (p) => linearWorkgroups(p.length),
+  },
+  // The bias corrections come from f32 exp2/log2 on the GPU, in double precision on the CPU.
+  tolerance: () => ({ atol: 1e-7, rtol: 1e-5 }),
 };

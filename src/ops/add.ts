@@ -1,7 +1,8 @@
 /** add: out[i] = a[i] + b[i]. Autodiff uses it to sum the gradients of a tensor read by several nodes. */
+import addWgsl from '../../shaders/add.wgsl?raw';
 import { elementCount } from '../graph/ir.js';
-import type { Grads, NumArray, OpDef } from './op.js';
-import { shapeOf } from './op.js';
+import { inputsThenOutputs, linearWorkgroups } from '../webgpu/kernel.js';
+import { type Grads, type NumArray, ONE_ULP, type OpDef, shapeOf } from './op.js';
 
 export interface AddParams {
   length: number;
@@ -16,5 +17,13 @@ export const add: OpDef<'add', AddParams> = {
   name: 'add',
   params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])) }),
   reference: addReference,
+  kernel: {
+    wgsl: addWgsl,
+    bind: () => inputsThenOutputs(2, 1),
+    uniform: (p) => Uint32Array.of(p.length),
+    usesStep: false,
+    workgroups: (p) => linearWorkgroups(p.length),
+  },
+  tolerance: () => ONE_ULP,
   vjp: (_graph, _node, [dOut], needed): Grads => [needed[0] ? dOut : undefined, needed[1] ? dOut : undefined],
 };

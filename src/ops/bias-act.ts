@@ -2,8 +2,11 @@
  * bias_act: out[r,c] = act(x[r,c] + b[c]), x and out [rows, cols], b [cols]. Its gradient goes through
  * act_grad, which needs only the output: every activation here has a derivative expressible in it.
  */
+import activationWgsl from '../../shaders/activation.wgsl?raw';
+import biasActWgsl from '../../shaders/bias_act.wgsl?raw';
 import type { Activation } from '../graph/ir.js';
-import { type Grads, type NumArray, type OpDef, shapeOf } from './op.js';
+import { ACTIVATION_CODE, inputsThenOutputs, joinWgsl, linearWorkgroups } from '../webgpu/kernel.js';
+import { type Grads, type NumArray, ONE_ULP, type OpDef, shapeOf } from './op.js';
 
 export interface BiasActParams {
   rows: number;
@@ -52,6 +55,17 @@ export const biasAct: OpDef<'bias_act', BiasActParams> = {
     return { rows, cols, activation: node.attrs.activation };
   },
   reference: biasActReference,
+  kernel: {
+    wgsl: joinWgsl(activationWgsl, biasActWgsl),
+    bind: () => inputsThenOutputs(2, 1),
+    uniform: (p) => Uint32Array.of(p.rows, p.cols),
+    usesStep: false,
+    overrides: (p) => ({ Activation: ACTIVATION_CODE[p.activation] }),
+    workgroups: (p) => linearWorkgroups(p.rows * p.cols),
+  },
+  // relu/identity: one f32 add either way; tanh/sigmoid: the GPU's exp is a few ulp off.
+  tolerance: (p) =>
+    p.activation === 'relu' || p.activation === 'identity' ? ONE_ULP : { atol: 1e-7, rtol: 2e-6 },
   vjp(graph, node, [dOut], needed): Grads {
     if (dOut === undefined) return [undefined, undefined];
     const [x, b] = node.inputs as [number, number];

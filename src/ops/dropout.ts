@@ -3,10 +3,13 @@
  * is kept at (seed, step, site), else 0. The op is its own vector-Jacobian product (the same mask and
  * scale applied to the gradient), so the backward pass regenerates the mask and never stores it.
  */
+import dropoutWgsl from '../../shaders/dropout.wgsl?raw';
+import philoxWgsl from '../../shaders/philox.wgsl?raw';
 import { elementCount } from '../graph/ir.js';
 import { philox4x32 } from '../rng/philox.js';
-import type { Grads, NumArray, OpDef } from './op.js';
-import { shapeOf } from './op.js';
+import { dropoutWords } from '../webgpu/dropout-uniform.js';
+import { inputsThenOutputs, joinWgsl, linearWorkgroups } from '../webgpu/kernel.js';
+import { type Grads, type NumArray, ONE_ULP, type OpDef, shapeOf } from './op.js';
 
 export interface DropoutParams {
   length: number;
@@ -38,6 +41,15 @@ export const dropout: OpDef<'dropout', DropoutParams> = {
   name: 'dropout',
   params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])), ...node.attrs }),
   reference: dropoutReference,
+  kernel: {
+    wgsl: joinWgsl(philoxWgsl, dropoutWgsl),
+    bind: () => inputsThenOutputs(1, 1),
+    uniform: (p) => Uint32Array.of(p.length, ...dropoutWords(p)),
+    usesStep: true,
+    workgroups: (p) => linearWorkgroups(p.length),
+  },
+  // The mask is exact; the kept values differ by at most the rounding of the f32 scale 1/keepProb.
+  tolerance: () => ONE_ULP,
   vjp(graph, node, [dOut], needed): Grads {
     if (dOut === undefined || !needed[0]) return [undefined];
     const x = node.inputs[0] as number;

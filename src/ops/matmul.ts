@@ -2,7 +2,20 @@
  * matmul: C[M,N] = Σ_k opA[m,k]·opB[k,n], f32 row-major. A is stored [M,K] ([K,M] when transA), B is
  * stored [K,N] ([N,K] when transB). An MLP layer with PyTorch's weight layout W [O,I] uses all three
  * forms: Y = X·Wᵀ (transB), dX = dY·W, dW = dYᵀ·X (transA).
+ *
+ * The fusion pass (graph/fuse.ts) gives it an epilogue: bias + activation + dropout in the forward
+ * pass (one dispatch per layer), mask + activation derivative in the backward pass. The order of the
+ * epilogue's steps is spelled out in shaders/matmul.wgsl and followed exactly below.
  */
+import activationWgsl from '../../shaders/activation.wgsl?raw';
+import matmulWgsl from '../../shaders/matmul.wgsl?raw';
+import philoxWgsl from '../../shaders/philox.wgsl?raw';
+import type { Activation, DropoutAttrs } from '../graph/ir.js';
+import { keepThreshold, keptAt, seedKey } from '../rng/philox.js';
+import { dropoutWords } from '../webgpu/dropout-uniform.js';
+import { ACTIVATION_CODE, type BufferRef, joinWgsl } from '../webgpu/kernel.js';
+import { actGradReference } from './act-grad.js';
+import { activationReference } from './bias-act.js';
 import { at, type Grads, type NumArray, type OpDef, shapeOf } from './op.js';
 
 export interface MatmulParams {
@@ -11,18 +24,32 @@ export interface MatmulParams {
   K: number;
   transA: boolean;
   transB: boolean;
+  bias: boolean;
+  activation: Activation;
+  activationGrad: Activation;
+  dropout?: DropoutAttrs;
+  dropoutBackward: boolean;
 }
 
-/** Plain loops, accumulating in double precision; one loop nest per layout so each reads plainly. */
+/** Plain loops, accumulating in double precision, then the epilogue one element at a time. */
 export function matmulReference(
   p: MatmulParams,
-  [a, b]: readonly NumArray[],
-  [c]: readonly NumArray[],
+  inputs: readonly NumArray[],
+  outputs: readonly NumArray[],
+  ctx: { step: number } = { step: 0 },
 ): void {
   const { M, N, K } = p;
-  const A = a as NumArray;
-  const B = b as NumArray;
-  const C = c as NumArray;
+  const A = inputs[0] as NumArray;
+  const B = inputs[1] as NumArray;
+  const bias = p.bias ? inputs[2] : undefined;
+  const y = p.activationGrad !== 'identity' ? inputs[p.bias ? 3 : 2] : undefined;
+  const C = outputs[0] as NumArray;
+  const dropped = p.dropout && !p.dropoutBackward ? outputs[1] : undefined;
+  const key = p.dropout ? seedKey(p.dropout.seed) : [0, 0];
+  const threshold = p.dropout ? keepThreshold(p.dropout.keepProb) : null;
+  const scale = p.dropout ? 1 / p.dropout.keepProb : 1;
+  const kept = (i: number) => keptAt(key, ctx.step, p.dropout?.site ?? 0, threshold, i);
+  const derivative = new Float64Array(1);
   for (let m = 0; m < M; m++) {
     for (let n = 0; n < N; n++) {
       let sum = 0;
@@ -31,10 +58,34 @@ export function matmulReference(
         const bValue = p.transB ? (B[n * K + k] as number) : (B[k * N + n] as number);
         sum += aValue * bValue;
       }
-      C[m * N + n] = sum;
+      const i = m * N + n;
+      if (bias) sum += bias[n] as number;
+      if (p.dropout && p.dropoutBackward) sum = kept(i) ? sum * scale : 0;
+      if (y) {
+        actGradReference(
+          { length: 1, activation: p.activationGrad },
+          [Float64Array.of(1), y.subarray(i, i + 1)],
+          [derivative],
+        );
+        sum *= derivative[0] as number;
+      }
+      C[i] = activationReference(p.activation, sum);
+      if (dropped) dropped[i] = kept(i) ? (C[i] as number) * scale : 0;
     }
   }
 }
+
+function bindings(p: MatmulParams): BufferRef[] {
+  let input = 2;
+  const bias: BufferRef = p.bias ? ['in', input++] : null;
+  const aux: BufferRef = p.activationGrad !== 'identity' ? ['in', input++] : null;
+  const dropped: BufferRef = p.dropout && !p.dropoutBackward ? ['out', 1] : null;
+  return [['in', 0], ['in', 1], bias, aux, ['out', 0], dropped];
+}
+
+/** Output elements per invocation along M and N (BlockM, BlockN in the WGSL), and the workgroup shape. */
+const BLOCK = { m: 4, n: 4 } as const;
+const WORKGROUP = { x: 8, y: 8 } as const;
 
 export const matmul: OpDef<'matmul', MatmulParams> = {
   name: 'matmul',
@@ -47,52 +98,63 @@ export const matmul: OpDef<'matmul', MatmulParams> = {
     const N = at(b, transB ? 0 : 1);
     const kB = at(b, transB ? 1 : 0);
     if (kB !== K) throw new RangeError(`${node.name}: inner dimensions differ (${K} vs ${kB})`);
-    return { M, N, K, transA, transB };
+    const { dropout } = node.attrs;
+    return {
+      M,
+      N,
+      K,
+      transA,
+      transB,
+      bias: node.attrs.bias ?? false,
+      activation: node.attrs.activation ?? 'identity',
+      activationGrad: node.attrs.activationGrad ?? 'identity',
+      ...(dropout ? { dropout } : {}),
+      dropoutBackward: node.attrs.dropoutBackward ?? false,
+    };
   },
   reference: matmulReference,
+  kernel: {
+    wgsl: joinWgsl(philoxWgsl, activationWgsl, matmulWgsl),
+    bind: bindings,
+    uniform: (p) => Uint32Array.of(p.M, p.N, p.K, ...dropoutWords(p.dropout)),
+    usesStep: true,
+    overrides: (p) => ({
+      TransA: Number(p.transA),
+      TransB: Number(p.transB),
+      HasBias: Number(p.bias),
+      Activation: ACTIVATION_CODE[p.activation],
+      ActivationGrad: ACTIVATION_CODE[p.activationGrad],
+      Dropout: p.dropout ? (p.dropoutBackward ? 2 : 1) : 0,
+      WorkgroupX: WORKGROUP.x,
+      WorkgroupY: WORKGROUP.y,
+    }),
+    workgroups: (p) => [
+      Math.ceil(p.N / (BLOCK.n * WORKGROUP.x)),
+      Math.ceil(p.M / (BLOCK.m * WORKGROUP.y)),
+      1,
+    ],
+  },
+  // f32 accumulation of K products against a double-precision sum (SPEC §4: rtol ~1e-5).
+  tolerance: (p) => ({ atol: 1e-6 * Math.sqrt(p.K), rtol: 1e-5 }),
   vjp(graph, node, [dC], needed): Grads {
     if (dC === undefined) return [undefined, undefined];
     const [a, b] = node.inputs as [number, number];
     const { transA, transB } = node.attrs;
+    const gradA = `grad(${graph.get(a).name})`;
+    const gradB = `grad(${graph.get(b).name})`;
+    const shapeA = graph.get(a).shape;
+    const shapeB = graph.get(b).shape;
     // dA = dC·op(B)ᵀ, laid out as A is; dB = op(A)ᵀ·dC, laid out as B is.
-    const dA = needed[0]
-      ? transA
-        ? graph.apply(
-            'matmul',
-            `grad(${graph.get(a).name})`,
-            [b, dC],
-            { transA: transB, transB: true },
-            graph.get(a).shape,
-            'gradient',
-          )
-        : graph.apply(
-            'matmul',
-            `grad(${graph.get(a).name})`,
-            [dC, b],
-            { transA: false, transB: !transB },
-            graph.get(a).shape,
-            'gradient',
-          )
-      : undefined;
-    const dB = needed[1]
-      ? transB
-        ? graph.apply(
-            'matmul',
-            `grad(${graph.get(b).name})`,
-            [dC, a],
-            { transA: true, transB: transA },
-            graph.get(b).shape,
-            'gradient',
-          )
-        : graph.apply(
-            'matmul',
-            `grad(${graph.get(b).name})`,
-            [a, dC],
-            { transA: !transA, transB: false },
-            graph.get(b).shape,
-            'gradient',
-          )
-      : undefined;
+    const dA = !needed[0]
+      ? undefined
+      : transA
+        ? graph.apply('matmul', gradA, [b, dC], { transA: transB, transB: true }, shapeA, 'gradient')
+        : graph.apply('matmul', gradA, [dC, b], { transA: false, transB: !transB }, shapeA, 'gradient');
+    const dB = !needed[1]
+      ? undefined
+      : transB
+        ? graph.apply('matmul', gradB, [dC, a], { transA: true, transB: transA }, shapeB, 'gradient')
+        : graph.apply('matmul', gradB, [a, dC], { transA: !transA, transB: false }, shapeB, 'gradient');
     return [dA, dB];
   },
 };

@@ -3,6 +3,8 @@
  * so row o is unit o's incoming weights): a row with ‖w_o‖₂ > c is scaled to norm c; rows with norm
  * ≤ c are left exactly as they are (a projection).
  */
+import maxNormWgsl from '../../shaders/max_norm.wgsl?raw';
+import { f32Bits, linearWorkgroups } from '../webgpu/kernel.js';
 import type { NumArray, OpDef } from './op.js';
 import { shapeOf } from './op.js';
 
@@ -31,4 +33,12 @@ export const maxNorm: OpDef<'max_norm', MaxNormParams> = {
     return { rows, cols, maxNorm: node.attrs.maxNorm };
   },
   reference: maxNormReference,
+  kernel: {
+    wgsl: maxNormWgsl,
+    bind: () => [['in', 0]],
+    uniform: (p) => Uint32Array.of(p.rows, p.cols, f32Bits(p.maxNorm)),
+    usesStep: false,
+    workgroups: (p) => linearWorkgroups(p.rows, 64),
+  },
+  tolerance: () => ({ atol: 1e-7, rtol: 1e-6 }),
 };

@@ -4,6 +4,7 @@
  * backward nodes to the graph. The WebGPU backend adds its kernel next to each of these.
  */
 import type { Graph, Node, OpName, StepContext } from '../graph/ir.js';
+import type { GpuKernel } from '../webgpu/kernel.js';
 
 /** Buffers as the CPU reference sees them. Float64Array lets gradient checks run in double precision. */
 export type NumArray = Float32Array | Float64Array | Uint32Array;
@@ -15,12 +16,27 @@ export interface OpDef<O extends OpName, P> {
   readonly name: O;
   params(node: Node<O>, graph: Graph): P;
   reference(p: P, inputs: readonly NumArray[], outputs: readonly NumArray[], ctx: StepContext): void;
+  /** The WebGPU kernel: shaders/<name>.wgsl and how to bind and dispatch it. */
+  readonly kernel: GpuKernel<P>;
+  /**
+   * How far an f32 GPU result may be from this reference: |gpu − ref| ≤ atol + rtol·|ref| (SPEC §4).
+   * Used by the conformance tests and by validate mode.
+   */
+  tolerance(p: P): Tolerance;
   /**
    * Appends the nodes computing the gradients of the node's inputs from the gradients of its outputs.
    * `needed[i]` says whether input i needs a gradient at all; returns one entry per input.
    */
   vjp?(graph: Graph, node: Node<O>, outputGrads: Grads, needed: readonly boolean[]): Grads;
 }
+
+export interface Tolerance {
+  readonly atol: number;
+  readonly rtol: number;
+}
+
+/** About one f32 rounding (2^-23 ≈ 1.2e-7) of difference, from a different order of two roundings. */
+export const ONE_ULP: Tolerance = { atol: 0, rtol: 2.4e-7 };
 
 export function shapeOf(graph: Graph, id: number | undefined): readonly number[] {
   if (id === undefined) throw new RangeError('missing tensor id');

@@ -4,7 +4,9 @@
  * (without momentum d = g and there is no velocity buffer). lr and μ come from the step context so
  * schedules can move them. Inputs [p, grad, v?], outputs [p, v?].
  */
+import sgdWgsl from '../../shaders/sgd.wgsl?raw';
 import { elementCount } from '../graph/ir.js';
+import { f32Bits, linearWorkgroups } from '../webgpu/kernel.js';
 import type { NumArray, OpDef } from './op.js';
 import { shapeOf } from './op.js';
 
@@ -39,4 +41,15 @@ export const sgd: OpDef<'sgd', SgdParams> = {
   name: 'sgd',
   params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])), ...node.attrs }),
   reference: sgdReference,
+  kernel: {
+    wgsl: sgdWgsl,
+    // In place: param and velocity are read and written; without momentum velocity is a placeholder.
+    bind: (p) => [['in', 0], ['in', 1], p.momentum ? ['in', 2] : null],
+    uniform: (p) => Uint32Array.of(p.length, f32Bits(p.weightDecay)),
+    usesStep: true,
+    overrides: (p) => ({ HasMomentum: Number(p.momentum), Nesterov: Number(p.nesterov) }),
+    workgroups: (p) => linearWorkgroups(p.length),
+  },
+  // A few f32 roundings in the update; relative to the parameter's magnitude.
+  tolerance: () => ({ atol: 1e-7, rtol: 1e-6 }),
 };

@@ -3,7 +3,11 @@
  * (u32), loss [1]. Max-subtracted, so large logits do not overflow. Its gradient is softmax_xent_grad;
  * the loss must be the root of the backward pass (its upstream gradient is taken to be 1).
  */
-import type { Grads, NumArray, OpDef } from './op.js';
+import softmaxWgsl from '../../shaders/softmax.wgsl?raw';
+import softmaxXentWgsl from '../../shaders/softmax_xent.wgsl?raw';
+import softmaxXentGradWgsl from '../../shaders/softmax_xent_grad.wgsl?raw';
+import { type GpuKernel, inputsThenOutputs, linearWorkgroups } from '../webgpu/kernel.js';
+import type { Grads, NumArray, OpDef, Tolerance } from './op.js';
 import { shapeOf } from './op.js';
 
 export interface SoftmaxXentParams {
@@ -34,10 +38,32 @@ function rowsAndClasses(shape: readonly number[]): SoftmaxXentParams {
   return { rows, classes };
 }
 
+/** One invocation per row (softmax, softmax_xent_grad). */
+function perRowKernel(wgsl: string, inputs: number): GpuKernel<SoftmaxXentParams> {
+  return {
+    wgsl,
+    bind: () => inputsThenOutputs(inputs, 1),
+    uniform: (p) => Uint32Array.of(p.rows, p.classes),
+    usesStep: false,
+    workgroups: (p) => linearWorkgroups(p.rows, 64),
+  };
+}
+
+// exp and log on the GPU are a few ulp from the double-precision reference.
+const SOFTMAX_TOLERANCE: Tolerance = { atol: 1e-7, rtol: 2e-6 };
+
 export const softmaxXent: OpDef<'softmax_xent', SoftmaxXentParams> = {
   name: 'softmax_xent',
   params: (node, graph) => rowsAndClasses(shapeOf(graph, node.inputs[0])),
   reference: softmaxXentReference,
+  kernel: {
+    wgsl: softmaxXentWgsl,
+    bind: () => inputsThenOutputs(2, 1),
+    uniform: (p) => Uint32Array.of(p.rows, p.classes),
+    usesStep: false,
+    workgroups: () => [1, 1, 1],
+  },
+  tolerance: () => ({ atol: 1e-6, rtol: 1e-5 }),
   vjp(graph, node, _outputGrads, needed): Grads {
     const [logits, labels] = node.inputs as [number, number];
     if (!needed[0]) return [undefined, undefined];
@@ -78,6 +104,8 @@ export const softmaxXentGrad: OpDef<'softmax_xent_grad', SoftmaxXentParams> = {
   name: 'softmax_xent_grad',
   params: (node, graph) => rowsAndClasses(shapeOf(graph, node.inputs[0])),
   reference: softmaxXentGradReference,
+  kernel: perRowKernel(softmaxXentGradWgsl, 2),
+  tolerance: () => SOFTMAX_TOLERANCE,
 };
 
 /** softmax: probabilities [B, C] from logits [B, C], max-subtracted. Used by predict. */
@@ -102,4 +130,6 @@ export const softmax: OpDef<'softmax', SoftmaxXentParams> = {
   name: 'softmax',
   params: (node, graph) => rowsAndClasses(shapeOf(graph, node.inputs[0])),
   reference: softmaxReference,
+  kernel: perRowKernel(softmaxWgsl, 1),
+  tolerance: () => SOFTMAX_TOLERANCE,
 };

@@ -96,3 +96,19 @@ export function dropoutMask(
   }
   return mask;
 }
+
+/**
+ * Whether element `index` is kept (SPEC §3.2) under a key from `seedKey` and a threshold from
+ * `keepThreshold` (null: keep everything). One element at a time, for the CPU references.
+ */
+export function keptAt(
+  key: readonly number[],
+  step: number,
+  site: number,
+  threshold: number | null,
+  index: number,
+): boolean {
+  if (threshold === null) return true;
+  const words = philox4x32([Math.floor(index / 4), step, site, STREAM.dropout], key);
+  return (words[index % 4] as number) < threshold;
+}

@@ -1,0 +1,43 @@
+// adam: in place, as torch.optim.Adam with t = step + 1: g = grad + wd·p; m = β1·m + (1−β1)·g;
+// v = β2·v + (1−β2)·g²; p −= lr·(m / (1 − β1^t)) / (√(v / (1 − β2^t)) + ε).
+// CPU reference: adamReference() in src/ops/adam.ts.
+
+struct Params {
+  length: u32,
+  beta1: f32,
+  beta2: f32,
+  epsilon: f32,
+  weight_decay: f32,
+}
+
+struct Step {
+  step: u32,
+  lr: f32,
+  momentum: f32,
+}
+
+override WorkgroupSize: u32 = 256;
+
+@group(0) @binding(0) var<storage, read_write> param: array<f32>;
+@group(0) @binding(1) var<storage, read> grad: array<f32>;
+@group(0) @binding(2) var<storage, read_write> m: array<f32>;
+@group(0) @binding(3) var<storage, read_write> v: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+@group(0) @binding(5) var<uniform> step: Step;
+
+@compute @workgroup_size(WorkgroupSize)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = gid.x + gid.y * groups.x * WorkgroupSize;
+  if (i >= params.length) {
+    return;
+  }
+  let t = f32(step.step + 1u);
+  let correction1 = 1.0 - exp2(t * log2(params.beta1));
+  let correction2 = 1.0 - exp2(t * log2(params.beta2));
+  let g = grad[i] + params.weight_decay * param[i];
+  let mi = params.beta1 * m[i] + (1.0 - params.beta1) * g;
+  let vi = params.beta2 * v[i] + (1.0 - params.beta2) * g * g;
+  m[i] = mi;
+  v[i] = vi;
+  param[i] = param[i] - step.lr * (mi / correction1) / (sqrt(vi / correction2) + params.epsilon);
+}

@@ -1,0 +1,35 @@
+// dropout: out[i] = x[i] · scale if element i is kept at (seed, step, site), else 0 (SPEC §3.2).
+// Needs philox.wgsl joined in front. CPU reference: dropoutReference() in src/ops/dropout.ts.
+
+struct Params {
+  length: u32,
+  key_lo: u32,      // seed mod 2^32
+  key_hi: u32,      // floor(seed / 2^32)
+  threshold: u32,   // floor(keepProb · 2^32)
+  keep_all: u32,    // 1 when keepProb = 1
+  scale: f32,       // 1 / keepProb, rounded to f32
+  site: u32,
+}
+
+struct Step {
+  step: u32,
+  lr: f32,
+  momentum: f32,
+}
+
+override WorkgroupSize: u32 = 256;
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;         // [length]
+@group(0) @binding(1) var<storage, read_write> out: array<f32>; // [length]
+@group(0) @binding(2) var<uniform> params: Params;
+@group(0) @binding(3) var<uniform> step: Step;
+
+@compute @workgroup_size(WorkgroupSize)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = gid.x + gid.y * groups.x * WorkgroupSize;
+  if (i >= params.length) {
+    return;
+  }
+  let kept = dropout_kept(i, step.step, params.site, vec2u(params.key_lo, params.key_hi), params.threshold, params.keep_all != 0u);
+  out[i] = select(0.0, x[i] * params.scale, kept);
+}

@@ -1,0 +1,65 @@
+/**
+ * What an op needs to run on WebGPU: its WGSL (whole files joined, nothing spliced), the override
+ * constants that fix its pipeline, the per-node uniform `params`, which buffers go to which
+ * @binding, and the dispatch size. Pure data and arithmetic: no GPU objects here (see device.ts).
+ *
+ * Binding convention for every shader: storage buffers first, in the order `bind` returns them, then
+ * the uniform `params`, then (when `usesStep`) the uniform `step` shared by all nodes of a program.
+ */
+
+/** A node's input i or output i; `null` binds a 4-byte placeholder for a binding the node does not use. */
+export type BufferRef = readonly ['in' | 'out', number] | null;
+
+export interface GpuKernel<P> {
+  readonly wgsl: string;
+  bind(p: P): readonly BufferRef[];
+  uniform(p: P): Uint32Array;
+  readonly usesStep: boolean;
+  overrides?(p: P): Record<string, number>;
+  workgroups(p: P): readonly [number, number, number];
+}
+
+/** Bytes of the `step` uniform: struct Step { step: u32, lr: f32, momentum: f32, pad: u32 }. */
+export const STEP_UNIFORM_BYTES = 16;
+
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+
+/** The bits of `value` rounded to f32, for packing floats into a u32 uniform. */
+export function f32Bits(value: number): number {
+  F32[0] = value;
+  return U32[0] as number;
+}
+
+/** Invocations per workgroup of the 1-D kernels (`override WorkgroupSize` in their WGSL). */
+export const ELEMENTWISE_WORKGROUP = 256;
+const MAX_WORKGROUPS_PER_DIMENSION = 65535;
+
+/**
+ * Workgroups for `count` invocations of a 1-D kernel. Past 65535 workgroups the grid folds into y;
+ * the WGSL recovers the index as gid.x + gid.y · (num_workgroups.x · WorkgroupSize).
+ */
+export function linearWorkgroups(
+  count: number,
+  workgroupSize = ELEMENTWISE_WORKGROUP,
+): [number, number, number] {
+  const groups = Math.max(1, Math.ceil(count / workgroupSize));
+  if (groups <= MAX_WORKGROUPS_PER_DIMENSION) return [groups, 1, 1];
+  return [MAX_WORKGROUPS_PER_DIMENSION, Math.ceil(groups / MAX_WORKGROUPS_PER_DIMENSION), 1];
+}
+
+/** Inputs then outputs, for kernels that write buffers they do not read. */
+export function inputsThenOutputs(inputs: number, outputs: number): BufferRef[] {
+  return [
+    ...Array.from({ length: inputs }, (_, i) => ['in', i] as const),
+    ...Array.from({ length: outputs }, (_, i) => ['out', i] as const),
+  ];
+}
+
+/** Joins whole WGSL files (shared functions first). The only string work done on WGSL. */
+export function joinWgsl(...files: string[]): string {
+  return files.join('\n');
+}
+
+/** The `kind` numbers of shaders/activation.wgsl. */
+export const ACTIVATION_CODE = { identity: 0, relu: 1, tanh: 2, sigmoid: 3 } as const;
