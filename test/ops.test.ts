@@ -8,7 +8,7 @@ import { adamReference } from '../src/ops/adam.js';
 import { biasActReference } from '../src/ops/bias-act.js';
 import { biasGradReference } from '../src/ops/bias-grad.js';
 import { dropoutReference } from '../src/ops/dropout.js';
-import { matmulReference } from '../src/ops/matmul.js';
+import { matmulReference, PLAIN_EPILOGUE } from '../src/ops/matmul.js';
 import { maxNormReference } from '../src/ops/max-norm.js';
 import { sgdReference } from '../src/ops/sgd.js';
 import { softmaxReference, softmaxXentGradReference, softmaxXentReference } from '../src/ops/softmax-xent.js';
@@ -29,7 +29,7 @@ describe('matmul', () => {
     // [[1,2,3],[4,5,6]]·[[7,8],[9,10],[11,12]] = [[58,64],[139,154]]
     const out = new Float64Array(4);
     matmulReference(
-      { M: 2, N: 2, K: 3, transA: false, transB: false },
+      { M: 2, N: 2, K: 3, transA: false, transB: false, ...PLAIN_EPILOGUE },
       [Float64Array.of(1, 2, 3, 4, 5, 6), Float64Array.of(7, 8, 9, 10, 11, 12)],
       [out],
     );
@@ -62,7 +62,7 @@ describe('matmul', () => {
         }
       }
       const out = new Float64Array(M * N);
-      matmulReference({ M, N, K, transA, transB }, [storedA, storedB], [out]);
+      matmulReference({ M, N, K, transA, transB, ...PLAIN_EPILOGUE }, [storedA, storedB], [out]);
       expectAllClose('matmul', [M, N, K], out, expected, F64);
     });
   });

@@ -14,6 +14,22 @@ export interface ActGradParams {
   activation: Activation;
 }
 
+/** act'(z) written in terms of the output y = act(z). */
+export function derivativeFromOutput(activation: Activation, y: number): number {
+  switch (activation) {
+    case 'relu':
+      return y > 0 ? 1 : 0;
+    case 'tanh':
+      return 1 - y * y;
+    case 'sigmoid':
+      return y * (1 - y);
+    case 'identity':
+      return 1;
+    default:
+      return activation satisfies never;
+  }
+}
+
 export function actGradReference(
   p: ActGradParams,
   [dy, y]: readonly NumArray[],
@@ -22,26 +38,8 @@ export function actGradReference(
   const dY = dy as NumArray;
   const Y = y as NumArray;
   const dX = dx as NumArray;
-  for (let i = 0; i < p.length; i++) {
-    const g = dY[i] as number;
-    const v = Y[i] as number;
-    switch (p.activation) {
-      case 'relu':
-        dX[i] = v > 0 ? g : 0;
-        break;
-      case 'tanh':
-        dX[i] = g * (1 - v * v);
-        break;
-      case 'sigmoid':
-        dX[i] = g * v * (1 - v);
-        break;
-      case 'identity':
-        dX[i] = g;
-        break;
-      default:
-        p.activation satisfies never;
-    }
-  }
+  for (let i = 0; i < p.length; i++)
+    dX[i] = (dY[i] as number) * derivativeFromOutput(p.activation, Y[i] as number);
 }
 
 export const actGrad: OpDef<'act_grad', ActGradParams> = {

@@ -14,9 +14,17 @@ import type { Activation, DropoutAttrs } from '../graph/ir.js';
 import { keepThreshold, keptAt, seedKey } from '../rng/philox.js';
 import { dropoutWords } from '../webgpu/dropout-uniform.js';
 import { ACTIVATION_CODE, type BufferRef, joinWgsl } from '../webgpu/kernel.js';
-import { actGradReference } from './act-grad.js';
+import { derivativeFromOutput } from './act-grad.js';
 import { activationReference } from './bias-act.js';
 import { at, type Grads, type NumArray, type OpDef, shapeOf } from './op.js';
+
+/** A matmul without epilogue: the defaults of the optional attributes. */
+export const PLAIN_EPILOGUE = {
+  bias: false,
+  activation: 'identity',
+  activationGrad: 'identity',
+  dropoutBackward: false,
+} as const satisfies Partial<MatmulParams>;
 
 export interface MatmulParams {
   M: number;
@@ -49,7 +57,6 @@ export function matmulReference(
   const threshold = p.dropout ? keepThreshold(p.dropout.keepProb) : null;
   const scale = p.dropout ? 1 / p.dropout.keepProb : 1;
   const kept = (i: number) => keptAt(key, ctx.step, p.dropout?.site ?? 0, threshold, i);
-  const derivative = new Float64Array(1);
   for (let m = 0; m < M; m++) {
     for (let n = 0; n < N; n++) {
       let sum = 0;
@@ -61,14 +68,7 @@ export function matmulReference(
       const i = m * N + n;
       if (bias) sum += bias[n] as number;
       if (p.dropout && p.dropoutBackward) sum = kept(i) ? sum * scale : 0;
-      if (y) {
-        actGradReference(
-          { length: 1, activation: p.activationGrad },
-          [Float64Array.of(1), y.subarray(i, i + 1)],
-          [derivative],
-        );
-        sum *= derivative[0] as number;
-      }
+      if (y) sum *= derivativeFromOutput(p.activationGrad, y[i] as number);
       C[i] = activationReference(p.activation, sum);
       if (dropped) dropped[i] = kept(i) ? (C[i] as number) * scale : 0;
     }
@@ -105,11 +105,11 @@ export const matmul: OpDef<'matmul', MatmulParams> = {
       K,
       transA,
       transB,
-      bias: node.attrs.bias ?? false,
-      activation: node.attrs.activation ?? 'identity',
-      activationGrad: node.attrs.activationGrad ?? 'identity',
+      bias: node.attrs.bias ?? PLAIN_EPILOGUE.bias,
+      activation: node.attrs.activation ?? PLAIN_EPILOGUE.activation,
+      activationGrad: node.attrs.activationGrad ?? PLAIN_EPILOGUE.activationGrad,
       ...(dropout ? { dropout } : {}),
-      dropoutBackward: node.attrs.dropoutBackward ?? false,
+      dropoutBackward: node.attrs.dropoutBackward ?? PLAIN_EPILOGUE.dropoutBackward,
     };
   },
   reference: matmulReference,
