@@ -58,3 +58,12 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return `array of length ${value.length}`;
   return typeof value;
 }
+
+/**
+ * The GPU device failed after it was set up: it was lost (driver reset, another tab, sleep) or
+ * reported an error outside any call. Training can go on from the last parameters read back, on a
+ * new backend.
+ */
+export class DeviceLostError extends DropgpuError {
+  override name = 'DeviceLostError';
+}

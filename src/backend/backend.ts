@@ -1,14 +1,15 @@
 /**
  * `createBackend`: the entry point that picks where work runs and compiles models there.
  */
-import { ArgumentError, DisposedError, describe, WebGpuUnavailableError } from '../errors.js';
+import { ArgumentError, DisposedError, describe } from '../errors.js';
 import { type CompileOptions, Net } from '../net.js';
 import { type MlpSpec, mlp } from '../nn/mlp.js';
 import { type Optimizer, sgd } from '../nn/optim.js';
+import { openWebGpu, type WebGpuOptions } from '../webgpu/device.js';
 import { CpuDevice, type CpuPrecision } from './cpu.js';
 import type { BackendKind, Device } from './device.js';
 
-export interface BackendOptions {
+export interface BackendOptions extends WebGpuOptions {
   /** CPU only: 'f64' runs the reference in double precision (for gradient checks). Default 'f32'. */
   precision?: CpuPrecision;
 }
@@ -31,10 +32,13 @@ export async function createBackend(kind?: BackendKind, options: BackendOptions 
   if (kind !== undefined && kind !== 'cpu' && kind !== 'webgpu') {
     throw new ArgumentError('kind', "'cpu', 'webgpu' or nothing", describe(kind));
   }
-  if (kind === 'webgpu') {
-    throw new WebGpuUnavailableError(
-      'the WebGPU backend is not available in this build; use createBackend("cpu")',
-    );
+  if (kind === 'webgpu') return wrapDevice(await openWebGpu(options));
+  if (kind === undefined) {
+    try {
+      return wrapDevice(await openWebGpu(options));
+    } catch {
+      // No usable WebGPU here: the CPU backend does the same work, more slowly.
+    }
   }
   return wrapDevice(new CpuDevice(options.precision ?? 'f32'));
 }

@@ -29,6 +29,8 @@ export interface Device<Buffer = unknown> {
   readonly kind: BackendKind;
   /** A human-readable description of what executes the work (e.g. the GPU adapter). */
   readonly description: string;
+  /** The largest buffer the device can bind, in elements (unbounded when absent). */
+  readonly maxBufferElements?: number;
   createBuffer(label: string, dtype: DType, length: number): Buffer;
   write(buffer: Buffer, data: Float32Array | Uint32Array, offset?: number): void;
   read(buffer: Buffer, length: number): Promise<Float32Array | Float64Array>;

@@ -1,0 +1,312 @@
+/**
+ * The WebGPU backend's `Device`: the only code that touches GPU objects. Buffers are storage buffers;
+ * a program is built once (pipelines, bind groups, uniforms) and each `run` is one command encoder
+ * and one submit. Values the caller may want later (the loss) are copied, in that same submit, into
+ * a ring of the last SNAPSHOT_HISTORY steps and read back only when asked.
+ */
+import type { Device, Program, ProgramStep, RunResult } from '../backend/device.js';
+import { DeviceLostError, KernelCompileError, WebGpuUnavailableError } from '../errors.js';
+import type { DType, StepContext } from '../graph/ir.js';
+import { OPS } from '../ops/index.js';
+import { f32Bits, type GpuKernel, STEP_UNIFORM_BYTES } from './kernel.js';
+
+/** How many runs back a snapshot (the loss) can still be read. */
+export const SNAPSHOT_HISTORY = 1024;
+const UNIFORM_SLOT_BYTES = 256;
+
+export interface WebGpuOptions {
+  /** Use this device instead of requesting one. It is not destroyed by `dispose()`. */
+  device?: GPUDevice;
+  /** The WebGPU entry point, e.g. the `webgpu` npm package's `create([])` in Node. Default `navigator.gpu`. */
+  gpu?: GPU;
+  powerPreference?: GPUPowerPreference;
+}
+
+export async function openWebGpu(options: WebGpuOptions = {}): Promise<WebGpuDevice> {
+  if (options.device) return new WebGpuDevice(options.device, 'WebGPU (caller’s device)', false);
+  const gpu = options.gpu ?? (typeof navigator !== 'undefined' ? navigator.gpu : undefined);
+  if (!gpu) throw new WebGpuUnavailableError('WebGPU is not available here: navigator.gpu is missing');
+  const adapter = await gpu.requestAdapter(
+    options.powerPreference ? { powerPreference: options.powerPreference } : {},
+  );
+  if (!adapter)
+    throw new WebGpuUnavailableError('WebGPU is not available here: requestAdapter() returned null');
+  const device = await adapter.requestDevice({
+    label: 'dropgpu',
+    requiredLimits: {
+      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+      maxBufferSize: adapter.limits.maxBufferSize,
+    },
+  });
+  const { vendor, architecture, description } = adapter.info;
+  const name = [vendor, architecture, description].filter(Boolean).join(' ');
+  return new WebGpuDevice(device, `WebGPU: ${name || 'unknown adapter'}`, true);
+}
+
+interface CompiledStep {
+  readonly pipeline: GPUComputePipeline;
+  readonly bindGroup: GPUBindGroup;
+  readonly workgroups: readonly [number, number, number];
+}
+
+export class WebGpuDevice implements Device<GPUBuffer> {
+  readonly kind = 'webgpu';
+  readonly description: string;
+  readonly gpu: GPUDevice;
+  readonly #owned: boolean;
+  readonly #pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  readonly #modules = new Map<string, GPUShaderModule>();
+  readonly #staging: GPUBuffer[] = [];
+  #placeholders: GPUBuffer[] = [];
+  #failure: Error | null = null;
+
+  constructor(device: GPUDevice, description: string, owned: boolean) {
+    this.gpu = device;
+    this.description = description;
+    this.#owned = owned;
+    device.addEventListener('uncapturederror', (event) => {
+      this.#failure ??= new DeviceLostError(
+        `WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`,
+      );
+    });
+    device.lost.then((info) => {
+      if (info.reason !== 'destroyed')
+        this.#failure ??= new DeviceLostError(`WebGPU device lost: ${info.message}`);
+    });
+  }
+
+  /** The largest buffer this device can bind, in f32 elements. */
+  get maxBufferElements(): number {
+    return Math.floor(
+      Math.min(this.gpu.limits.maxStorageBufferBindingSize, this.gpu.limits.maxBufferSize) / 4,
+    );
+  }
+
+  createBuffer(label: string, _dtype: DType, length: number): GPUBuffer {
+    this.#check();
+    // GPUBufferUsage is read here, not at module load: the module must import where WebGPU is absent.
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    return this.gpu.createBuffer({ label, size: Math.max(1, length) * 4, usage });
+  }
+
+  write(buffer: GPUBuffer, data: Float32Array | Uint32Array, offset = 0): void {
+    this.#check();
+    this.gpu.queue.writeBuffer(buffer, offset * 4, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  async read(buffer: GPUBuffer, length: number): Promise<Float32Array> {
+    return this.#readBytes(buffer, 0, length * 4);
+  }
+
+  async createProgram(
+    label: string,
+    steps: readonly ProgramStep<GPUBuffer>[],
+    snapshots: readonly GPUBuffer[],
+  ): Promise<Program> {
+    this.#check();
+    const uniforms = this.gpu.createBuffer({
+      label: `${label}: params`,
+      size: Math.max(1, steps.length) * UNIFORM_SLOT_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    const stepUniform = this.gpu.createBuffer({
+      label: `${label}: step`,
+      size: STEP_UNIFORM_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    const compiled: CompiledStep[] = [];
+    for (const [index, step] of steps.entries()) {
+      const kernel = OPS[step.node.op].kernel as GpuKernel<unknown>;
+      const words = kernel.uniform(step.params);
+      this.gpu.queue.writeBuffer(
+        uniforms,
+        index * UNIFORM_SLOT_BYTES,
+        words.buffer,
+        words.byteOffset,
+        words.byteLength,
+      );
+      const pipeline = await this.#pipeline(step.node.op, kernel, step.params);
+      let unused = 0;
+      const storage = kernel.bind(step.params).map((ref) => {
+        if (ref === null) return this.#placeholder(unused++);
+        const buffer = (ref[0] === 'in' ? step.inputs : step.outputs)[ref[1]];
+        if (!buffer) throw new RangeError(`${step.node.name}: no ${ref[0]}put ${ref[1]}`);
+        return buffer;
+      });
+      const entries: GPUBindGroupEntry[] = storage.map((buffer, binding) => ({
+        binding,
+        resource: { buffer },
+      }));
+      entries.push({
+        binding: entries.length,
+        resource: { buffer: uniforms, offset: index * UNIFORM_SLOT_BYTES, size: UNIFORM_SLOT_BYTES },
+      });
+      if (kernel.usesStep) entries.push({ binding: entries.length, resource: { buffer: stepUniform } });
+      this.gpu.pushErrorScope('validation');
+      const bindGroup = this.gpu.createBindGroup({
+        label: `${label}: ${step.node.name}`,
+        layout: pipeline.getBindGroupLayout(0),
+        entries,
+      });
+      const error = await this.gpu.popErrorScope();
+      if (error) throw new KernelCompileError(step.node.op, [`${step.node.name}: ${error.message}`]);
+      compiled.push({ pipeline, bindGroup, workgroups: kernel.workgroups(step.params) });
+    }
+    return this.#program(label, compiled, stepUniform, snapshots);
+  }
+
+  destroyBuffer(buffer: GPUBuffer): void {
+    buffer.destroy();
+  }
+
+  destroy(): void {
+    for (const buffer of [...this.#staging, ...this.#placeholders]) buffer.destroy();
+    this.#staging.length = 0;
+    this.#placeholders = [];
+    if (this.#owned) this.gpu.destroy();
+  }
+
+  #program(
+    label: string,
+    steps: readonly CompiledStep[],
+    stepUniform: GPUBuffer,
+    snapshots: readonly GPUBuffer[],
+  ): Program {
+    const histories = snapshots.map((snapshot, i) =>
+      this.gpu.createBuffer({
+        label: `${label}: snapshot ${i} history`,
+        size: snapshot.size * SNAPSHOT_HISTORY,
+        usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      }),
+    );
+    const stepWords = new Uint32Array(STEP_UNIFORM_BYTES / 4);
+    let runs = 0;
+    return {
+      run: (ctx: StepContext): RunResult => {
+        this.#check();
+        stepWords.set([ctx.step, f32Bits(ctx.lr), f32Bits(ctx.momentum), 0]);
+        this.gpu.queue.writeBuffer(stepUniform, 0, stepWords);
+        const encoder = this.gpu.createCommandEncoder({ label });
+        const pass = encoder.beginComputePass({ label });
+        for (const step of steps) {
+          pass.setPipeline(step.pipeline);
+          pass.setBindGroup(0, step.bindGroup);
+          pass.dispatchWorkgroups(...step.workgroups);
+        }
+        pass.end();
+        const run = runs++;
+        const slot = run % SNAPSHOT_HISTORY;
+        snapshots.forEach((snapshot, i) => {
+          encoder.copyBufferToBuffer(
+            snapshot,
+            0,
+            histories[i] as GPUBuffer,
+            slot * snapshot.size,
+            snapshot.size,
+          );
+        });
+        this.gpu.queue.submit([encoder.finish()]);
+        return {
+          read: (index) => {
+            const snapshot = snapshots[index];
+            const history = histories[index];
+            if (!snapshot || !history) return Promise.reject(new RangeError(`no snapshot ${index}`));
+            if (runs - run > SNAPSHOT_HISTORY) {
+              return Promise.reject(
+                new RangeError(
+                  `this value was overwritten: read it within ${SNAPSHOT_HISTORY} steps of the step that made it`,
+                ),
+              );
+            }
+            return this.#readBytes(history, slot * snapshot.size, snapshot.size);
+          },
+        };
+      },
+    };
+  }
+
+  async #pipeline(op: string, kernel: GpuKernel<unknown>, params: unknown): Promise<GPUComputePipeline> {
+    const constants = kernel.overrides?.(params) ?? {};
+    const key = `${op} ${JSON.stringify(constants)}`;
+    let pipeline = this.#pipelines.get(key);
+    if (!pipeline) {
+      pipeline = this.#createPipeline(op, kernel.wgsl, constants);
+      this.#pipelines.set(key, pipeline);
+    }
+    return pipeline;
+  }
+
+  async #createPipeline(
+    op: string,
+    code: string,
+    constants: Record<string, number>,
+  ): Promise<GPUComputePipeline> {
+    let module = this.#modules.get(op);
+    if (!module) {
+      module = this.gpu.createShaderModule({ label: op, code });
+      this.#modules.set(op, module);
+    }
+    this.gpu.pushErrorScope('validation');
+    this.gpu.pushErrorScope('out-of-memory');
+    const created = await this.gpu
+      .createComputePipelineAsync({
+        label: op,
+        layout: 'auto',
+        compute: { module, entryPoint: 'main', constants },
+      })
+      .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+    const outOfMemory = await this.gpu.popErrorScope();
+    const invalid = await this.gpu.popErrorScope();
+    if (!(created instanceof Error) && !outOfMemory && !invalid) return created;
+    const info = await module.getCompilationInfo();
+    const messages = info.messages.map((m) => `${m.type} at ${m.lineNum}:${m.linePos}: ${m.message}`);
+    for (const error of [created, outOfMemory, invalid])
+      if (error instanceof Error || error) messages.push(String((error as Error).message));
+    throw new KernelCompileError(op, messages);
+  }
+
+  /** A 4-byte buffer for the n-th unused binding of a dispatch (distinct, so no usage conflicts). */
+  #placeholder(n: number): GPUBuffer {
+    while (this.#placeholders.length <= n) {
+      this.#placeholders.push(
+        this.gpu.createBuffer({
+          label: `placeholder ${this.#placeholders.length}`,
+          size: 4,
+          usage: GPUBufferUsage.STORAGE,
+        }),
+      );
+    }
+    return this.#placeholders[n] as GPUBuffer;
+  }
+
+  async #readBytes(source: GPUBuffer, offset: number, bytes: number): Promise<Float32Array> {
+    this.#check();
+    const index = this.#staging.findIndex((buffer) => buffer.size >= bytes);
+    const staging =
+      index >= 0
+        ? (this.#staging.splice(index, 1)[0] as GPUBuffer)
+        : this.gpu.createBuffer({
+            label: 'readback staging',
+            size: Math.max(256, 2 ** Math.ceil(Math.log2(bytes))),
+            usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+          });
+    const encoder = this.gpu.createCommandEncoder({ label: 'readback' });
+    encoder.copyBufferToBuffer(source, offset, staging, 0, bytes);
+    this.gpu.queue.submit([encoder.finish()]);
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      const values = new Float32Array(staging.getMappedRange(0, bytes).slice(0));
+      staging.unmap();
+      return values;
+    } catch (error) {
+      this.#check();
+      throw error;
+    } finally {
+      this.#staging.push(staging);
+    }
+  }
+
+  #check(): void {
+    if (this.#failure) throw this.#failure;
+  }
+}
