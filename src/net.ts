@@ -77,8 +77,8 @@ export class Net<Buffer = unknown> {
     optimizer: Optimizer,
     maxNorm: number | undefined,
   ): Promise<Net<Buffer>> {
-    const train = buildTrainGraph(spec, batchSize, optimizer, maxNorm);
-    const predict = buildPredictGraph(spec, batchSize);
+    const train = buildTrainGraph(spec, batchSize, optimizer, maxNorm, true);
+    const predict = buildPredictGraph(spec, batchSize, true);
     checkFitsDevice(device, train.graph.tensors, batchSize);
     // Parameters and optimizer state live across steps and are shared by both programs.
     const shared = new Map<string, Buffer>();

@@ -19,11 +19,14 @@ const STEP = 3;
 const H = 1e-6;
 
 describe.each<HiddenActivation>(['relu', 'tanh', 'sigmoid'])('finite differences, %s', (activation) => {
-  it('every parameter gradient matches central differences (float64)', async () => {
+  it.each([
+    ['as derived', false],
+    ['after fusion', true],
+  ])('every parameter gradient matches central differences (float64), graph %s', async (_name, fused) => {
     const batch = 6;
     const spec = mlp({ sizes: [5, 7, 6, 3], activation, keepProb: { input: 0.5, hidden: 0.5 }, seed: 12345 });
     const device = new CpuDevice('f64');
-    const train = buildTrainGraph(spec, batch, null);
+    const train = buildTrainGraph(spec, batch, null, undefined, fused);
     const compiled = await compileGraph(device, 'gradcheck', train.graph, {
       keep: train.grads,
       snapshots: [train.loss],
@@ -66,7 +69,10 @@ describe.each<HiddenActivation>(['relu', 'tanh', 'sigmoid'])('finite differences
       }
     }
     expect(worst.error, worst.where).toBeLessThanOrEqual(1);
-    // Three dropout sites forward; two backward (the input site needs no gradient).
-    expect(train.graph.nodes.filter((n) => n.op === 'dropout').length).toBe(5);
+    // Three dropout sites forward and two backward (the input needs no gradient); fusion folds all
+    // but the input's into matmul epilogues.
+    const dropoutNodes = train.graph.nodes.filter((n) => n.op === 'dropout').length;
+    const fusedDropouts = train.graph.nodesOf('matmul').filter((n) => n.attrs.dropout).length;
+    expect([dropoutNodes, fusedDropouts]).toEqual(fused ? [1, 4] : [5, 0]);
   });
 });

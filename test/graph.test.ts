@@ -94,3 +94,29 @@ describe('buffer plan', () => {
     ]);
   });
 });
+
+describe('fusion', () => {
+  it('makes each hidden layer one matmul forward and folds mask × act′ into the dX matmul', () => {
+    const { graph } = buildTrainGraph(spec, 16, sgd({ lr: 0.1 }), undefined, true);
+    expect(graph.nodes.map((n) => n.op)).toEqual([
+      'dropout', // the input site
+      'matmul', // layer 0: + bias + relu + dropout
+      'matmul', // layer 1: + bias + relu + dropout
+      'matmul', // logits + bias
+      'softmax_xent',
+      'softmax_xent_grad',
+      'bias_grad',
+      'matmul', // dX of layer 2, + mask + relu′
+      'matmul', // dW of layer 2
+      'bias_grad',
+      'matmul', // dX of layer 1, + mask + relu′
+      'matmul', // dW of layer 1
+      'bias_grad',
+      'matmul', // dW of layer 0
+      ...new Array(6).fill('sgd'),
+    ]);
+    const forward = graph.nodesOf('matmul').slice(0, 2);
+    expect(forward.map((n) => n.outputs.length)).toEqual([2, 2]);
+    expect(forward.every((n) => n.attrs.bias && n.attrs.activation === 'relu' && n.attrs.dropout)).toBe(true);
+  });
+});

@@ -3,6 +3,7 @@
  * pass, optimizer update, max-norm) and inference (forward without dropout, softmax).
  */
 import { appendBackward } from '../graph/autodiff.js';
+import { fuse } from '../graph/fuse.js';
 import { Graph } from '../graph/ir.js';
 import { buildForward, type MlpSpec } from './mlp.js';
 import { appendUpdate, type Optimizer } from './optim.js';
@@ -16,18 +17,23 @@ export interface TrainGraph {
   readonly grads: readonly number[];
 }
 
-/** With `optimizer` null the graph stops at the gradients (used by gradient checks). */
+/**
+ * With `optimizer` null the graph stops at the gradients (used by gradient checks). `fused` runs the
+ * fusion pass (graph/fuse.ts) after differentiation; compiled nets always use it.
+ */
 export function buildTrainGraph(
   spec: MlpSpec,
   batch: number,
   optimizer: Optimizer | null,
   maxNorm?: number,
+  fused = false,
 ): TrainGraph {
   const graph = new Graph();
   const { x, logits, params } = buildForward(graph, spec, batch, true);
   const labels = graph.tensor('labels', [batch], 'label', 'u32');
   const loss = graph.apply('softmax_xent', 'loss', [logits, labels], {}, [1], 'output');
   const grads = appendBackward(graph, loss, params);
+  if (fused) fuse(graph);
   if (optimizer) appendUpdate(graph, params, grads, optimizer, maxNorm);
   return { graph, x, labels, loss, params, grads };
 }
@@ -38,9 +44,10 @@ export interface PredictGraph {
   readonly probs: number;
 }
 
-export function buildPredictGraph(spec: MlpSpec, batch: number): PredictGraph {
+export function buildPredictGraph(spec: MlpSpec, batch: number, fused = false): PredictGraph {
   const graph = new Graph();
   const { x, logits } = buildForward(graph, spec, batch, false);
   const probs = graph.apply('softmax', 'probs', [logits], {}, graph.get(logits).shape, 'output');
+  if (fused) fuse(graph);
   return { graph, x, probs };
 }

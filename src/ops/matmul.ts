@@ -83,8 +83,8 @@ function bindings(p: MatmulParams): BufferRef[] {
   return [['in', 0], ['in', 1], bias, aux, ['out', 0], dropped];
 }
 
-/** Output elements per invocation along M and N (BlockM, BlockN in the WGSL), and the workgroup shape. */
-const BLOCK = { m: 4, n: 4 } as const;
+/** Output rows and columns per invocation (`Block` in the WGSL), and the workgroup shape. */
+const BLOCK = { m: 8, n: 8 } as const;
 const WORKGROUP = { x: 8, y: 8 } as const;
 
 export const matmul: OpDef<'matmul', MatmulParams> = {

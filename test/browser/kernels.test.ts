@@ -1,0 +1,225 @@
+/**
+ * GPU vs CPU reference, one op at a time, on shapes that break tile guards (1, 7, 33, 65, 257 and the
+ * 32-wide tile's edges). Each comparison uses the op's stated tolerance: |gpu − cpu| ≤ atol + rtol·|cpu|.
+ */
+import { beforeAll, describe, it } from 'vitest';
+import { CpuDevice } from '../../src/backend/cpu.js';
+import type { Activation, OpAttrs, OpName } from '../../src/graph/ir.js';
+import { OPS } from '../../src/ops/index.js';
+import type { Tolerance } from '../../src/ops/op.js';
+import { openWebGpu, type WebGpuDevice } from '../../src/webgpu/device.js';
+import { compareClose, randomArray, randomLabels } from '../helpers.js';
+import { type GpuContext, requestTestDevice } from './gpu.js';
+import { type OpInput, runOp } from './run-op.js';
+
+const gpu = await requestTestDevice();
+const cpu = new CpuDevice('f32');
+const maxErrors: Record<string, number> = {};
+
+/** Runs `op` on both devices and compares every output with the op's tolerance. */
+async function conform<O extends OpName>(
+  device: WebGpuDevice,
+  op: O,
+  attrs: OpAttrs[O],
+  inputs: readonly OpInput[],
+  outputShapes: readonly (readonly number[])[],
+  tolerance: Tolerance,
+  options: Parameters<typeof runOp>[5] = {},
+): Promise<void> {
+  const [expected, actual] = [
+    await runOp(cpu, op, attrs, inputs, outputShapes, options),
+    await runOp(device, op, attrs, inputs, outputShapes, options),
+  ];
+  expected.forEach((want, i) => {
+    const got = actual[i] as Float32Array;
+    const shape = outputShapes[i] ?? inputs[options.inPlace?.[i] ?? 0]?.shape ?? [];
+    const message = compareClose(`${op} output ${i} ${JSON.stringify(attrs)}`, shape, got, want, tolerance);
+    for (let j = 0; j < want.length; j++) {
+      maxErrors[op] = Math.max(maxErrors[op] ?? 0, Math.abs((got[j] as number) - (want[j] as number)));
+    }
+    if (message) throw new Error(message);
+  });
+}
+
+function tolerance<O extends OpName>(op: O, params: unknown): Tolerance {
+  return (OPS[op].tolerance as (p: unknown) => Tolerance)(params);
+}
+
+const ACTIVATIONS: Activation[] = ['identity', 'relu', 'tanh', 'sigmoid'];
+const SIZES = [1, 7, 33, 65, 257];
+
+describe.skipIf(typeof gpu === 'string')('GPU kernels vs CPU reference', () => {
+  let device: WebGpuDevice;
+  beforeAll(async () => {
+    device = await openWebGpu({ device: (gpu as GpuContext).device });
+    return () => console.info(`max |gpu − cpu| per op: ${JSON.stringify(maxErrors)}`);
+  });
+
+  describe('matmul', () => {
+    const shapes: [number, number, number][] = [];
+    for (const M of [1, 7, 33])
+      for (const N of [1, 7, 33]) for (const K of [1, 7, 33]) shapes.push([M, N, K]);
+    for (const big of [65, 257]) shapes.push([big, 33, 7], [7, big, 33], [33, 7, big]);
+    shapes.push([31, 32, 33], [32, 32, 32], [64, 65, 63], [257, 65, 257]);
+    describe.each([
+      [false, false],
+      [false, true],
+      [true, false],
+      [true, true],
+    ])('transA %s transB %s', (transA, transB) => {
+      it.each(shapes)('M %i N %i K %i', async (M, N, K) => {
+        const a = randomArray(M * K, M * 1000 + K);
+        const b = randomArray(K * N, N * 1000 + K + 1);
+        const inputs = [
+          { shape: transA ? [K, M] : [M, K], data: a },
+          { shape: transB ? [N, K] : [K, N], data: b },
+        ];
+        await conform(device, 'matmul', { transA, transB }, inputs, [[M, N]], tolerance('matmul', { K }));
+      });
+    });
+
+    it.each(ACTIVATIONS)('forward epilogue: bias + %s + dropout, both outputs', async (activation) => {
+      const [M, N, K] = [33, 65, 7];
+      const dropout = { site: 2, keepProb: 0.7, seed: 2 ** 40 + 5 };
+      const inputs = [
+        { shape: [M, K], data: randomArray(M * K, 1) },
+        { shape: [N, K], data: randomArray(N * K, 2) },
+        { shape: [N], data: randomArray(N, 3) },
+      ];
+      const attrs = { transA: false, transB: true, bias: true, activation, dropout };
+      await conform(
+        device,
+        'matmul',
+        attrs,
+        inputs,
+        [
+          [M, N],
+          [M, N],
+        ],
+        { atol: 1e-5, rtol: 1e-5 },
+        { step: 11 },
+      );
+    });
+
+    it.each(ACTIVATIONS.slice(1))('backward epilogue: mask × %s derivative', async (activationGrad) => {
+      const [M, N, K] = [65, 33, 9];
+      const dropout = { site: 1, keepProb: 0.5, seed: 77 };
+      const y = randomArray(M * N, 5, activationGrad === 'tanh' ? -1 : 0, 1);
+      const inputs = [
+        { shape: [M, K], data: randomArray(M * K, 1) },
+        { shape: [K, N], data: randomArray(K * N, 2) },
+        { shape: [M, N], data: y },
+      ];
+      const attrs = { transA: false, transB: false, activationGrad, dropout, dropoutBackward: true };
+      await conform(device, 'matmul', attrs, inputs, [[M, N]], { atol: 1e-5, rtol: 1e-5 }, { step: 3 });
+    });
+  });
+
+  describe('elementwise and reductions', () => {
+    it.each(ACTIVATIONS.flatMap((a) => [1, 7, 257].map((rows) => [a, rows] as const)))(
+      'bias_act %s rows %i',
+      async (activation, rows) => {
+        const cols = 33;
+        const inputs = [
+          { shape: [rows, cols], data: randomArray(rows * cols, rows, -12, 12) },
+          { shape: [cols], data: randomArray(cols, 2) },
+        ];
+        await conform(
+          device,
+          'bias_act',
+          { activation },
+          inputs,
+          [[rows, cols]],
+          tolerance('bias_act', { activation }),
+        );
+      },
+    );
+
+    it.each(ACTIVATIONS)('act_grad %s', async (activation) => {
+      const length = 257 * 7;
+      const low = activation === 'tanh' ? -1 : activation === 'relu' ? -1 : 0;
+      const inputs = [
+        { shape: [length], data: randomArray(length, 1) },
+        { shape: [length], data: randomArray(length, 2, low, 1) },
+      ];
+      await conform(
+        device,
+        'act_grad',
+        { activation },
+        inputs,
+        [[length]],
+        tolerance('act_grad', { activation }),
+      );
+    });
+
+    it.each(SIZES)('bias_grad rows %i', async (rows) => {
+      const cols = 65;
+      const inputs = [{ shape: [rows, cols], data: randomArray(rows * cols, rows) }];
+      await conform(device, 'bias_grad', {}, inputs, [[cols]], tolerance('bias_grad', { rows }));
+    });
+
+    it.each([1, 7, 257, 70_001])('add length %i', async (length) => {
+      const inputs = [
+        { shape: [length], data: randomArray(length, 1) },
+        { shape: [length], data: randomArray(length, 2) },
+      ];
+      await conform(device, 'add', {}, inputs, [[length]], tolerance('add', {}));
+    });
+
+    it.each(SIZES)('softmax_xent, softmax_xent_grad and softmax, rows %i', async (rows) => {
+      const classes = 10;
+      const inputs: OpInput[] = [
+        { shape: [rows, classes], data: randomArray(rows * classes, rows, -30, 30) },
+        { shape: [rows], data: randomLabels(rows, rows, classes), dtype: 'u32' },
+      ];
+      await conform(device, 'softmax_xent', {}, inputs, [[1]], tolerance('softmax_xent', {}));
+      await conform(
+        device,
+        'softmax_xent_grad',
+        {},
+        inputs,
+        [[rows, classes]],
+        tolerance('softmax_xent_grad', {}),
+      );
+      await conform(device, 'softmax', {}, inputs.slice(0, 1), [[rows, classes]], tolerance('softmax', {}));
+    });
+  });
+
+  describe('optimizers and max-norm', () => {
+    const length = 1031;
+    const param = { shape: [length], data: randomArray(length, 1) };
+    const grad = { shape: [length], data: randomArray(length, 2) };
+    const state = { shape: [length], data: randomArray(length, 3) };
+    it.each([
+      [false, false, 0],
+      [true, false, 0.01],
+      [true, true, 0.01],
+    ])('sgd momentum %s nesterov %s weight decay %f', async (momentum, nesterov, weightDecay) => {
+      const inputs = momentum ? [param, grad, state] : [param, grad];
+      const inPlace = momentum ? [0, 2] : [0];
+      await conform(device, 'sgd', { momentum, nesterov, weightDecay }, inputs, [], tolerance('sgd', {}), {
+        inPlace,
+      });
+    });
+
+    it.each([0, 9, 999])('adam at step %i', async (step) => {
+      const v = { shape: [length], data: randomArray(length, 4, 0, 1) };
+      const attrs = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.001 };
+      await conform(device, 'adam', attrs, [param, grad, state, v], [], tolerance('adam', {}), {
+        inPlace: [0, 2, 3],
+        step,
+        lr: 0.001,
+      });
+    });
+
+    it.each([
+      [7, 33],
+      [257, 65],
+    ])('max_norm %i×%i', async (rows, cols) => {
+      const w = { shape: [rows, cols], data: randomArray(rows * cols, rows, -0.5, 0.5) };
+      await conform(device, 'max_norm', { maxNorm: 1.5 }, [w], [], tolerance('max_norm', {}), {
+        inPlace: [0],
+      });
+    });
+  });
+});
