@@ -1,29 +1,11 @@
-import { existsSync } from 'node:fs';
 import { playwright } from '@vitest/browser-playwright';
-import { chromium } from 'playwright';
 import { defineConfig } from 'vitest/config';
+import { CHROMIUM_ARGS, findChromium, NO_CHROMIUM_MESSAGE } from './scripts/chromium.js';
 
 /**
  * Two projects: `node` (CPU reference, RNG, graph, WGSL parsing: no browser needed) and `browser`
- * (headless Chromium with WebGPU, for the GPU conformance suite).
- *
- * Chromium is found in this order: $DROPGPU_CHROMIUM, /usr/bin/chromium (Debian's package), then
- * Playwright's own download (`npx playwright install chromium`).
+ * (headless Chromium with WebGPU, for the GPU conformance suite). Chromium: see scripts/chromium.ts.
  */
-function findChromium(): string | undefined {
-  const candidates = [process.env.DROPGPU_CHROMIUM, '/usr/bin/chromium', safePlaywrightPath()];
-  return candidates.find(
-    (path): path is string => typeof path === 'string' && path !== '' && existsSync(path),
-  );
-}
-
-function safePlaywrightPath(): string | undefined {
-  try {
-    return chromium.executablePath();
-  } catch {
-    return undefined;
-  }
-}
 
 // Vitest 5's reporter calls Map.groupBy (Node ≥ 21) when it prints failures; this project supports
 // Node 20, where without this the failure report itself crashes.
@@ -46,11 +28,7 @@ if (!('groupBy' in Map)) {
 const chromiumPath = findChromium();
 const wantsBrowser = !process.argv.some((arg, i) => arg === '--project' && process.argv[i + 1] === 'node');
 if (!chromiumPath && wantsBrowser) {
-  throw new Error(
-    'No Chromium found for the browser tests. Install one: `sudo apt-get install chromium` (Debian/Ubuntu), ' +
-      'or `npx playwright install chromium`, or set DROPGPU_CHROMIUM=/path/to/chrome. ' +
-      'To run only the CPU tests: `npx vitest run --project node`.',
-  );
+  throw new Error(`${NO_CHROMIUM_MESSAGE} To run only the CPU tests: \`npx vitest run --project node\`.`);
 }
 
 export default defineConfig({
@@ -83,14 +61,7 @@ export default defineConfig({
             provider: playwright({
               launchOptions: {
                 ...(chromiumPath ? { executablePath: chromiumPath } : {}),
-                args: [
-                  '--no-sandbox',
-                  '--enable-unsafe-webgpu',
-                  '--disable-background-networking',
-                  '--disable-component-update',
-                  '--disable-sync',
-                  '--no-first-run',
-                ],
+                args: CHROMIUM_ARGS,
               },
             }),
             instances: [{ browser: 'chromium' }],
