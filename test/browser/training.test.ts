@@ -1,0 +1,171 @@
+/**
+ * Whole training steps on WebGPU against the CPU reference: the same spec, seed and batches give the
+ * same parameters after 5 steps with dropout on, for each activation, optimizer and max-norm; a
+ * small net learns the toy problem; a training step makes no GPU objects and exactly one submit.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { wrapDevice } from '../../src/backend/backend.js';
+import { spirals, toyMetrics, trainToyEpoch } from '../../src/data/toy.js';
+import { adam, createBackend, type HiddenActivation, mlp, type Optimizer, sgd } from '../../src/index.js';
+import { openWebGpu } from '../../src/webgpu/device.js';
+import { compareClose, randomArray, randomLabels } from '../helpers.js';
+import { type GpuContext, requestTestDevice } from './gpu.js';
+
+const gpu = await requestTestDevice();
+
+// After 5 steps: each parameter within atol + rtol·|cpu| (f32 GPU vs f32 CPU with f64 accumulation).
+const STEP_TOLERANCE = { atol: 2e-6, rtol: 1e-5 };
+// Adam divides by √v: where a gradient element is tiny, its few-ulp GPU/CPU difference becomes a
+// relative difference of ~1e-3 in that element's step of size ≤ lr. Over 5 steps at lr 0.01 that is
+// up to 5e-5 in absolute terms, so Adam's parameters are held to that bound instead.
+const ADAM_STEP_TOLERANCE = { atol: 5e-5, rtol: 1e-5 };
+
+const optimizers: [string, Optimizer, number | undefined][] = [
+  ['sgd', sgd({ lr: 0.5 }), undefined],
+  ['sgd + momentum + max-norm', sgd({ lr: 0.5, momentum: 0.9 }), 0.9],
+  ['nesterov + weight decay', sgd({ lr: 0.3, momentum: 0.9, nesterov: true, weightDecay: 0.01 }), undefined],
+  ['adam + max-norm', adam({ lr: 0.01, weightDecay: 0.001 }), 1.2],
+];
+
+describe.skipIf(typeof gpu === 'string')('training on WebGPU', () => {
+  const { device } = gpu as GpuContext;
+
+  describe.each<HiddenActivation>(['relu', 'tanh', 'sigmoid'])('%s', (activation) => {
+    it.each(optimizers)('%s: parameters after 5 steps match the CPU', async (_name, optimizer, maxNorm) => {
+      const batchSize = 33;
+      const spec = mlp({
+        sizes: [20, 65, 31, 7],
+        activation,
+        keepProb: { input: 0.8, hidden: [0.5, 0.7] },
+        seed: 2024,
+      });
+      const options = { batchSize, optimizer, ...(maxNorm ? { maxNorm } : {}) };
+      const onGpu = await wrapDevice(await openWebGpu({ device })).compile(spec, options);
+      const onCpu = await (await createBackend('cpu')).compile(spec, options);
+      const losses: [number, number][] = [];
+      for (let step = 0; step < 5; step++) {
+        const x = randomArray(batchSize * 20, step, -2, 2);
+        const y = randomLabels(batchSize, step + 100, 7);
+        const [g, c] = [await onGpu.trainStep(x, y), await onCpu.trainStep(x, y)];
+        losses.push([await g.loss, await c.loss]);
+      }
+      for (const [gpuLoss, cpuLoss] of losses)
+        expect(Math.abs(gpuLoss - cpuLoss)).toBeLessThanOrEqual(1e-5 + 1e-5 * cpuLoss);
+      const [gpuParams, cpuParams] = [await onGpu.getParams(), await onCpu.getParams()];
+      for (const [name, { shape, data }] of Object.entries(cpuParams)) {
+        const tolerance = optimizer.kind === 'adam' ? ADAM_STEP_TOLERANCE : STEP_TOLERANCE;
+        const message = compareClose(
+          `${name} after 5 steps`,
+          shape,
+          gpuParams[name]?.data ?? [],
+          data,
+          tolerance,
+        );
+        if (message) throw new Error(message);
+      }
+      const probs = [
+        await onGpu.predict(randomArray(50 * 20, 9)),
+        await onCpu.predict(randomArray(50 * 20, 9)),
+      ];
+      const message = compareClose(
+        'predict',
+        [50, 7],
+        probs[0] as Float32Array,
+        probs[1] as Float32Array,
+        STEP_TOLERANCE,
+      );
+      if (message) throw new Error(message);
+      onGpu.dispose();
+      onCpu.dispose();
+    });
+  });
+
+  it('learns the 3-class spirals as the CPU does', async () => {
+    const data = spirals(100, 1);
+    const spec = mlp({ sizes: [2, 64, 64, 3], activation: 'relu', keepProb: { hidden: 0.9 }, seed: 1 });
+    const net = await wrapDevice(await openWebGpu({ device })).compile(spec, {
+      batchSize: 30,
+      optimizer: sgd({ lr: 0.1, momentum: 0.9 }),
+      maxNorm: 3.5,
+    });
+    for (let epoch = 0; epoch < 25; epoch++) await trainToyEpoch(net, data, epoch);
+    const { loss, accuracy } = toyMetrics(await net.predict(data.x), data);
+    expect(loss).toBeLessThan(0.25);
+    expect(accuracy).toBeGreaterThan(0.92);
+    net.dispose();
+  });
+
+  it('createBackend() picks WebGPU when an adapter exists and says so', async () => {
+    const backend = await createBackend();
+    expect(backend.kind).toBe('webgpu');
+    expect(backend.description).toMatch(/^WebGPU: /);
+    backend.dispose();
+  });
+
+  describe('a training step', () => {
+    const counts = { submits: 0, buffers: 0, bindGroups: 0, pipelines: 0, shaderModules: 0 };
+    // The real device behind a proxy that counts what the backend makes and submits.
+    const counted = new Proxy(device, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target);
+        const count =
+          (key: keyof typeof counts) =>
+          (...args: unknown[]) => {
+            counts[key]++;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        switch (property) {
+          case 'createBuffer':
+            return count('buffers');
+          case 'createBindGroup':
+            return count('bindGroups');
+          case 'createComputePipeline':
+          case 'createComputePipelineAsync':
+            return count('pipelines');
+          case 'createShaderModule':
+            return count('shaderModules');
+          case 'queue':
+            return new Proxy(target.queue, {
+              get(queue, key) {
+                const member = Reflect.get(queue, key, queue);
+                if (key === 'submit')
+                  return (...args: [GPUCommandBuffer[]]) => {
+                    counts.submits++;
+                    return queue.submit(...args);
+                  };
+                return typeof member === 'function' ? member.bind(queue) : member;
+              },
+            });
+          default:
+            return typeof value === 'function' ? value.bind(target) : value;
+        }
+      },
+    });
+
+    beforeAll(() => {
+      for (const key of Object.keys(counts) as (keyof typeof counts)[]) counts[key] = 0;
+    });
+
+    it('20 steps issue exactly 20 submits and create no buffers, bind groups or pipelines', async () => {
+      const spec = mlp({ sizes: [16, 32, 32, 4], keepProb: { input: 0.8, hidden: 0.5 }, seed: 5 });
+      const net = await wrapDevice(await openWebGpu({ device: counted })).compile(spec, {
+        batchSize: 8,
+        optimizer: adam({ lr: 0.01 }),
+        maxNorm: 2,
+      });
+      const x = randomArray(8 * 16, 1);
+      const y = randomLabels(8, 2, 4);
+      await net.trainStep(x, y); // the first step may create nothing either; counted from here on
+      await device.queue.onSubmittedWorkDone();
+      const before = { ...counts };
+      const steps = [];
+      for (let i = 0; i < 20; i++) steps.push(await net.trainStep(x, y));
+      expect(counts).toEqual({ ...before, submits: before.submits + 20 });
+      // The losses are still readable afterwards (each read is its own copy and submit).
+      const losses = await Promise.all(steps.map((s) => s.loss));
+      expect(losses.every(Number.isFinite)).toBe(true);
+      expect(new Set(losses).size).toBeGreaterThan(1);
+      net.dispose();
+    });
+  });
+});
