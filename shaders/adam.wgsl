@@ -1,5 +1,6 @@
 // adam: in place, as torch.optim.Adam with t = step + 1: g = grad + wd·p; m = β1·m + (1−β1)·g;
-// v = β2·v + (1−β2)·g²; p −= lr·(m / (1 − β1^t)) / (√(v / (1 − β2^t)) + ε).
+// v = β2·v + (1−β2)·g²; p −= lr·(m / (1 − β1^t)) / (√(v / (1 − β2^t)) + ε). The corrections 1 − β^t
+// come in the step uniform, computed in double precision: in f32, 1 − 0.999^t cancels badly.
 // CPU reference: adamReference() in src/ops/adam.ts.
 
 struct Params {
@@ -14,6 +15,8 @@ struct Step {
   step: u32,
   lr: f32,
   momentum: f32,
+  bias_correction1: f32,
+  bias_correction2: f32,
 }
 
 override WorkgroupSize: u32 = 256;
@@ -31,13 +34,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   if (i >= params.length) {
     return;
   }
-  let t = f32(step.step + 1u);
-  let correction1 = 1.0 - exp2(t * log2(params.beta1));
-  let correction2 = 1.0 - exp2(t * log2(params.beta2));
   let g = grad[i] + params.weight_decay * param[i];
   let mi = params.beta1 * m[i] + (1.0 - params.beta1) * g;
   let vi = params.beta2 * v[i] + (1.0 - params.beta2) * g * g;
   m[i] = mi;
   v[i] = vi;
-  param[i] = param[i] - step.lr * (mi / correction1) / (sqrt(vi / correction2) + params.epsilon);
+  param[i] = param[i] - step.lr * (mi / step.bias_correction1) / (sqrt(vi / step.bias_correction2) + params.epsilon);
 }

@@ -67,3 +67,27 @@ export function describe(value: unknown): string {
 export class DeviceLostError extends DropgpuError {
   override name = 'DeviceLostError';
 }
+
+/**
+ * Validate mode found a node whose GPU output differs from the CPU reference beyond the op's
+ * tolerance, given the same inputs. Names the node, op, shape, first bad index and both values.
+ */
+export class ValidationError extends DropgpuError {
+  override name = 'ValidationError';
+}
+
+/**
+ * A data file (IDX, or anything else read from bytes) is not what it claims to be: bad magic, a header
+ * that lies about its sizes, truncated data, trailing bytes, or a fetch that failed. `file` names it
+ * (a path, a URL, or a role like `"train images"`).
+ */
+export class DataFormatError extends DropgpuError {
+  override name = 'DataFormatError';
+  constructor(
+    readonly file: string,
+    readonly expected: string,
+    readonly got: string,
+  ) {
+    super(`${file}: expected ${expected}, got ${got}`);
+  }
+}

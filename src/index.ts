@@ -6,9 +6,11 @@ export { type Backend, type BackendOptions, createBackend } from './backend/back
 export type { BackendKind } from './backend/device.js';
 export {
   ArgumentError,
+  DeviceLostError,
   DisposedError,
   DropgpuError,
   KernelCompileError,
+  ValidationError,
   WebGpuUnavailableError,
 } from './errors.js';
 export type { CompileOptions, Net, NetInfo, StepHyperparameters, TrainStepResult } from './net.js';

@@ -6,13 +6,20 @@
 import type { Device, RunResult } from './backend/device.js';
 import { ArgumentError, DisposedError, describe } from './errors.js';
 import { type CompiledGraph, compileGraph } from './graph/executor.js';
-import { elementCount, type Tensor } from './graph/ir.js';
+import { elementCount, plainStep, type Tensor } from './graph/ir.js';
+import { allTensors, Validator } from './graph/validate.js';
 import { buildPredictGraph, buildTrainGraph } from './nn/graphs.js';
 import { initParams, type ParamMap } from './nn/init.js';
 import type { MlpSpec } from './nn/mlp.js';
-import type { Optimizer } from './nn/optim.js';
+import { type Optimizer, stepContext } from './nn/optim.js';
+import type { NumArray } from './ops/op.js';
 
 export interface CompileOptions {
+  /**
+   * Check every node of every training step against the CPU reference, given the same inputs, and
+   * throw `ValidationError` at the first that differs beyond its op's tolerance. Slow: for debugging.
+   */
+  validate?: boolean;
   /** Rows per training step. A positive integer. */
   batchSize: number;
   /** Default `sgd({ lr: 0.1 })`. */
@@ -35,6 +42,14 @@ export interface StepHyperparameters {
   momentum?: number;
 }
 
+/** Compile options with every default filled in and every value checked. */
+export interface ResolvedCompileOptions {
+  readonly batchSize: number;
+  readonly optimizer: Optimizer;
+  readonly maxNorm: number | undefined;
+  readonly validate: boolean;
+}
+
 export interface NetInfo {
   readonly spec: MlpSpec;
   readonly batchSize: number;
@@ -50,6 +65,7 @@ export class Net<Buffer = unknown> {
   readonly #train: CompiledGraph<Buffer>;
   readonly #predict: CompiledGraph<Buffer>;
   readonly #stateBuffers: readonly Buffer[];
+  readonly #validator: Validator<Buffer> | null;
   #step = 0;
   #disposed = false;
 
@@ -60,7 +76,9 @@ export class Net<Buffer = unknown> {
     stateBuffers: readonly Buffer[],
     train: CompiledGraph<Buffer>,
     predict: CompiledGraph<Buffer>,
+    validator: Validator<Buffer> | null,
   ) {
+    this.#validator = validator;
     this.#device = device;
     this.info = info;
     this.#params = params;
@@ -73,10 +91,9 @@ export class Net<Buffer = unknown> {
   static async create<Buffer>(
     device: Device<Buffer>,
     spec: MlpSpec,
-    batchSize: number,
-    optimizer: Optimizer,
-    maxNorm: number | undefined,
+    options: ResolvedCompileOptions,
   ): Promise<Net<Buffer>> {
+    const { batchSize, optimizer, maxNorm, validate } = options;
     const train = buildTrainGraph(spec, batchSize, optimizer, maxNorm, true);
     const predict = buildPredictGraph(spec, batchSize, true);
     checkFitsDevice(device, train.graph.tensors, batchSize);
@@ -94,13 +111,16 @@ export class Net<Buffer = unknown> {
     const trainCompiled = await compileGraph(device, 'train', train.graph, {
       shared,
       snapshots: [train.loss],
+      // Validate mode reads every tensor after the step, so none may share a buffer.
+      ...(validate ? { keep: allTensors(train.graph) } : {}),
     });
     const predictCompiled = await compileGraph(device, 'predict', predict.graph, {
       shared,
       keep: [predict.probs],
     });
     const info = { spec, batchSize, optimizer, maxNorm, backend: device.kind };
-    const net = new Net(device, info, params, stateBuffers, trainCompiled, predictCompiled);
+    const validator = validate ? new Validator(device, train.graph, trainCompiled.bufferOf) : null;
+    const net = new Net(device, info, params, stateBuffers, trainCompiled, predictCompiled, validator);
     net.#writeParams(initParams(spec));
     return net;
   }
@@ -129,11 +149,20 @@ export class Net<Buffer = unknown> {
     if (!(momentum >= 0 && momentum < 1))
       throw new ArgumentError('momentum', 'a number in [0, 1)', describe(momentum));
     const { graph } = this.#train;
-    this.#device.write(this.#train.bufferOf(graph.find('x').id), inputs);
-    this.#device.write(this.#train.bufferOf(graph.find('labels').id), labels);
+    const [xId, labelsId] = [graph.find('x').id, graph.find('labels').id];
+    this.#device.write(this.#train.bufferOf(xId), inputs);
+    this.#device.write(this.#train.bufferOf(labelsId), labels);
     const step = this.#step;
-    const run: RunResult = this.#train.program.run({ step, lr, momentum });
+    const ctx = stepContext(optimizer, step, lr, momentum);
+    const start = await this.#validator?.before(
+      new Map<number, NumArray>([
+        [xId, inputs],
+        [labelsId, labels],
+      ]),
+    );
+    const run: RunResult = this.#train.program.run(ctx);
     this.#step += 1;
+    if (start) await this.#validator?.check(start, ctx);
     let loss: Promise<number> | undefined;
     return {
       step,
@@ -168,7 +197,7 @@ export class Net<Buffer = unknown> {
       chunk.fill(0);
       chunk.set(inputs.subarray(start * width, (start + count) * width));
       this.#device.write(xBuffer, chunk);
-      program.run({ step: this.#step, lr: 0, momentum: 0 });
+      program.run(plainStep(this.#step));
       const values = await this.#device.read(probsBuffer, count * classes);
       probs.set(values, start * classes);
     }

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { CpuDevice } from '../src/backend/cpu.js';
 import { compileGraph } from '../src/graph/executor.js';
+import { plainStep } from '../src/graph/ir.js';
 import { buildTrainGraph } from '../src/nn/graphs.js';
 import { initParams } from '../src/nn/init.js';
 import { type HiddenActivation, mlp } from '../src/nn/mlp.js';
@@ -41,7 +42,7 @@ describe.each<HiddenActivation>(['relu', 'tanh', 'sigmoid'])('finite differences
       const data = init[name]?.data as Float32Array;
       buffer(id).set(name.endsWith('bias') ? randomArray(data.length, id, -0.5, 0.5) : data);
     }
-    const ctx = { step: STEP, lr: 0, momentum: 0 };
+    const ctx = plainStep(STEP);
     const lossAt = async () => (await compiled.program.run(ctx).read(0))[0] as number;
 
     await lossAt();

@@ -245,10 +245,7 @@ describe('optimizers', () => {
       { length: 3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 },
       [p, g, m, v],
       [p, m, v],
-      {
-        lr: 0.01,
-        step: 0,
-      },
+      { lr: 0.01, biasCorrection1: 1 - 0.9, biasCorrection2: 1 - 0.999 },
     );
     expectAllClose('adam', [3], p, [1 - (0.01 * 0.3) / (0.3 + 1e-8), 1 + (0.01 * 2) / (2 + 1e-8), 1], F64);
     expectAllClose('adam m', [3], m, [0.03, -0.2, 0], F64);

@@ -2,9 +2,9 @@
  * `createBackend`: the entry point that picks where work runs and compiles models there.
  */
 import { ArgumentError, DisposedError, describe } from '../errors.js';
-import { type CompileOptions, Net } from '../net.js';
+import { type CompileOptions, Net, type ResolvedCompileOptions } from '../net.js';
 import { type MlpSpec, mlp } from '../nn/mlp.js';
-import { type Optimizer, sgd } from '../nn/optim.js';
+import { sgd } from '../nn/optim.js';
 import { openWebGpu, type WebGpuOptions } from '../webgpu/device.js';
 import { CpuDevice, type CpuPrecision } from './cpu.js';
 import type { BackendKind, Device } from './device.js';
@@ -52,8 +52,7 @@ export function wrapDevice<Buffer>(device: Device<Buffer>): Backend {
     async compile(spec, options) {
       if (disposed) throw new DisposedError('this backend');
       const checked = checkSpec(spec);
-      const { batchSize, optimizer, maxNorm } = checkCompileOptions(options);
-      return (await Net.create(device, checked, batchSize, optimizer, maxNorm)) as Net;
+      return (await Net.create(device, checked, checkCompileOptions(options))) as Net;
     },
     dispose() {
       if (disposed) return;
@@ -76,11 +75,7 @@ function checkSpec(spec: MlpSpec): MlpSpec {
   });
 }
 
-function checkCompileOptions(options: CompileOptions): {
-  batchSize: number;
-  optimizer: Optimizer;
-  maxNorm: number | undefined;
-} {
+function checkCompileOptions(options: CompileOptions): ResolvedCompileOptions {
   if (typeof options !== 'object' || options === null) {
     throw new ArgumentError('options', 'an object with batchSize', describe(options));
   }
@@ -95,5 +90,5 @@ function checkCompileOptions(options: CompileOptions): {
   if (optimizer.kind !== 'sgd' && optimizer.kind !== 'adam') {
     throw new ArgumentError('optimizer', 'the result of sgd() or adam()', describe(optimizer));
   }
-  return { batchSize, optimizer, maxNorm };
+  return { batchSize, optimizer, maxNorm, validate: options.validate === true };
 }

@@ -78,6 +78,17 @@ export interface StepContext {
   readonly step: number;
   readonly lr: number;
   readonly momentum: number;
+  /**
+   * Adam's bias corrections 1 − β1^(t+1) and 1 − β2^(t+1), computed in double precision by the caller:
+   * in f32 on the GPU, 1 − 0.999^t loses most of its digits to cancellation. 1 for other optimizers.
+   */
+  readonly biasCorrection1: number;
+  readonly biasCorrection2: number;
+}
+
+/** A step context for programs without an optimizer (inference, single ops in tests). */
+export function plainStep(step = 0, lr = 0, momentum = 0): StepContext {
+  return { step, lr, momentum, biasCorrection1: 1, biasCorrection2: 1 };
 }
 
 export function elementCount(shape: readonly number[]): number {

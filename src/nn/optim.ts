@@ -3,7 +3,7 @@
  * after the backward pass: the update of every parameter, then the max-norm projection of every weight.
  */
 import { ArgumentError, describe } from '../errors.js';
-import type { Graph } from '../graph/ir.js';
+import type { Graph, StepContext } from '../graph/ir.js';
 
 export interface SgdOptions {
   /** Learning rate, > 0. */
@@ -77,6 +77,19 @@ export function adam(options: AdamOptions): Optimizer {
     beta2: check('beta2', options.beta2 ?? 0.999, unitInterval, 'a number in [0, 1)'),
     epsilon: check('epsilon', options.epsilon ?? 1e-8, positive, 'a number > 0'),
     weightDecay: check('weightDecay', options.weightDecay ?? 0, nonNegative, 'a number ≥ 0'),
+  };
+}
+
+/** The per-step values the optimizer kernels read: t, lr, momentum and Adam's bias corrections. */
+export function stepContext(optimizer: Optimizer, step: number, lr: number, momentum: number): StepContext {
+  if (optimizer.kind !== 'adam') return { step, lr, momentum, biasCorrection1: 1, biasCorrection2: 1 };
+  const t = step + 1;
+  return {
+    step,
+    lr,
+    momentum,
+    biasCorrection1: 1 - optimizer.beta1 ** t,
+    biasCorrection2: 1 - optimizer.beta2 ** t,
   };
 }
 

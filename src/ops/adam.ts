@@ -1,6 +1,6 @@
 /**
  * adam: one Adam step in place (Kingma & Ba; PyTorch's `torch.optim.Adam`, L2 weight decay added to
- * the gradient), with t = step + 1:
+ * the gradient), with t = step + 1 and the bias corrections 1 − β^t taken from the step context:
  *   g ← grad + weightDecay·p;  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
  *   p ← p − lr·(m / (1−β1^t)) / (√(v / (1−β2^t)) + ε)
  * Inputs [p, grad, m, v], outputs [p, m, v].
@@ -23,15 +23,14 @@ export function adamReference(
   p: AdamParams,
   [param, grad, m, v]: readonly NumArray[],
   _outputs: readonly NumArray[],
-  ctx: { lr: number; step: number },
+  ctx: { lr: number; biasCorrection1: number; biasCorrection2: number },
 ): void {
   const P = param as NumArray;
   const G = grad as NumArray;
   const M = m as NumArray;
   const V = v as NumArray;
-  const t = ctx.step + 1;
-  const correction1 = 1 - p.beta1 ** t;
-  const correction2 = 1 - p.beta2 ** t;
+  const correction1 = ctx.biasCorrection1;
+  const correction2 = ctx.biasCorrection2;
   for (let i = 0; i < p.length; i++) {
     const g = (G[i] as number) + p.weightDecay * (P[i] as number);
     const mi = p.beta1 * (M[i] as number) + (1 - p.beta1) * g;

@@ -184,7 +184,13 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     return {
       run: (ctx: StepContext): RunResult => {
         this.#check();
-        stepWords.set([ctx.step, f32Bits(ctx.lr), f32Bits(ctx.momentum), 0]);
+        stepWords.set([
+          ctx.step,
+          f32Bits(ctx.lr),
+          f32Bits(ctx.momentum),
+          f32Bits(ctx.biasCorrection1),
+          f32Bits(ctx.biasCorrection2),
+        ]);
         this.gpu.queue.writeBuffer(stepUniform, 0, stepWords);
         const encoder = this.gpu.createCommandEncoder({ label });
         const pass = encoder.beginComputePass({ label });

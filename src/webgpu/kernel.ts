@@ -19,8 +19,11 @@ export interface GpuKernel<P> {
   workgroups(p: P): readonly [number, number, number];
 }
 
-/** Bytes of the `step` uniform: struct Step { step: u32, lr: f32, momentum: f32, pad: u32 }. */
-export const STEP_UNIFORM_BYTES = 16;
+/**
+ * Bytes of the `step` uniform: struct Step { step: u32, lr: f32, momentum: f32, bias_correction1: f32,
+ * bias_correction2: f32 } (shaders that need only the first fields declare only those), padded to 32.
+ */
+export const STEP_UNIFORM_BYTES = 32;
 
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);

@@ -4,7 +4,14 @@
  */
 import type { Device } from '../../src/backend/device.js';
 import { compileGraph } from '../../src/graph/executor.js';
-import { type DType, Graph, type OpAttrs, type OpName } from '../../src/graph/ir.js';
+import {
+  type DType,
+  Graph,
+  type OpAttrs,
+  type OpName,
+  plainStep,
+  type StepContext,
+} from '../../src/graph/ir.js';
 
 export interface OpInput {
   readonly shape: readonly number[];
@@ -18,7 +25,7 @@ export async function runOp<O extends OpName>(
   attrs: OpAttrs[O],
   inputs: readonly OpInput[],
   outputShapes: readonly (readonly number[])[],
-  options: { step?: number; lr?: number; momentum?: number; inPlace?: readonly number[] } = {},
+  options: { ctx?: StepContext; step?: number; inPlace?: readonly number[] } = {},
 ): Promise<Float32Array[]> {
   const graph = new Graph();
   const ids = inputs.map((input, i) => graph.tensor(`in${i}`, input.shape, 'input', input.dtype ?? 'f32'));
@@ -31,7 +38,7 @@ export async function runOp<O extends OpName>(
     const data = input.dtype === 'u32' ? Uint32Array.from(input.data) : Float32Array.from(input.data);
     device.write(compiled.bufferOf(ids[i] as number), data);
   });
-  compiled.program.run({ step: options.step ?? 0, lr: options.lr ?? 0.1, momentum: options.momentum ?? 0.9 });
+  compiled.program.run(options.ctx ?? plainStep(options.step ?? 0, 0.1, 0.9));
   const results: Float32Array[] = [];
   for (const id of resolved) {
     const length = graph.get(id).shape.reduce((a, b) => a * b, 1);

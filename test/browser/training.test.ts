@@ -95,6 +95,28 @@ describe.skipIf(typeof gpu === 'string')('training on WebGPU', () => {
     net.dispose();
   });
 
+  it.each<HiddenActivation>(['relu', 'tanh', 'sigmoid'])(
+    'validate mode passes 3 steps of a %s net, node by node against the CPU',
+    async (activation) => {
+      const spec = mlp({
+        sizes: [20, 33, 17, 5],
+        activation,
+        keepProb: { input: 0.8, hidden: 0.5 },
+        seed: 8,
+      });
+      const net = await wrapDevice(await openWebGpu({ device })).compile(spec, {
+        batchSize: 9,
+        optimizer: adam({ lr: 0.01 }),
+        maxNorm: 1,
+        validate: true,
+      });
+      for (let step = 0; step < 3; step++)
+        await net.trainStep(randomArray(9 * 20, step), randomLabels(9, step, 5));
+      expect(net.step).toBe(3);
+      net.dispose();
+    },
+  );
+
   it('createBackend() picks WebGPU when an adapter exists and says so', async () => {
     const backend = await createBackend();
     expect(backend.kind).toBe('webgpu');
