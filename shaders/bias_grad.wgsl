@@ -1,6 +1,6 @@
 // bias_grad: db[c] = Σ_r dz[r, c]. One invocation per column, summing rows in order (deterministic);
-// neighbouring invocations read neighbouring columns. CPU reference: biasGradReference() in
-// src/ops/bias-grad.ts.
+// neighbouring invocations read neighbouring columns.
+// CPU reference: biasGradReference() in src/ops/bias-grad.ts.
 
 struct Params {
   rows: u32,

@@ -30,6 +30,7 @@ export function derivativeFromOutput(activation: Activation, y: number): number 
   }
 }
 
+// WGSL twin: shaders/act_grad.wgsl
 export function actGradReference(
   p: ActGradParams,
   [dy, y]: readonly NumArray[],

@@ -19,6 +19,7 @@ export interface AdamParams {
   weightDecay: number;
 }
 
+// WGSL twin: shaders/adam.wgsl
 export function adamReference(
   p: AdamParams,
   [param, grad, m, v]: readonly NumArray[],

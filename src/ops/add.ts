@@ -8,6 +8,7 @@ export interface AddParams {
   length: number;
 }
 
+// WGSL twin: shaders/add.wgsl
 export function addReference(p: AddParams, [a, b]: readonly NumArray[], [out]: readonly NumArray[]): void {
   for (let i = 0; i < p.length; i++)
     (out as NumArray)[i] = ((a as NumArray)[i] as number) + ((b as NumArray)[i] as number);

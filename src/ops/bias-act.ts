@@ -30,6 +30,7 @@ export function activationReference(activation: Activation, z: number): number {
   }
 }
 
+// WGSL twin: shaders/bias_act.wgsl
 export function biasActReference(
   p: BiasActParams,
   [x, b]: readonly NumArray[],

@@ -9,6 +9,7 @@ export interface BiasGradParams {
   cols: number;
 }
 
+// WGSL twin: shaders/bias_grad.wgsl
 export function biasGradReference(
   p: BiasGradParams,
   [dz]: readonly NumArray[],

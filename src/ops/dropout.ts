@@ -18,6 +18,7 @@ export interface DropoutParams {
   site: number;
 }
 
+// WGSL twin: shaders/dropout.wgsl
 /** Written from SPEC §3.2 directly, sharing nothing with the GPU path but philox4x32 itself. */
 export function dropoutReference(
   p: DropoutParams,

@@ -39,6 +39,7 @@ export interface MatmulParams {
   dropoutBackward: boolean;
 }
 
+// WGSL twin: shaders/matmul.wgsl
 /** Plain loops, accumulating in double precision, then the epilogue one element at a time. */
 export function matmulReference(
   p: MatmulParams,

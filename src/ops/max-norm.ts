@@ -14,6 +14,7 @@ export interface MaxNormParams {
   maxNorm: number;
 }
 
+// WGSL twin: shaders/max_norm.wgsl
 export function maxNormReference(p: MaxNormParams, [w]: readonly NumArray[]): void {
   const W = w as NumArray;
   for (let r = 0; r < p.rows; r++) {

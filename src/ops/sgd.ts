@@ -17,6 +17,7 @@ export interface SgdParams {
   weightDecay: number;
 }
 
+// WGSL twin: shaders/sgd.wgsl
 export function sgdReference(
   p: SgdParams,
   [param, grad, velocity]: readonly NumArray[],

@@ -15,6 +15,7 @@ export interface SoftmaxXentParams {
   classes: number;
 }
 
+// WGSL twin: shaders/softmax_xent.wgsl
 export function softmaxXentReference(
   p: SoftmaxXentParams,
   [logits, labels]: readonly NumArray[],
@@ -79,6 +80,7 @@ export const softmaxXent: OpDef<'softmax_xent', SoftmaxXentParams> = {
   },
 };
 
+// WGSL twin: shaders/softmax_xent_grad.wgsl
 /** softmax_xent_grad: dz[r,c] = (softmax(z_r)[c] − [c = y_r]) / B. */
 export function softmaxXentGradReference(
   p: SoftmaxXentParams,
@@ -108,6 +110,7 @@ export const softmaxXentGrad: OpDef<'softmax_xent_grad', SoftmaxXentParams> = {
   tolerance: () => SOFTMAX_TOLERANCE,
 };
 
+// WGSL twin: shaders/softmax.wgsl
 /** softmax: probabilities [B, C] from logits [B, C], max-subtracted. Used by predict. */
 export function softmaxReference(
   p: SoftmaxXentParams,

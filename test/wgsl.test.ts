@@ -1,0 +1,117 @@
+/**
+ * Every op's WGSL checked against its descriptor in Node, with no GPU (wgsl_reflect parses the shader):
+ * it parses, has a compute entry `main`, declares storage bindings 0..n−1 exactly as `bind` fills
+ * them (outputs writable), then the uniform `params` (sized as `uniform` packs it), then `step` iff the
+ * kernel uses it; every override the descriptor sets exists; WGSL and reference name each other.
+ */
+import { describe, expect, it } from 'vitest';
+// The package's "main" is a CommonJS build inside an ES-module package; its ES build is this file.
+import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
+import type { OpName } from '../src/graph/ir.js';
+import { OPS } from '../src/ops/index.js';
+import type { GpuKernel } from '../src/webgpu/kernel.js';
+
+const dropout = { site: 1, keepProb: 0.5, seed: 1 };
+// Parameters that exercise each op's widest binding layout.
+const SAMPLE_PARAMS: { [O in OpName]: unknown[] } = {
+  matmul: [
+    {
+      M: 3,
+      N: 4,
+      K: 5,
+      transA: false,
+      transB: true,
+      bias: true,
+      activation: 'relu',
+      activationGrad: 'identity',
+      dropout,
+      dropoutBackward: false,
+    },
+    {
+      M: 3,
+      N: 4,
+      K: 5,
+      transA: false,
+      transB: false,
+      bias: false,
+      activation: 'identity',
+      activationGrad: 'tanh',
+      dropout,
+      dropoutBackward: true,
+    },
+    {
+      M: 3,
+      N: 4,
+      K: 5,
+      transA: true,
+      transB: false,
+      bias: false,
+      activation: 'identity',
+      activationGrad: 'identity',
+      dropoutBackward: false,
+    },
+  ],
+  bias_act: [{ rows: 2, cols: 3, activation: 'sigmoid' }],
+  act_grad: [{ length: 6, activation: 'tanh' }],
+  bias_grad: [{ rows: 2, cols: 3 }],
+  dropout: [{ length: 6, ...dropout }],
+  softmax_xent: [{ rows: 2, classes: 3 }],
+  softmax_xent_grad: [{ rows: 2, classes: 3 }],
+  softmax: [{ rows: 2, classes: 3 }],
+  add: [{ length: 6 }],
+  sgd: [
+    { length: 6, momentum: true, nesterov: true, weightDecay: 0.1 },
+    { length: 6, momentum: false, nesterov: false, weightDecay: 0 },
+  ],
+  adam: [{ length: 6, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 }],
+  max_norm: [{ rows: 2, cols: 3, maxNorm: 1 }],
+};
+
+const shaderFiles = import.meta.glob('../shaders/*.wgsl', {
+  query: '?raw',
+  import: 'default',
+  eager: true,
+}) as Record<string, string>;
+const opFiles = import.meta.glob('../src/ops/*.ts', {
+  query: '?raw',
+  import: 'default',
+  eager: true,
+}) as Record<string, string>;
+
+describe.each(Object.keys(OPS) as OpName[])('%s', (name) => {
+  const kernel = OPS[name].kernel as GpuKernel<unknown>;
+  const reflect = new WgslReflect(kernel.wgsl);
+
+  it('parses and has one compute entry point, main', () => {
+    expect(reflect.entry.compute.map((entry) => entry.name)).toEqual(['main']);
+  });
+
+  it.each(SAMPLE_PARAMS[name].map((p) => [JSON.stringify(p), p]))(
+    'bindings and overrides match the descriptor for %s',
+    (_label, p) => {
+      const refs = kernel.bind(p);
+      const storage = [...reflect.storage].sort((a, b) => a.binding - b.binding);
+      expect(storage.map((s) => s.binding)).toEqual(refs.map((_, i) => i));
+      refs.forEach((ref, i) => {
+        if (ref?.[0] === 'out')
+          expect(storage[i]?.access, `binding ${i} (${storage[i]?.name}) is an output`).toBe('read_write');
+      });
+      const uniforms = Object.fromEntries(reflect.uniforms.map((u) => [u.name, u]));
+      expect(uniforms.params?.binding).toBe(refs.length);
+      expect(uniforms.params?.size).toBe(kernel.uniform(p).byteLength);
+      if (kernel.usesStep) expect(uniforms.step?.binding).toBe(refs.length + 1);
+      else expect(uniforms.step).toBeUndefined();
+      expect(reflect.uniforms).toHaveLength(kernel.usesStep ? 2 : 1);
+      const declared = reflect.overrides.map((o) => o.name);
+      for (const key of Object.keys(kernel.overrides?.(p) ?? {})) expect(declared).toContain(key);
+    },
+  );
+
+  it('its WGSL file and its CPU reference name each other', () => {
+    const wgsl = shaderFiles[`../shaders/${name}.wgsl`];
+    expect(wgsl, `shaders/${name}.wgsl exists`).toBeDefined();
+    expect(wgsl).toMatch(/CPU reference: \w+Reference\(\) in src\/ops\/[\w-]+\.ts/);
+    const file = (wgsl?.match(/src\/ops\/([\w-]+\.ts)/) ?? [])[1];
+    expect(opFiles[`../src/ops/${file}`]).toContain(`// WGSL twin: shaders/${name}.wgsl`);
+  });
+});
