@@ -91,3 +91,18 @@ export class DataFormatError extends DropgpuError {
     super(`${file}: expected ${expected}, got ${got}`);
   }
 }
+
+/**
+ * A safetensors model file that is malformed, truncated, or lies about its contents (SPEC §6). `part`
+ * names where in the file, e.g. `"header length"` or `'tensor "layers.0.weight" data_offsets'`.
+ */
+export class ModelFileError extends DropgpuError {
+  override name = 'ModelFileError';
+  constructor(
+    readonly part: string,
+    readonly expected: string,
+    readonly got: string,
+  ) {
+    super(`safetensors ${part}: expected ${expected}, got ${got}`);
+  }
+}
