@@ -1,6 +1,7 @@
 // adam: in place, as torch.optim.Adam with t = step + 1: g = grad + wd·p; m = β1·m + (1−β1)·g;
 // v = β2·v + (1−β2)·g²; p −= lr·(m / (1 − β1^t)) / (√(v / (1 − β2^t)) + ε). The corrections 1 − β^t
 // come in the step uniform, computed in double precision: in f32, 1 − 0.999^t cancels badly.
+// Does nothing once the loss kernel counted a non-finite loss (metrics[3] > 0).
 // CPU reference: adamReference() in src/ops/adam.ts.
 
 struct Params {
@@ -25,13 +26,14 @@ override WorkgroupSize: u32 = 256;
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
 @group(0) @binding(2) var<storage, read_write> m: array<f32>;
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
-@group(0) @binding(4) var<uniform> params: Params;
-@group(0) @binding(5) var<uniform> step: Step;
+@group(0) @binding(4) var<storage, read> metrics: array<f32>; // [4], see softmax_xent.wgsl
+@group(0) @binding(5) var<uniform> params: Params;
+@group(0) @binding(6) var<uniform> step: Step;
 
 @compute @workgroup_size(WorkgroupSize)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = gid.x + gid.y * groups.x * WorkgroupSize;
-  if (i >= params.length) {
+  if (i >= params.length || metrics[3] > 0.0) {
     return;
   }
   let g = grad[i] + params.weight_decay * param[i];

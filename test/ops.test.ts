@@ -166,10 +166,21 @@ describe('softmax cross-entropy', () => {
     return total / rows;
   };
 
-  it('loss is the batch mean of −log softmax at the label', () => {
+  it('loss is the batch mean of −log softmax at the label, and the metrics accumulate', () => {
     const loss = new Float64Array(1);
-    softmaxXentReference({ rows, classes }, [logits, labels], [loss]);
+    const metrics = Float64Array.of(1, 2, 3, 0);
+    softmaxXentReference({ rows, classes }, [logits, labels, metrics], [loss, metrics]);
     expectAllClose('softmax_xent', [rows, classes], loss, [lossOf(logits)], F64);
+    let correct = 0;
+    for (let r = 0; r < rows; r++) {
+      const row = Array.from(logits.subarray(r * classes, (r + 1) * classes));
+      if (row.indexOf(Math.max(...row)) === labels[r]) correct++;
+    }
+    expectAllClose('softmax_xent metrics', [4], metrics, [1 + lossOf(logits), 2 + correct, 3 + rows, 0], F64);
+    const nan = Float64Array.from(logits);
+    nan[3] = Number.NaN;
+    softmaxXentReference({ rows, classes }, [nan, labels, metrics], [loss, metrics]);
+    expect(metrics[3]).toBe(1);
   });
 
   it('is stable for huge logits', () => {
@@ -205,11 +216,41 @@ describe('softmax cross-entropy', () => {
 });
 
 describe('optimizers', () => {
+  // The loss kernel's metrics (ops/softmax-xent.ts): the optimizers read only slot 3, the count of
+  // non-finite losses, and skip their update when it is nonzero.
+  const NO_NON_FINITE = new Float64Array(4);
+
+  it('sgd and adam skip the update once a non-finite loss was counted', () => {
+    const nonFinite = Float64Array.of(0, 0, 0, 1);
+    const p = Float64Array.of(1, 2);
+    const v = Float64Array.of(3, 4);
+    sgdReference(
+      { length: 2, momentum: true, nesterov: false, weightDecay: 0 },
+      [p, Float64Array.of(1, 1), nonFinite, v],
+      [p, v],
+      {
+        lr: 0.1,
+        momentum: 0.9,
+      },
+    );
+    adamReference(
+      { length: 2, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 },
+      [p, Float64Array.of(1, 1), nonFinite, v, v],
+      [p, v, v],
+      {
+        lr: 0.1,
+        biasCorrection1: 0.1,
+        biasCorrection2: 0.001,
+      },
+    );
+    expect([...p, ...v]).toEqual([1, 2, 3, 4]);
+  });
+
   it('sgd: plain, with weight decay', () => {
     const p = Float64Array.of(1, -2);
     sgdReference(
       { length: 2, momentum: false, nesterov: false, weightDecay: 0.1 },
-      [p, Float64Array.of(0.5, 0.5)],
+      [p, Float64Array.of(0.5, 0.5), NO_NON_FINITE],
       [p],
       {
         lr: 0.1,
@@ -226,8 +267,8 @@ describe('optimizers', () => {
       const v = Float64Array.of(0);
       const ctx = { lr: 0.5, momentum: 0.9 };
       const params = { length: 1, momentum: true, nesterov, weightDecay: 0 };
-      sgdReference(params, [p, Float64Array.of(2), v], [p, v], ctx);
-      sgdReference(params, [p, Float64Array.of(1), v], [p, v], ctx);
+      sgdReference(params, [p, Float64Array.of(2), NO_NON_FINITE, v], [p, v], ctx);
+      sgdReference(params, [p, Float64Array.of(1), NO_NON_FINITE, v], [p, v], ctx);
       // v1 = 2, v2 = 0.9·2 + 1 = 2.8; plain: p = 1 − 0.5·2 − 0.5·2.8
       // nesterov: d1 = 2 + 0.9·2 = 3.8, d2 = 1 + 0.9·2.8 = 3.52
       const expected = nesterov ? 1 - 0.5 * 3.8 - 0.5 * 3.52 : 1 - 0.5 * 2 - 0.5 * 2.8;
@@ -243,7 +284,7 @@ describe('optimizers', () => {
     const v = new Float64Array(3);
     adamReference(
       { length: 3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 },
-      [p, g, m, v],
+      [p, g, NO_NON_FINITE, m, v],
       [p, m, v],
       { lr: 0.01, biasCorrection1: 1 - 0.9, biasCorrection2: 1 - 0.999 },
     );

@@ -19,8 +19,6 @@ type Reference = (
   ctx: StepContext,
 ) => void;
 
-const PERSISTENT = new Set(['parameter', 'optimizer_state']);
-
 /** Every tensor any node reads or writes: what a validated graph must keep. */
 export function allTensors(graph: Graph): number[] {
   return [...new Set(graph.nodes.flatMap((node) => [...node.inputs, ...node.outputs]))];
@@ -33,6 +31,8 @@ export class Validator<Buffer> {
   readonly #params: readonly unknown[];
   /** The node after which each tensor holds its final value for the step. */
   readonly #lastWriter = new Map<number, number>();
+  /** Tensors some node updates in place (parameters, optimizer state, metrics): they carry over steps. */
+  readonly #inPlace = new Set<number>();
 
   constructor(device: Device<Buffer>, graph: Graph, bufferOf: (id: number) => Buffer) {
     this.#device = device;
@@ -42,19 +42,21 @@ export class Validator<Buffer> {
       (OPS[node.op].params as (n: Node, g: Graph) => unknown)(node, graph),
     );
     graph.nodes.forEach((node, index) => {
-      for (const id of node.outputs) this.#lastWriter.set(id, index);
+      for (const id of node.outputs) {
+        this.#lastWriter.set(id, index);
+        if (node.inputs.includes(id)) this.#inPlace.add(id);
+      }
     });
   }
 
   /**
-   * What the step starts from: the inputs as written (`inputs`, by tensor id) and the parameters and
-   * optimizer state read from the device before the step changes them.
+   * What the step starts from: the inputs as written (`inputs`, by tensor id) and the tensors updated
+   * in place (parameters, optimizer state, metrics) read from the device before the step changes them.
    */
   async before(inputs: ReadonlyMap<number, NumArray>): Promise<Map<number, NumArray>> {
     const start = new Map<number, NumArray>(inputs);
     for (const tensor of this.#graph.tensors) {
-      if (PERSISTENT.has(tensor.role) && this.#lastWriter.has(tensor.id))
-        start.set(tensor.id, await this.#read(tensor.id));
+      if (this.#inPlace.has(tensor.id)) start.set(tensor.id, await this.#read(tensor.id));
     }
     return start;
   }
@@ -87,7 +89,7 @@ export class Validator<Buffer> {
       const tolerance = (OPS[node.op].tolerance as (p: unknown) => Tolerance)(params);
       for (const [o, id] of node.outputs.entries()) {
         const expected = outputs[o] as NumArray;
-        if (PERSISTENT.has(this.#graph.get(id).role)) values.set(id, expected);
+        if (this.#inPlace.has(id)) values.set(id, expected);
         if (this.#lastWriter.get(id) !== index) continue;
         const actual = await deviceValue(id);
         const bad = firstMismatch(actual, expected, tolerance);

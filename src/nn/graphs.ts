@@ -5,6 +5,7 @@
 import { appendBackward } from '../graph/autodiff.js';
 import { fuse } from '../graph/fuse.js';
 import { Graph } from '../graph/ir.js';
+import { METRICS } from '../ops/softmax-xent.js';
 import { buildForward, type MlpSpec } from './mlp.js';
 import { appendUpdate, type Optimizer } from './optim.js';
 
@@ -13,6 +14,8 @@ export interface TrainGraph {
   readonly x: number;
   readonly labels: number;
   readonly loss: number;
+  /** [4]: see METRICS in ops/softmax-xent.ts. */
+  readonly metrics: number;
   readonly params: readonly number[];
   readonly grads: readonly number[];
 }
@@ -31,11 +34,14 @@ export function buildTrainGraph(
   const graph = new Graph();
   const { x, logits, params } = buildForward(graph, spec, batch, true);
   const labels = graph.tensor('labels', [batch], 'label', 'u32');
-  const loss = graph.apply('softmax_xent', 'loss', [logits, labels], {}, [1], 'output');
+  // Accumulated in place by the loss kernel; read and reset by whoever reports progress.
+  const metrics = graph.tensor('metrics', [METRICS.length], 'output');
+  const loss = graph.tensor('loss', [1], 'output');
+  graph.node('softmax_xent', 'loss', [logits, labels, metrics], [loss, metrics], {});
   const grads = appendBackward(graph, loss, params);
   if (fused) fuse(graph);
-  if (optimizer) appendUpdate(graph, params, grads, optimizer, maxNorm);
-  return { graph, x, labels, loss, params, grads };
+  if (optimizer) appendUpdate(graph, params, grads, metrics, optimizer, maxNorm);
+  return { graph, x, labels, loss, metrics, params, grads };
 }
 
 export interface PredictGraph {

@@ -96,11 +96,13 @@ export function stepContext(optimizer: Optimizer, step: number, lr: number, mome
 /**
  * Appends the update of each parameter from its gradient, and then (when `maxNorm` is set) the
  * max-norm projection of each weight matrix. Optimizer state tensors are named `<param>:<state>`.
+ * The updates read `metrics` (ops/softmax-xent.ts) and do nothing once a loss was not finite.
  */
 export function appendUpdate(
   graph: Graph,
   params: readonly number[],
   grads: readonly number[],
+  metrics: number,
   optimizer: Optimizer,
   maxNorm: number | undefined,
 ): void {
@@ -112,7 +114,7 @@ export function appendUpdate(
     if (optimizer.kind === 'sgd') {
       const hasMomentum = optimizer.momentum > 0;
       const state = hasMomentum ? [graph.tensor(`${name}:velocity`, shape, 'optimizer_state')] : [];
-      graph.node('sgd', `${name}:sgd`, [param, grad, ...state], [param, ...state], {
+      graph.node('sgd', `${name}:sgd`, [param, grad, metrics, ...state], [param, ...state], {
         momentum: hasMomentum,
         nesterov: optimizer.nesterov,
         weightDecay,
@@ -121,7 +123,7 @@ export function appendUpdate(
       const m = graph.tensor(`${name}:adam_m`, shape, 'optimizer_state');
       const v = graph.tensor(`${name}:adam_v`, shape, 'optimizer_state');
       const { beta1, beta2, epsilon } = optimizer;
-      graph.node('adam', `${name}:adam`, [param, grad, m, v], [param, m, v], {
+      graph.node('adam', `${name}:adam`, [param, grad, metrics, m, v], [param, m, v], {
         beta1,
         beta2,
         epsilon,

@@ -3,13 +3,15 @@
  * the gradient), with t = step + 1 and the bias corrections 1 − β^t taken from the step context:
  *   g ← grad + weightDecay·p;  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
  *   p ← p − lr·(m / (1−β1^t)) / (√(v / (1−β2^t)) + ε)
- * Inputs [p, grad, m, v], outputs [p, m, v].
+ * Inputs [p, grad, metrics, m, v], outputs [p, m, v]. Does nothing once the loss kernel has counted
+ * a non-finite loss in metrics (ops/softmax-xent.ts).
  */
 import adamWgsl from '../../shaders/adam.wgsl?raw';
 import { elementCount } from '../graph/ir.js';
 import { f32Bits, linearWorkgroups } from '../webgpu/kernel.js';
 import type { NumArray, OpDef } from './op.js';
 import { shapeOf } from './op.js';
+import { METRICS } from './softmax-xent.js';
 
 export interface AdamParams {
   length: number;
@@ -22,10 +24,11 @@ export interface AdamParams {
 // WGSL twin: shaders/adam.wgsl
 export function adamReference(
   p: AdamParams,
-  [param, grad, m, v]: readonly NumArray[],
+  [param, grad, metrics, m, v]: readonly NumArray[],
   _outputs: readonly NumArray[],
   ctx: { lr: number; biasCorrection1: number; biasCorrection2: number },
 ): void {
+  if (((metrics as NumArray)[METRICS.nonFinite] as number) > 0) return;
   const P = param as NumArray;
   const G = grad as NumArray;
   const M = m as NumArray;
@@ -48,11 +51,13 @@ export const adam: OpDef<'adam', AdamParams> = {
   reference: adamReference,
   kernel: {
     wgsl: adamWgsl,
+    // param, grad, m, v, metrics
     bind: () => [
       ['in', 0],
       ['in', 1],
-      ['in', 2],
       ['in', 3],
+      ['in', 4],
+      ['in', 2],
     ],
     uniform: (p) =>
       Uint32Array.of(

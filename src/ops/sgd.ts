@@ -2,13 +2,15 @@
  * sgd: one SGD step on a parameter, in place, as PyTorch's `torch.optim.SGD` does it:
  *   g ← grad + weightDecay·p;  v ← μ·v + g;  d ← nesterov ? g + μ·v : v;  p ← p − lr·d
  * (without momentum d = g and there is no velocity buffer). lr and μ come from the step context so
- * schedules can move them. Inputs [p, grad, v?], outputs [p, v?].
+ * schedules can move them. Inputs [p, grad, metrics, v?], outputs [p, v?]. Does nothing once the
+ * loss kernel has counted a non-finite loss in metrics (ops/softmax-xent.ts).
  */
 import sgdWgsl from '../../shaders/sgd.wgsl?raw';
 import { elementCount } from '../graph/ir.js';
 import { f32Bits, linearWorkgroups } from '../webgpu/kernel.js';
 import type { NumArray, OpDef } from './op.js';
 import { shapeOf } from './op.js';
+import { METRICS } from './softmax-xent.js';
 
 export interface SgdParams {
   length: number;
@@ -20,10 +22,11 @@ export interface SgdParams {
 // WGSL twin: shaders/sgd.wgsl
 export function sgdReference(
   p: SgdParams,
-  [param, grad, velocity]: readonly NumArray[],
+  [param, grad, metrics, velocity]: readonly NumArray[],
   _outputs: readonly NumArray[],
   ctx: { lr: number; momentum: number },
 ): void {
+  if (((metrics as NumArray)[METRICS.nonFinite] as number) > 0) return;
   const P = param as NumArray;
   const G = grad as NumArray;
   for (let i = 0; i < p.length; i++) {
@@ -45,7 +48,7 @@ export const sgd: OpDef<'sgd', SgdParams> = {
   kernel: {
     wgsl: sgdWgsl,
     // In place: param and velocity are read and written; without momentum velocity is a placeholder.
-    bind: (p) => [['in', 0], ['in', 1], p.momentum ? ['in', 2] : null],
+    bind: (p) => [['in', 0], ['in', 1], p.momentum ? ['in', 3] : null, ['in', 2]],
     uniform: (p) => Uint32Array.of(p.length, f32Bits(p.weightDecay)),
     usesStep: true,
     overrides: (p) => ({ HasMomentum: Number(p.momentum), Nesterov: Number(p.nesterov) }),

@@ -2,6 +2,11 @@
  * softmax_xent: loss = (1/B)·Σ_r [logsumexp(z_r) − z_r[y_r]] (SPEC §3.4), logits z [B, C], labels y [B]
  * (u32), loss [1]. Max-subtracted, so large logits do not overflow. Its gradient is softmax_xent_grad;
  * the loss must be the root of the backward pass (its upstream gradient is taken to be 1).
+ *
+ * It also accumulates training metrics in place, so a training loop reads them once per reporting
+ * interval instead of once per step: metrics [4] = [Σ loss, Σ correct rows (first argmax = label),
+ * Σ rows, Σ non-finite losses]. The optimizers skip their update while metrics[3] > 0, which keeps
+ * the parameters from before the first step whose loss was not finite.
  */
 import softmaxWgsl from '../../shaders/softmax.wgsl?raw';
 import softmaxXentWgsl from '../../shaders/softmax_xent.wgsl?raw';
@@ -15,23 +20,43 @@ export interface SoftmaxXentParams {
   classes: number;
 }
 
+/** Metrics slots (see above). */
+export const METRICS = { lossSum: 0, correct: 1, rows: 2, nonFinite: 3, length: 4 } as const;
+
 // WGSL twin: shaders/softmax_xent.wgsl
 export function softmaxXentReference(
   p: SoftmaxXentParams,
-  [logits, labels]: readonly NumArray[],
+  [logits, labels, metricsIn]: readonly NumArray[],
   [loss]: readonly NumArray[],
 ): void {
   const Z = logits as NumArray;
   const Y = labels as NumArray;
   let total = 0;
+  let correct = 0;
   for (let r = 0; r < p.rows; r++) {
     let max = Number.NEGATIVE_INFINITY;
-    for (let c = 0; c < p.classes; c++) max = Math.max(max, Z[r * p.classes + c] as number);
+    let best = 0;
+    for (let c = 0; c < p.classes; c++) {
+      const z = Z[r * p.classes + c] as number;
+      if (z > max || c === 0) {
+        max = z;
+        best = c;
+      }
+    }
     let sumExp = 0;
     for (let c = 0; c < p.classes; c++) sumExp += Math.exp((Z[r * p.classes + c] as number) - max);
     total += max + Math.log(sumExp) - (Z[r * p.classes + (Y[r] as number)] as number);
+    if (best === Y[r]) correct++;
   }
-  (loss as NumArray)[0] = total / p.rows;
+  const value = total / p.rows;
+  (loss as NumArray)[0] = value;
+  if (metricsIn) {
+    const m = metricsIn;
+    m[METRICS.lossSum] = (m[METRICS.lossSum] as number) + value;
+    m[METRICS.correct] = (m[METRICS.correct] as number) + correct;
+    m[METRICS.rows] = (m[METRICS.rows] as number) + p.rows;
+    m[METRICS.nonFinite] = (m[METRICS.nonFinite] as number) + (Number.isFinite(value) ? 0 : 1);
+  }
 }
 
 function rowsAndClasses(shape: readonly number[]): SoftmaxXentParams {
@@ -59,7 +84,13 @@ export const softmaxXent: OpDef<'softmax_xent', SoftmaxXentParams> = {
   reference: softmaxXentReference,
   kernel: {
     wgsl: softmaxXentWgsl,
-    bind: () => inputsThenOutputs(2, 1),
+    // logits, labels, metrics (read and written in place), loss
+    bind: () => [
+      ['in', 0],
+      ['in', 1],
+      ['in', 2],
+      ['out', 0],
+    ],
     uniform: (p) => Uint32Array.of(p.rows, p.classes),
     usesStep: false,
     workgroups: () => [1, 1, 1],
@@ -67,7 +98,7 @@ export const softmaxXent: OpDef<'softmax_xent', SoftmaxXentParams> = {
   tolerance: () => ({ atol: 1e-6, rtol: 1e-5 }),
   vjp(graph, node, _outputGrads, needed): Grads {
     const [logits, labels] = node.inputs as [number, number];
-    if (!needed[0]) return [undefined, undefined];
+    if (!needed[0]) return node.inputs.map(() => undefined);
     const grad = graph.apply(
       'softmax_xent_grad',
       `grad(${graph.get(logits).name})`,
@@ -76,7 +107,7 @@ export const softmaxXent: OpDef<'softmax_xent', SoftmaxXentParams> = {
       graph.get(logits).shape,
       'gradient',
     );
-    return [grad, undefined];
+    return [grad, ...node.inputs.slice(1).map(() => undefined)];
   },
 };
 

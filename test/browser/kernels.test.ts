@@ -2,7 +2,7 @@
  * GPU vs CPU reference, one op at a time, on shapes that break tile guards (1, 7, 33, 65, 257 and the
  * 32-wide tile's edges). Each comparison uses the op's stated tolerance: |gpu − cpu| ≤ atol + rtol·|cpu|.
  */
-import { beforeAll, describe, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CpuDevice } from '../../src/backend/cpu.js';
 import type { Activation, OpAttrs, OpName } from '../../src/graph/ir.js';
 import { adam, stepContext } from '../../src/nn/optim.js';
@@ -11,7 +11,7 @@ import type { Tolerance } from '../../src/ops/op.js';
 import { openWebGpu, type WebGpuDevice } from '../../src/webgpu/device.js';
 import { compareClose, randomArray, randomLabels } from '../helpers.js';
 import { type GpuContext, requestTestDevice } from './gpu.js';
-import { type OpInput, runOp } from './run-op.js';
+import { type OpInput, type OpOutput, runOp } from './run-op.js';
 
 const gpu = await requestTestDevice();
 const cpu = new CpuDevice('f32');
@@ -23,17 +23,18 @@ async function conform<O extends OpName>(
   op: O,
   attrs: OpAttrs[O],
   inputs: readonly OpInput[],
-  outputShapes: readonly (readonly number[])[],
+  outputs: readonly OpOutput[],
   tolerance: Tolerance,
   options: Parameters<typeof runOp>[5] = {},
 ): Promise<void> {
   const [expected, actual] = [
-    await runOp(cpu, op, attrs, inputs, outputShapes, options),
-    await runOp(device, op, attrs, inputs, outputShapes, options),
+    await runOp(cpu, op, attrs, inputs, outputs, options),
+    await runOp(device, op, attrs, inputs, outputs, options),
   ];
   expected.forEach((want, i) => {
     const got = actual[i] as Float32Array;
-    const shape = outputShapes[i] ?? inputs[options.inPlace?.[i] ?? 0]?.shape ?? [];
+    const output = outputs[i] ?? [];
+    const shape = typeof output === 'number' ? (inputs[output]?.shape ?? []) : output;
     const message = compareClose(`${op} output ${i} ${JSON.stringify(attrs)}`, shape, got, want, tolerance);
     for (let j = 0; j < want.length; j++) {
       maxErrors[op] = Math.max(maxErrors[op] ?? 0, Math.abs((got[j] as number) - (want[j] as number)));
@@ -173,7 +174,16 @@ describe.skipIf(typeof gpu === 'string')('GPU kernels vs CPU reference', () => {
         { shape: [rows, classes], data: randomArray(rows * classes, rows, -30, 30) },
         { shape: [rows], data: randomLabels(rows, rows, classes), dtype: 'u32' },
       ];
-      await conform(device, 'softmax_xent', {}, inputs, [[1]], tolerance('softmax_xent', {}));
+      // The metrics accumulate in place: start from a previous interval's sums.
+      const metrics = { shape: [4], data: [12.5, 40, 64, 0] };
+      await conform(
+        device,
+        'softmax_xent',
+        {},
+        [...inputs, metrics],
+        [[1], 2],
+        tolerance('softmax_xent', {}),
+      );
       await conform(
         device,
         'softmax_xent_grad',
@@ -191,16 +201,23 @@ describe.skipIf(typeof gpu === 'string')('GPU kernels vs CPU reference', () => {
     const param = { shape: [length], data: randomArray(length, 1) };
     const grad = { shape: [length], data: randomArray(length, 2) };
     const state = { shape: [length], data: randomArray(length, 3) };
+    const finite = { shape: [4], data: [1, 2, 3, 0] };
+    const nonFinite = { shape: [4], data: [1, 2, 3, 1] };
     it.each([
       [false, false, 0],
       [true, false, 0.01],
       [true, true, 0.01],
     ])('sgd momentum %s nesterov %s weight decay %f', async (momentum, nesterov, weightDecay) => {
-      const inputs = momentum ? [param, grad, state] : [param, grad];
-      const inPlace = momentum ? [0, 2] : [0];
-      await conform(device, 'sgd', { momentum, nesterov, weightDecay }, inputs, [], tolerance('sgd', {}), {
-        inPlace,
-      });
+      const inputs = momentum ? [param, grad, finite, state] : [param, grad, finite];
+      const outputs = momentum ? [0, 3] : [0];
+      await conform(
+        device,
+        'sgd',
+        { momentum, nesterov, weightDecay },
+        inputs,
+        outputs,
+        tolerance('sgd', {}),
+      );
     });
 
     it.each([0, 9, 999])(
@@ -210,10 +227,8 @@ describe.skipIf(typeof gpu === 'string')('GPU kernels vs CPU reference', () => {
         const zeros = { shape: [length], data: new Float32Array(length) };
         const attrs = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.001 };
         const ctx = stepContext(adam({ lr: 0.01 }), step, 0.01, 0);
-        await conform(device, 'adam', attrs, [zeros, grad, state, v], [], tolerance('adam', {}), {
-          inPlace: [0, 2, 3],
-          ctx,
-        });
+        const inputs = [zeros, grad, finite, state, v];
+        await conform(device, 'adam', attrs, inputs, [0, 3, 4], tolerance('adam', {}), { ctx });
       },
     );
 
@@ -222,9 +237,18 @@ describe.skipIf(typeof gpu === 'string')('GPU kernels vs CPU reference', () => {
       [257, 65],
     ])('max_norm %i×%i', async (rows, cols) => {
       const w = { shape: [rows, cols], data: randomArray(rows * cols, rows, -0.5, 0.5) };
-      await conform(device, 'max_norm', { maxNorm: 1.5 }, [w], [], tolerance('max_norm', {}), {
-        inPlace: [0],
-      });
+      await conform(device, 'max_norm', { maxNorm: 1.5 }, [w], [0], tolerance('max_norm', {}));
+    });
+
+    it('sgd and adam leave everything untouched once a loss was not finite', async () => {
+      const exact = { atol: 0, rtol: 0 };
+      const sgdAttrs = { momentum: true, nesterov: false, weightDecay: 0 };
+      const inputs = [param, grad, nonFinite, state];
+      await conform(device, 'sgd', sgdAttrs, inputs, [0, 3], exact);
+      const [after] = await runOp(device, 'sgd', sgdAttrs, inputs, [0, 3]);
+      expect(Array.from(after as Float32Array)).toEqual(Array.from(Float32Array.from(param.data)));
+      const adamAttrs = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 };
+      await conform(device, 'adam', adamAttrs, [param, grad, nonFinite, state, state], [0, 3, 4], exact);
     });
   });
 });

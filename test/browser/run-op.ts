@@ -19,20 +19,23 @@ export interface OpInput {
   readonly dtype?: DType;
 }
 
+/** A new output tensor of this shape, or (a number) the input at that index, written in place. */
+export type OpOutput = readonly number[] | number;
+
 export async function runOp<O extends OpName>(
   device: Device<unknown>,
   op: O,
   attrs: OpAttrs[O],
   inputs: readonly OpInput[],
-  outputShapes: readonly (readonly number[])[],
-  options: { ctx?: StepContext; step?: number; inPlace?: readonly number[] } = {},
+  outputs: readonly OpOutput[],
+  options: { ctx?: StepContext; step?: number } = {},
 ): Promise<Float32Array[]> {
   const graph = new Graph();
   const ids = inputs.map((input, i) => graph.tensor(`in${i}`, input.shape, 'input', input.dtype ?? 'f32'));
-  // In-place ops (optimizers, max_norm) write their inputs: their outputs are those same tensors.
-  const outputs = options.inPlace ?? outputShapes.map((shape, i) => graph.tensor(`out${i}`, shape, 'output'));
-  const resolved = options.inPlace ? options.inPlace.map((i) => ids[i] as number) : outputs;
-  graph.node(op, op, ids, resolved, attrs);
+  const outputIds = outputs.map((output, i) =>
+    typeof output === 'number' ? (ids[output] as number) : graph.tensor(`out${i}`, output, 'output'),
+  );
+  graph.node(op, op, ids, outputIds, attrs);
   const compiled = await compileGraph(device, op, graph, {});
   inputs.forEach((input, i) => {
     const data = input.dtype === 'u32' ? Uint32Array.from(input.data) : Float32Array.from(input.data);
@@ -40,7 +43,7 @@ export async function runOp<O extends OpName>(
   });
   compiled.program.run(options.ctx ?? plainStep(options.step ?? 0, 0.1, 0.9));
   const results: Float32Array[] = [];
-  for (const id of resolved) {
+  for (const id of outputIds) {
     const length = graph.get(id).shape.reduce((a, b) => a * b, 1);
     results.push(Float32Array.from(await device.read(compiled.bufferOf(id), length)));
   }
