@@ -106,3 +106,17 @@ export class ModelFileError extends DropgpuError {
     super(`safetensors ${part}: expected ${expected}, got ${got}`);
   }
 }
+
+/**
+ * A training step's loss was NaN or infinite. `step` is the first such step; the optimizers skipped
+ * that step's update and every one after it, so the parameters are those from before `step`.
+ */
+export class NonFiniteLossError extends DropgpuError {
+  override name = 'NonFiniteLossError';
+  constructor(readonly step: number) {
+    super(
+      `the loss of training step ${step} was not finite (NaN or ±Infinity); the parameters are kept from ` +
+        'before that step. Lower the learning rate, add maxNorm, or check the inputs.',
+    );
+  }
+}

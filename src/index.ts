@@ -5,16 +5,37 @@
 export { type Backend, type BackendOptions, createBackend } from './backend/backend.js';
 export type { BackendKind } from './backend/device.js';
 export {
+  type Dataset,
+  dataset,
+  type LoadMnistOptions,
+  loadMnist,
+  type MnistScale,
+  type MnistSource,
+  mnistFromIdx,
+} from './data/mnist.js';
+export {
   ArgumentError,
+  DataFormatError,
   DeviceLostError,
   DisposedError,
   DropgpuError,
   KernelCompileError,
+  NonFiniteLossError,
   ValidationError,
   WebGpuUnavailableError,
 } from './errors.js';
-export type { CompileOptions, Net, NetInfo, StepHyperparameters, TrainStepResult } from './net.js';
+export type {
+  CompileOptions,
+  Net,
+  NetInfo,
+  StepHyperparameters,
+  TrainingMetrics,
+  TrainStepResult,
+} from './net.js';
 export type { ParamMap, ParamTensor } from './nn/init.js';
 export { type HiddenActivation, type MlpOptions, type MlpSpec, mlp } from './nn/mlp.js';
 export { type AdamOptions, adam, type Optimizer, type SgdOptions, sgd } from './nn/optim.js';
 export { dropoutMask, keepThreshold, philox4x32 } from './rng/philox.js';
+export { type Evaluation, evaluate } from './train/evaluate.js';
+export { type EpochRecord, type FitHistory, type FitOptions, type FitProgress, fit } from './train/fit.js';
+export type { LrSchedule, MomentumRamp } from './train/schedule.js';

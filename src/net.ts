@@ -13,6 +13,7 @@ import { initParams, type ParamMap } from './nn/init.js';
 import type { MlpSpec } from './nn/mlp.js';
 import { type Optimizer, stepContext } from './nn/optim.js';
 import type { NumArray } from './ops/op.js';
+import { METRICS } from './ops/softmax-xent.js';
 
 export interface CompileOptions {
   /**
@@ -34,6 +35,18 @@ export interface TrainStepResult {
   readonly step: number;
   /** Mean cross-entropy of the batch before this step's update. */
   readonly loss: Promise<number>;
+}
+
+/** What the loss kernel accumulated on the device over some training steps (see `takeMetrics`). */
+export interface TrainingMetrics {
+  readonly steps: number;
+  readonly examples: number;
+  /** Mean of the steps' losses (with dropout, before each step's update). NaN when no steps. */
+  readonly loss: number;
+  /** Fraction of examples whose highest logit (the first, on ties) was the label. NaN when no steps. */
+  readonly accuracy: number;
+  /** Steps whose loss was NaN or infinite. From the first of them on, updates were skipped. */
+  readonly nonFiniteSteps: number;
 }
 
 /** Per-step overrides of the optimizer's hyperparameters (learning-rate schedules, momentum ramps). */
@@ -202,6 +215,28 @@ export class Net<Buffer = unknown> {
       probs.set(values, start * classes);
     }
     return probs;
+  }
+
+  /**
+   * The training metrics accumulated on the device since the last call (or since compile), read back
+   * in one transfer, then reset to zero. Reset also lets updates resume after a non-finite loss.
+   */
+  async takeMetrics(): Promise<TrainingMetrics> {
+    this.#checkLive();
+    const buffer = this.#train.bufferOf(this.#train.graph.find('metrics').id);
+    // The read is queued before the reset, so it sees the sums and nothing is lost in between.
+    const reading = this.#device.read(buffer, METRICS.length);
+    this.#device.write(buffer, new Float32Array(METRICS.length));
+    const values = await reading;
+    const examples = values[METRICS.rows] as number;
+    const steps = examples / this.info.batchSize;
+    return {
+      steps,
+      examples,
+      loss: (values[METRICS.lossSum] as number) / steps,
+      accuracy: (values[METRICS.correct] as number) / examples,
+      nonFiniteSteps: values[METRICS.nonFinite] as number,
+    };
   }
 
   /** The parameters by PyTorch name (`layers.k.weight` [out, in], `layers.k.bias` [out]), copied. */

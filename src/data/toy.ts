@@ -3,14 +3,10 @@
  * Philox noise so a seed fixes the data. Not linearly separable: a net must learn it.
  */
 import { philox4x32 } from '../rng/philox.js';
+import type { Dataset } from './mnist.js';
 
-export interface ToyData {
-  /** [n, 2] row-major. */
-  readonly x: Float32Array;
-  /** [n], in {0, 1, 2}. */
-  readonly y: Uint8Array;
-  readonly n: number;
-}
+/** x [n, 2], y [n] in {0, 1, 2}. */
+export type ToyData = Dataset;
 
 export function spirals(pointsPerClass: number, seed = 0): ToyData {
   const n = 3 * pointsPerClass;
@@ -27,7 +23,7 @@ export function spirals(pointsPerClass: number, seed = 0): ToyData {
       y[i] = c;
     }
   }
-  return { x, y, n };
+  return { x, y, n, features: 2, classes: 3 };
 }
 
 /** The subset of `Net` the toy loop needs. */

@@ -1,0 +1,264 @@
+/**
+ * `fit`: epochs of minibatch training with a seeded shuffle, schedules, validation, progress,
+ * cancellation and early stopping. Loss and accuracy accumulate on the device (the loss kernel) and are
+ * read once per reporting interval, not once per step.
+ *
+ * Batches: each epoch visits the examples in the order of `epochOrder(n, seed, epoch)` and takes
+ * floor(n / batchSize) full batches; the last n mod batchSize examples of that order are left out of
+ * that epoch (a compiled net has one batch size). Shuffling makes the left-out examples differ from
+ * epoch to epoch.
+ */
+import type { Dataset } from '../data/mnist.js';
+import { ArgumentError, DisposedError, describe, NonFiniteLossError } from '../errors.js';
+import type { Net, TrainStepResult } from '../net.js';
+import { evaluate } from './evaluate.js';
+import {
+  checkRamp,
+  checkSchedule,
+  type LrSchedule,
+  type MomentumRamp,
+  rampedMomentum,
+  scheduledLr,
+} from './schedule.js';
+import { epochOrder } from './shuffle.js';
+
+export interface FitOptions {
+  /** Epochs to run (an integer ≥ 1). */
+  epochs: number;
+  /** Evaluated after every epoch (no dropout): loss and accuracy. Needed by early stopping. */
+  validation?: Dataset;
+  /** Seed of the per-epoch shuffle. Default: the model's seed. */
+  seed?: number;
+  /** Shuffle each epoch (default true); false keeps the data's order. */
+  shuffle?: boolean;
+  lrSchedule?: LrSchedule;
+  /** SGD with momentum only. */
+  momentumRamp?: MomentumRamp;
+  /** Steps between progress reports (each one device readback). Default: about 10 per epoch. */
+  reportEvery?: number;
+  onProgress?: (progress: FitProgress) => void;
+  /** Stops training after the current step; `fit` then resolves with stopReason 'aborted'. */
+  signal?: AbortSignal;
+  /** Stop when the validation loss has not improved by `minDelta` for `patience` epochs. */
+  earlyStopping?: { patience: number; minDelta?: number; restoreBest?: boolean };
+}
+
+export interface FitProgress {
+  /** 'step' during an epoch, 'epoch' once its validation is done. */
+  readonly phase: 'step' | 'epoch';
+  /** 1-based. */
+  readonly epoch: number;
+  readonly epochs: number;
+  /** Steps done in this fit call. */
+  readonly step: number;
+  readonly totalSteps: number;
+  /** Mean training loss and accuracy (with dropout) since the last report. */
+  readonly loss: number;
+  readonly accuracy: number;
+  readonly samplesPerSecond: number;
+  /** Seconds left at the current speed. */
+  readonly etaSeconds: number;
+  readonly lr: number;
+  readonly momentum: number;
+  readonly validation?: { readonly loss: number; readonly accuracy: number };
+}
+
+export interface EpochRecord {
+  /** 1-based. */
+  readonly epoch: number;
+  readonly trainLoss: number;
+  readonly trainAccuracy: number;
+  readonly validationLoss?: number;
+  readonly validationAccuracy?: number;
+  /** At the epoch's last step. */
+  readonly lr: number;
+  readonly momentum: number;
+  readonly seconds: number;
+}
+
+export interface FitHistory {
+  readonly epochs: EpochRecord[];
+  readonly stopReason: 'completed' | 'early-stopping' | 'aborted';
+  /** With early stopping: the epoch whose parameters the net holds at the end (if restoreBest). */
+  readonly bestEpoch?: number;
+}
+
+export async function fit(net: Net, data: Dataset, options: FitOptions): Promise<FitHistory> {
+  if (net.disposed) throw new DisposedError('this net');
+  const { batchSize, spec, optimizer } = net.info;
+  checkData('data', data, spec.sizes);
+  if (options.validation) checkData('validation', options.validation, spec.sizes);
+  const { epochs } = options;
+  if (!Number.isInteger(epochs) || epochs < 1)
+    throw new ArgumentError('epochs', 'an integer ≥ 1', describe(epochs));
+  if (data.n < batchSize) {
+    throw new ArgumentError('data', `at least batchSize = ${batchSize} examples`, `${data.n} examples`);
+  }
+  checkSchedule(options.lrSchedule);
+  checkRamp(options.momentumRamp);
+  if (options.momentumRamp && !(optimizer.kind === 'sgd' && optimizer.momentum > 0)) {
+    throw new ArgumentError('momentumRamp', 'an optimizer made by sgd() with momentum > 0', optimizer.kind);
+  }
+  if (options.earlyStopping && !options.validation) {
+    throw new ArgumentError('earlyStopping', 'a validation set to watch', 'no validation option');
+  }
+  const patience = options.earlyStopping?.patience;
+  if (patience !== undefined && !(Number.isInteger(patience) && patience >= 1)) {
+    throw new ArgumentError('earlyStopping.patience', 'an integer ≥ 1', describe(patience));
+  }
+
+  const stepsPerEpoch = Math.floor(data.n / batchSize);
+  const totalSteps = stepsPerEpoch * epochs;
+  const reportEvery = options.reportEvery ?? Math.max(1, Math.round(stepsPerEpoch / 10));
+  if (!Number.isInteger(reportEvery) || reportEvery < 1) {
+    throw new ArgumentError('reportEvery', 'an integer ≥ 1', describe(reportEvery));
+  }
+  const seed = options.seed ?? spec.seed;
+  const features = data.features;
+  const x = new Float32Array(batchSize * features);
+  const y = new Uint8Array(batchSize);
+  const history: EpochRecord[] = [];
+  let best: { loss: number; epoch: number; params: Awaited<ReturnType<Net['getParams']>> } | undefined;
+  let sinceBest = 0;
+  let done = 0;
+  const started = performance.now();
+  await net.takeMetrics(); // start from zero, and resume updates after an earlier non-finite loss
+
+  // Steps since the last report, kept so a non-finite loss can be traced to its step.
+  let interval: TrainStepResult[] = [];
+  let lr = optimizer.lr;
+  let momentum = optimizer.kind === 'sgd' ? optimizer.momentum : 0;
+
+  const report = async (
+    phase: 'step' | 'epoch',
+    epoch: number,
+    validation?: { loss: number; accuracy: number },
+  ) => {
+    const metrics = await net.takeMetrics();
+    if (metrics.nonFiniteSteps > 0) {
+      for (const result of interval) {
+        if (!Number.isFinite(await result.loss)) throw new NonFiniteLossError(result.step);
+      }
+    }
+    interval = [];
+    const seconds = (performance.now() - started) / 1000;
+    const samplesPerSecond = (done * batchSize) / seconds;
+    const progress: FitProgress = {
+      phase,
+      epoch: epoch + 1,
+      epochs,
+      step: done,
+      totalSteps,
+      loss: metrics.loss,
+      accuracy: metrics.accuracy,
+      samplesPerSecond,
+      etaSeconds: ((totalSteps - done) * batchSize) / samplesPerSecond,
+      lr,
+      momentum,
+      ...(validation ? { validation } : {}),
+    };
+    options.onProgress?.(progress);
+    return metrics;
+  };
+
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    const epochStart = performance.now();
+    const order = options.shuffle === false ? null : epochOrder(data.n, seed, epoch);
+    let epochLoss = 0;
+    let epochCorrect = 0;
+    let epochSteps = 0;
+    for (let s = 0; s < stepsPerEpoch; s++) {
+      if (options.signal?.aborted) return { epochs: history, stopReason: 'aborted', ...bestOf(best) };
+      for (let r = 0; r < batchSize; r++) {
+        const row = order ? (order[s * batchSize + r] as number) : s * batchSize + r;
+        x.set(data.x.subarray(row * features, (row + 1) * features), r * features);
+        y[r] = data.y[row] as number;
+      }
+      const at = { epoch, epochs: epoch + s / stepsPerEpoch, progress: done / totalSteps };
+      lr = scheduledLr(optimizer.lr, options.lrSchedule, at);
+      if (options.momentumRamp) momentum = rampedMomentum(options.momentumRamp, at);
+      interval.push(await net.trainStep(x, y, { lr, momentum }));
+      done++;
+      const lastOfEpoch = s === stepsPerEpoch - 1;
+      if ((s + 1) % reportEvery === 0 || lastOfEpoch) {
+        const metrics = await report('step', epoch);
+        epochLoss += metrics.loss * metrics.steps;
+        epochCorrect += metrics.accuracy * metrics.examples;
+        epochSteps += metrics.steps;
+      }
+    }
+    const validation = options.validation ? await evaluate(net, options.validation) : undefined;
+    history.push({
+      epoch: epoch + 1,
+      trainLoss: epochLoss / epochSteps,
+      trainAccuracy: epochCorrect / (epochSteps * batchSize),
+      ...(validation ? { validationLoss: validation.loss, validationAccuracy: validation.accuracy } : {}),
+      lr,
+      momentum,
+      seconds: (performance.now() - epochStart) / 1000,
+    });
+    const record = history[history.length - 1] as EpochRecord;
+    options.onProgress?.({
+      phase: 'epoch',
+      epoch: epoch + 1,
+      epochs,
+      step: done,
+      totalSteps,
+      loss: record.trainLoss,
+      accuracy: record.trainAccuracy,
+      samplesPerSecond: (done * batchSize) / ((performance.now() - started) / 1000),
+      etaSeconds:
+        ((totalSteps - done) * batchSize) / ((done * batchSize) / ((performance.now() - started) / 1000)),
+      lr,
+      momentum,
+      ...(validation ? { validation } : {}),
+    });
+    if (validation && options.earlyStopping) {
+      const minDelta = options.earlyStopping.minDelta ?? 0;
+      if (!best || validation.loss < best.loss - minDelta) {
+        best = { loss: validation.loss, epoch: epoch + 1, params: await net.getParams() };
+        sinceBest = 0;
+      } else if (++sinceBest >= options.earlyStopping.patience) {
+        if (options.earlyStopping.restoreBest !== false) net.setParams(best.params);
+        return { epochs: history, stopReason: 'early-stopping', bestEpoch: best.epoch };
+      }
+    }
+  }
+  return { epochs: history, stopReason: 'completed', ...bestOf(best) };
+}
+
+function bestOf(best: { epoch: number } | undefined): { bestEpoch?: number } {
+  return best ? { bestEpoch: best.epoch } : {};
+}
+
+function checkData(argument: string, data: Dataset, sizes: readonly number[]): void {
+  if (
+    typeof data !== 'object' ||
+    data === null ||
+    !(data.x instanceof Float32Array) ||
+    !(data.y instanceof Uint8Array)
+  ) {
+    throw new ArgumentError(argument, 'a Dataset (see dataset())', describe(data));
+  }
+  const inputs = sizes[0] as number;
+  const classes = sizes[sizes.length - 1] as number;
+  if (data.features !== inputs)
+    throw new ArgumentError(
+      `${argument}.features`,
+      `${inputs} (the model's inputs)`,
+      describe(data.features),
+    );
+  if (data.x.length !== data.n * inputs || data.y.length !== data.n) {
+    throw new ArgumentError(
+      argument,
+      `x of ${data.n} × ${inputs} values and y of ${data.n} labels`,
+      `x ${data.x.length}, y ${data.y.length}`,
+    );
+  }
+  if (data.classes > classes)
+    throw new ArgumentError(
+      `${argument}.classes`,
+      `at most ${classes} (the model's outputs)`,
+      describe(data.classes),
+    );
+}

@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { dataset } from '../src/data/mnist.js';
+import { spirals } from '../src/data/toy.js';
+import { ArgumentError, createBackend, mlp, NonFiniteLossError, sgd } from '../src/index.js';
+import { fit } from '../src/train/fit.js';
+import { rampedMomentum, scheduledLr } from '../src/train/schedule.js';
+import { epochOrder } from '../src/train/shuffle.js';
+
+const spec = mlp({ sizes: [2, 32, 32, 3], activation: 'relu', keepProb: { hidden: 0.9 }, seed: 4 });
+const data = spirals(60, 1);
+
+async function toyNet(lr = 0.1, momentum = 0.9) {
+  return (await createBackend('cpu')).compile(spec, { batchSize: 16, optimizer: sgd({ lr, momentum }) });
+}
+
+describe('epoch shuffle', () => {
+  it('is a permutation, a pure function of (seed, epoch), different across epochs and seeds', () => {
+    const a = epochOrder(1000, 7, 3);
+    expect([...a].sort((p, q) => p - q)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    expect(epochOrder(1000, 7, 3)).toEqual(a);
+    expect(epochOrder(1000, 7, 4)).not.toEqual(a);
+    expect(epochOrder(1000, 8, 3)).not.toEqual(a);
+  });
+
+  it('moves each element to each position about equally often', () => {
+    const n = 5;
+    const counts = new Array(n * n).fill(0);
+    for (let epoch = 0; epoch < 5000; epoch++) epochOrder(n, 1, epoch).forEach((v, i) => counts[v * n + i]++);
+    // 1000 expected per cell; 4σ ≈ 4·√(5000·0.2·0.8) ≈ 113.
+    for (const c of counts) expect(Math.abs(c - 1000)).toBeLessThan(113);
+  });
+});
+
+describe('schedules', () => {
+  const at = (epoch: number, progress = 0) => ({ epoch, epochs: epoch, progress });
+  it('step, exponential and cosine learning rates', () => {
+    expect(scheduledLr(0.1, undefined, at(5))).toBe(0.1);
+    expect(scheduledLr(0.1, { kind: 'step', every: 10, factor: 0.5 }, at(9))).toBe(0.1);
+    expect(scheduledLr(0.1, { kind: 'step', every: 10, factor: 0.5 }, at(10))).toBe(0.05);
+    expect(scheduledLr(0.1, { kind: 'step', every: 10, factor: 0.5 }, at(25))).toBeCloseTo(0.025, 15);
+    expect(scheduledLr(0.1, { kind: 'exponential', gamma: 0.9 }, at(2))).toBeCloseTo(0.081, 15);
+    expect(scheduledLr(0.1, { kind: 'cosine' }, at(0, 0))).toBe(0.1);
+    expect(scheduledLr(0.1, { kind: 'cosine' }, at(0, 0.5))).toBeCloseTo(0.05, 15);
+    expect(scheduledLr(0.1, { kind: 'cosine', min: 0.01 }, at(0, 1))).toBeCloseTo(0.01, 15);
+  });
+
+  it('the momentum ramp rises linearly, then holds', () => {
+    const ramp = { from: 0.5, to: 0.99, epochs: 10 };
+    expect(rampedMomentum(ramp, { epoch: 0, epochs: 0, progress: 0 })).toBe(0.5);
+    expect(rampedMomentum(ramp, { epoch: 5, epochs: 5, progress: 0 })).toBeCloseTo(0.745, 15);
+    expect(rampedMomentum(ramp, { epoch: 50, epochs: 50, progress: 0 })).toBe(0.99);
+  });
+});
+
+describe('fit', () => {
+  it('learns the toy problem, reports progress with device metrics, and records each epoch', async () => {
+    const net = await toyNet();
+    const reports: string[] = [];
+    const history = await fit(net, data, {
+      epochs: 20,
+      validation: data,
+      reportEvery: 5,
+      lrSchedule: { kind: 'cosine', min: 0.01 },
+      onProgress: (p) => reports.push(`${p.phase} ${p.epoch} ${p.step}`),
+    });
+    expect(history.stopReason).toBe('completed');
+    expect(history.epochs).toHaveLength(20);
+    const last = history.epochs[19];
+    expect(last?.validationAccuracy).toBeGreaterThan(0.9);
+    expect(last?.trainLoss).toBeLessThan(history.epochs[0]?.trainLoss as number);
+    // 180 examples / 16 = 11 steps per epoch (4 left out): reports at steps 5, 10, 11, then the epoch.
+    expect(reports.slice(0, 4)).toEqual(['step 1 5', 'step 1 10', 'step 1 11', 'epoch 1 11']);
+    expect(net.step).toBe(220);
+    expect(last?.lr).toBeCloseTo(0.01, 3);
+  });
+
+  it('device metrics equal the mean of the losses read step by step', async () => {
+    const net = await toyNet();
+    const x = data.x.subarray(0, 32);
+    const y = data.y.subarray(0, 16);
+    const losses = [];
+    for (let i = 0; i < 4; i++) losses.push(await (await net.trainStep(x, y)).loss);
+    const metrics = await net.takeMetrics();
+    expect(metrics.steps).toBe(4);
+    expect(metrics.loss).toBeCloseTo(losses.reduce((a, b) => a + b) / 4, 6);
+    expect((await net.takeMetrics()).steps).toBe(0);
+  });
+
+  it('is deterministic: same seed, same parameters', async () => {
+    const run = async () => {
+      const net = await toyNet();
+      await fit(net, data, { epochs: 2 });
+      return net.getParams();
+    };
+    expect(await run()).toEqual(await run());
+  });
+
+  it('stops when aborted, after the current step', async () => {
+    const net = await toyNet();
+    const controller = new AbortController();
+    const history = await fit(net, data, {
+      epochs: 5,
+      reportEvery: 3,
+      signal: controller.signal,
+      onProgress: () => controller.abort(),
+    });
+    expect(history.stopReason).toBe('aborted');
+    expect(net.step).toBe(3);
+  });
+
+  it('stops early when validation loss stops improving, and restores the best epoch', async () => {
+    const net = await toyNet(0.3);
+    // Labels rotated: the better the net fits the training data, the worse it does here.
+    const misleading = dataset(
+      data.x,
+      data.y.map((c) => (c + 1) % 3),
+      2,
+      3,
+    );
+    const epochs: number[] = [];
+    const history = await fit(net, data, {
+      epochs: 30,
+      validation: misleading,
+      earlyStopping: { patience: 2 },
+      onProgress: (p) => p.phase === 'epoch' && epochs.push(p.validation?.loss ?? 0),
+    });
+    expect(history.stopReason).toBe('early-stopping');
+    expect(history.epochs.length).toBeLessThan(30);
+    const bestEpoch = history.bestEpoch as number;
+    expect(history.epochs.length).toBe(bestEpoch + 2);
+    const bestLoss = Math.min(...epochs);
+    expect(history.epochs[bestEpoch - 1]?.validationLoss).toBe(bestLoss);
+  });
+
+  it('stops at a non-finite loss naming the step, with the parameters from before it', async () => {
+    const net = await toyNet(1e6, 0);
+    const error = await fit(net, data, { epochs: 3, reportEvery: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonFiniteLossError);
+    const bad = (error as NonFiniteLossError).step;
+    expect(bad).toBeGreaterThan(0);
+    // The same net trained exactly the steps before `bad` holds the same bits.
+    const twin = await toyNet(1e6, 0);
+    const order = epochOrder(data.n, spec.seed, 0);
+    for (let s = 0; s < bad; s++) {
+      const rows = Array.from(order.subarray(s * 16, s * 16 + 16));
+      await twin.trainStep(
+        rows.flatMap((r) => [data.x[2 * r] as number, data.x[2 * r + 1] as number]),
+        rows.map((r) => data.y[r] as number),
+      );
+    }
+    expect(await net.getParams()).toEqual(await twin.getParams());
+  });
+
+  it('rejects bad options before training', async () => {
+    const net = await toyNet();
+    await expect(fit(net, data, { epochs: 0 })).rejects.toBeInstanceOf(ArgumentError);
+    await expect(fit(net, data, { epochs: 1, earlyStopping: { patience: 2 } })).rejects.toThrow(
+      /earlyStopping/,
+    );
+    await expect(
+      fit(net, data, { epochs: 1, lrSchedule: { kind: 'step', every: 0, factor: 0.5 } }),
+    ).rejects.toThrow(/lrSchedule.every/);
+    const adamNet = await (await createBackend('cpu')).compile(spec, { batchSize: 16 });
+    await expect(
+      fit(adamNet, data, { epochs: 1, momentumRamp: { from: 0.5, to: 0.9, epochs: 2 } }),
+    ).rejects.toThrow(/momentumRamp/);
+    await expect(fit(net, dataset(new Float32Array(3), [0], 3, 3), { epochs: 1 })).rejects.toThrow(
+      /features/,
+    );
+    expect(net.step).toBe(0);
+  });
+});
