@@ -9,6 +9,7 @@ struct Params {
   keep_all: u32,    // 1 when keepProb = 1
   scale: f32,       // 1 / keepProb, rounded to f32
   site: u32,
+  stream: u32,     // counter word 3: 0 in training
 }
 
 struct Step {
@@ -30,6 +31,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   if (i >= params.length) {
     return;
   }
-  let kept = dropout_kept(i, step.step, params.site, vec2u(params.key_lo, params.key_hi), params.threshold, params.keep_all != 0u);
+  let kept = dropout_kept(i, step.step, params.site, params.stream, vec2u(params.key_lo, params.key_hi), params.threshold, params.keep_all != 0u);
   out[i] = select(0.0, x[i] * params.scale, kept);
 }

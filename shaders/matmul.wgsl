@@ -32,6 +32,7 @@ struct Params {
   keep_all: u32,
   scale: f32,
   site: u32,
+  stream: u32,     // counter word 3: 0 in training
 }
 
 struct Step {
@@ -62,7 +63,7 @@ const Block: u32 = 8u;
 @group(0) @binding(7) var<uniform> step: Step;
 
 fn kept(i: u32) -> bool {
-  return dropout_kept(i, step.step, params.site, vec2u(params.key_lo, params.key_hi), params.threshold, params.keep_all != 0u);
+  return dropout_kept(i, step.step, params.site, params.stream, vec2u(params.key_lo, params.key_hi), params.threshold, params.keep_all != 0u);
 }
 
 fn store(m: u32, n: u32, value: f32) {

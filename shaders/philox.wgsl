@@ -33,12 +33,13 @@ fn philox4x32(counter: vec4u, key: vec2u) -> vec4u {
 }
 
 // The dropout mask of SPEC §3.2: element `index` of site `site` at step `step` is kept iff word
-// (index mod 4) of philox4x32([index / 4, step, site, 0], key) < threshold. keep_all stands for
-// keepProb = 1, whose threshold 2^32 does not fit a u32. Twin of dropoutMask() in src/rng/philox.ts.
-fn dropout_kept(index: u32, step: u32, site: u32, key: vec2u, threshold: u32, keep_all: bool) -> bool {
+// (index mod 4) of philox4x32([index / 4, step, site, stream], key) < threshold, with stream 0 for
+// training (MC-dropout inference uses its own stream). keep_all stands for keepProb = 1, whose
+// threshold 2^32 does not fit a u32. Twin of keptAt() in src/rng/philox.ts.
+fn dropout_kept(index: u32, step: u32, site: u32, stream: u32, key: vec2u, threshold: u32, keep_all: bool) -> bool {
   if (keep_all) {
     return true;
   }
-  let words = philox4x32(vec4u(index / 4u, step, site, 0u), key);
+  let words = philox4x32(vec4u(index / 4u, step, site, stream), key);
   return words[index % 4u] < threshold;
 }

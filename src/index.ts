@@ -20,12 +20,20 @@ export {
   DisposedError,
   DropgpuError,
   KernelCompileError,
+  ModelFileError,
   NonFiniteLossError,
   ValidationError,
   WebGpuUnavailableError,
 } from './errors.js';
+export {
+  type LoadedModel,
+  loadSafetensors,
+  type SafetensorsLimits,
+  saveSafetensors,
+} from './io/safetensors.js';
 export type {
   CompileOptions,
+  McPrediction,
   Net,
   NetInfo,
   StepHyperparameters,

@@ -6,7 +6,7 @@
 import type { Device, RunResult } from './backend/device.js';
 import { ArgumentError, DisposedError, describe } from './errors.js';
 import { type CompiledGraph, compileGraph } from './graph/executor.js';
-import { elementCount, plainStep, type Tensor } from './graph/ir.js';
+import { elementCount, plainStep, type StepContext, type Tensor } from './graph/ir.js';
 import { allTensors, Validator } from './graph/validate.js';
 import { buildPredictGraph, buildTrainGraph } from './nn/graphs.js';
 import { initParams, type ParamMap } from './nn/init.js';
@@ -49,6 +49,12 @@ export interface TrainingMetrics {
   readonly nonFiniteSteps: number;
 }
 
+/** MC-dropout predictions: per row and class, the mean probability and its variance over the passes. */
+export interface McPrediction {
+  readonly mean: Float32Array;
+  readonly variance: Float32Array;
+}
+
 /** Per-step overrides of the optimizer's hyperparameters (learning-rate schedules, momentum ramps). */
 export interface StepHyperparameters {
   lr?: number;
@@ -79,6 +85,7 @@ export class Net<Buffer = unknown> {
   readonly #predict: CompiledGraph<Buffer>;
   readonly #stateBuffers: readonly Buffer[];
   readonly #validator: Validator<Buffer> | null;
+  #mc: Promise<CompiledGraph<Buffer>> | undefined;
   #step = 0;
   #disposed = false;
 
@@ -189,32 +196,86 @@ export class Net<Buffer = unknown> {
   /**
    * Class probabilities [rows × classes] for `x` [rows × inputs], without dropout. Any number of rows:
    * they are run batchSize at a time (rows are independent, so the last chunk is zero-padded).
+   *
+   * With `{ mcSamples: n }`: MC-dropout (Gal & Ghahramani 2016): n stochastic passes with dropout on,
+   * returning the mean class probabilities and their per-class variance over the passes (divided by
+   * n). Pass p draws its masks from Philox counter [i/4, p, site, 3]: apart from every training mask,
+   * and the same on every call, so predictions repeat exactly.
    */
-  async predict(x: ArrayLike<number>): Promise<Float32Array> {
+  async predict(x: ArrayLike<number>): Promise<Float32Array>;
+  async predict(x: ArrayLike<number>, options: { mcSamples: number }): Promise<McPrediction>;
+  async predict(x: ArrayLike<number>, options?: { mcSamples: number }): Promise<Float32Array | McPrediction> {
     this.#checkLive();
+    const { spec } = this.info;
+    const width = spec.sizes[0] as number;
+    if (x?.length % width !== 0 || x.length === 0) {
+      throw new ArgumentError('x', `a non-empty multiple of ${width} values (rows × inputs)`, describe(x));
+    }
+    const samples = options?.mcSamples;
+    if (options !== undefined && !(Number.isInteger(samples) && (samples as number) >= 1)) {
+      throw new ArgumentError('mcSamples', 'an integer ≥ 1', describe(samples));
+    }
+    const inputs = checkInputs('x', x, x.length / width, width, false);
+    if (samples === undefined) return this.#infer(this.#predict, inputs, [plainStep(this.#step)], null);
+    this.#mc ??= this.#compileMc();
+    const passes = Array.from({ length: samples }, (_, pass) => plainStep(pass));
+    const variance = new Float32Array(
+      (inputs.length / width) * (spec.sizes[spec.sizes.length - 1] as number),
+    );
+    const mean = await this.#infer(await this.#mc, inputs, passes, variance);
+    return { mean, variance };
+  }
+
+  /** The MC-dropout program, compiled on first use: most nets never need it. */
+  async #compileMc(): Promise<CompiledGraph<Buffer>> {
+    const { graph, probs } = buildPredictGraph(this.info.spec, this.info.batchSize, true, 'mc');
+    const shared = new Map([...this.#params].map(([name, { buffer }]) => [name, buffer]));
+    return compileGraph(this.#device, 'predict (MC-dropout)', graph, { shared, keep: [probs] });
+  }
+
+  /**
+   * Runs `compiled` over `inputs` batchSize rows at a time, once per context in `passes`, and returns
+   * the mean of the probabilities over the passes (with their variance into `variance` if given).
+   */
+  async #infer(
+    compiled: CompiledGraph<Buffer>,
+    inputs: Float32Array,
+    passes: readonly StepContext[],
+    variance: Float32Array | null,
+  ): Promise<Float32Array> {
     const { batchSize, spec } = this.info;
     const width = spec.sizes[0] as number;
     const classes = spec.sizes[spec.sizes.length - 1] as number;
-    if (x.length % width !== 0 || x.length === 0) {
-      throw new ArgumentError('x', `a non-empty multiple of ${width} values (rows × inputs)`, describe(x));
-    }
-    const rows = x.length / width;
-    const inputs = checkInputs('x', x, rows, width, false);
-    const { graph, program } = this.#predict;
-    const xBuffer = this.#predict.bufferOf(graph.find('x').id);
-    const probsBuffer = this.#predict.bufferOf(graph.find('probs').id);
-    const probs = new Float32Array(rows * classes);
+    const rows = inputs.length / width;
+    const { graph, program } = compiled;
+    const xBuffer = compiled.bufferOf(graph.find('x').id);
+    const probsBuffer = compiled.bufferOf(graph.find('probs').id);
+    const mean = new Float32Array(rows * classes);
     const chunk = new Float32Array(batchSize * width);
     for (let start = 0; start < rows; start += batchSize) {
       const count = Math.min(batchSize, rows - start);
       chunk.fill(0);
       chunk.set(inputs.subarray(start * width, (start + count) * width));
       this.#device.write(xBuffer, chunk);
-      program.run(plainStep(this.#step));
-      const values = await this.#device.read(probsBuffer, count * classes);
-      probs.set(values, start * classes);
+      const sum = new Float64Array(count * classes);
+      const squares = new Float64Array(count * classes);
+      for (const ctx of passes) {
+        program.run(ctx);
+        const values = await this.#device.read(probsBuffer, count * classes);
+        for (let i = 0; i < values.length; i++) {
+          const v = values[i] as number;
+          sum[i] = (sum[i] as number) + v;
+          squares[i] = (squares[i] as number) + v * v;
+        }
+      }
+      for (let i = 0; i < sum.length; i++) {
+        const m = (sum[i] as number) / passes.length;
+        mean[start * classes + i] = m;
+        if (variance)
+          variance[start * classes + i] = Math.max(0, (squares[i] as number) / passes.length - m * m);
+      }
     }
-    return probs;
+    return mean;
   }
 
   /**
@@ -253,9 +314,15 @@ export class Net<Buffer = unknown> {
   /**
    * Replaces every parameter. `params` must hold exactly this net's names with matching shapes and
    * finite values; nothing is written unless all of it is valid. Optimizer state is kept as it is.
+   * `step` sets the step counter too (the t of the next step's dropout masks), e.g. to resume training
+   * from a file saved at that step.
    */
-  setParams(params: ParamMap): void {
+  setParams(params: ParamMap, options: { step?: number } = {}): void {
     this.#checkLive();
+    const { step } = options;
+    if (step !== undefined && !(Number.isSafeInteger(step) && step >= 0)) {
+      throw new ArgumentError('step', 'an integer ≥ 0', describe(step));
+    }
     if (typeof params !== 'object' || params === null) {
       throw new ArgumentError('params', 'an object of { shape, data } by parameter name', describe(params));
     }
@@ -276,6 +343,7 @@ export class Net<Buffer = unknown> {
       checkFinite(`params["${name}"].data`, given.data, elementCount(shape));
     }
     this.#writeParams(params);
+    if (step !== undefined) this.#step = step;
   }
 
   /** Frees every buffer. Any later call throws `DisposedError`. */
@@ -284,6 +352,7 @@ export class Net<Buffer = unknown> {
     this.#disposed = true;
     this.#train.dispose();
     this.#predict.dispose();
+    this.#mc?.then((mc) => mc.dispose());
     for (const { buffer } of this.#params.values()) this.#device.destroyBuffer(buffer);
     for (const buffer of this.#stateBuffers) this.#device.destroyBuffer(buffer);
   }

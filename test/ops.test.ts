@@ -127,7 +127,7 @@ describe('dropout', () => {
       const length = 257;
       const x = randomArray(length, 7);
       const out = new Float64Array(length);
-      dropoutReference({ length, keepProb, seed: 99, site: 1 }, [x], [out], { step: 5 });
+      dropoutReference({ length, keepProb, seed: 99, site: 1, stream: 0 }, [x], [out], { step: 5 });
       const mask = dropoutMask(99, 5, 1, keepProb, length);
       expectAllClose(
         `dropout p=${keepProb}`,
@@ -142,9 +142,14 @@ describe('dropout', () => {
   it('is unbiased: E[dropout(x)] = x', () => {
     const length = 200_000;
     const out = new Float64Array(length);
-    dropoutReference({ length, keepProb: 0.8, seed: 3, site: 0 }, [new Float64Array(length).fill(1)], [out], {
-      step: 0,
-    });
+    dropoutReference(
+      { length, keepProb: 0.8, seed: 3, site: 0, stream: 0 },
+      [new Float64Array(length).fill(1)],
+      [out],
+      {
+        step: 0,
+      },
+    );
     const mean = out.reduce((s, v) => s + v, 0) / length;
     // sd of one draw is sqrt(p(1-p))/p = 0.5; 4σ of the mean:
     expect(Math.abs(mean - 1)).toBeLessThan((4 * 0.5) / Math.sqrt(length));

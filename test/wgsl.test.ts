@@ -11,7 +11,7 @@ import type { OpName } from '../src/graph/ir.js';
 import { OPS } from '../src/ops/index.js';
 import type { GpuKernel } from '../src/webgpu/kernel.js';
 
-const dropout = { site: 1, keepProb: 0.5, seed: 1 };
+const dropout = { site: 1, keepProb: 0.5, seed: 1, stream: 0 };
 // Parameters that exercise each op's widest binding layout.
 const SAMPLE_PARAMS: { [O in OpName]: unknown[] } = {
   matmul: [

@@ -26,6 +26,8 @@ export interface DropoutAttrs {
   readonly site: number;
   readonly keepProb: number;
   readonly seed: number;
+  /** Counter word 3: STREAM.dropout (0, SPEC §3.2) in training, STREAM.mcDropout for MC-dropout. */
+  readonly stream: number;
 }
 
 /**

@@ -32,7 +32,7 @@ export function buildTrainGraph(
   fused = false,
 ): TrainGraph {
   const graph = new Graph();
-  const { x, logits, params } = buildForward(graph, spec, batch, true);
+  const { x, logits, params } = buildForward(graph, spec, batch, 'train');
   const labels = graph.tensor('labels', [batch], 'label', 'u32');
   // Accumulated in place by the loss kernel; read and reset by whoever reports progress.
   const metrics = graph.tensor('metrics', [METRICS.length], 'output');
@@ -50,9 +50,15 @@ export interface PredictGraph {
   readonly probs: number;
 }
 
-export function buildPredictGraph(spec: MlpSpec, batch: number, fused = false): PredictGraph {
+/** Inference: without dropout, or with MC-dropout masks ('mc') for stochastic passes. */
+export function buildPredictGraph(
+  spec: MlpSpec,
+  batch: number,
+  fused = false,
+  dropout: 'none' | 'mc' = 'none',
+): PredictGraph {
   const graph = new Graph();
-  const { x, logits } = buildForward(graph, spec, batch, false);
+  const { x, logits } = buildForward(graph, spec, batch, dropout);
   const probs = graph.apply('softmax', 'probs', [logits], {}, graph.get(logits).shape, 'output');
   if (fused) fuse(graph);
   return { graph, x, probs };

@@ -5,6 +5,7 @@
  */
 import { ArgumentError, describe } from '../errors.js';
 import type { Activation, Graph } from '../graph/ir.js';
+import { STREAM } from '../rng/philox.js';
 
 export type HiddenActivation = Exclude<Activation, 'identity'>;
 
@@ -94,22 +95,30 @@ export interface ForwardTensors {
 }
 
 /**
- * Appends the forward pass for `batch` rows: x [B, sizes[0]] → logits [B, C]. With `dropout` false the
- * sites are left out (inference); a site whose keep probability is 1 is always left out.
+ * Appends the forward pass for `batch` rows: x [B, sizes[0]] → logits [B, C]. With `dropout` 'none'
+ * the sites are left out (inference); 'mc' draws MC-dropout masks (the step counter then numbers the
+ * stochastic pass). A site whose keep probability is 1 is always left out.
  */
-export function buildForward(graph: Graph, spec: MlpSpec, batch: number, dropout: boolean): ForwardTensors {
+export function buildForward(
+  graph: Graph,
+  spec: MlpSpec,
+  batch: number,
+  dropout: 'train' | 'mc' | 'none',
+): ForwardTensors {
+  // Training masks use stream 0 (SPEC §3.2); MC-dropout's are drawn apart from them.
+  const stream = dropout === 'mc' ? STREAM.mcDropout : STREAM.dropout;
   const { sizes } = spec;
   const x = graph.tensor('x', [batch, sizes[0] as number], 'input');
   const params: number[] = [];
   const dropoutSite = (h: number, site: number): number => {
     const keepProb = spec.keepProb[site] ?? 1;
-    if (!dropout || keepProb >= 1) return h;
+    if (dropout === 'none' || keepProb >= 1) return h;
     const name = site === 0 ? 'x:dropout' : `layers.${site - 1}:dropout`;
     return graph.apply(
       'dropout',
       name,
       [h],
-      { site, keepProb, seed: spec.seed },
+      { site, keepProb, seed: spec.seed, stream },
       graph.get(h).shape,
       'activation',
     );

@@ -16,6 +16,7 @@ export interface DropoutParams {
   keepProb: number;
   seed: number;
   site: number;
+  stream: number;
 }
 
 // WGSL twin: shaders/dropout.wgsl
@@ -32,7 +33,7 @@ export function dropoutReference(
   const threshold = Math.floor(p.keepProb * 2 ** 32);
   const scale = 1 / p.keepProb;
   for (let i = 0; i < p.length; i++) {
-    const words = philox4x32([Math.floor(i / 4), ctx.step, p.site, 0], key);
+    const words = philox4x32([Math.floor(i / 4), ctx.step, p.site, p.stream], key);
     const kept = p.keepProb >= 1 || (words[i % 4] as number) < threshold;
     O[i] = kept ? (X[i] as number) * scale : 0;
   }

@@ -57,7 +57,8 @@ export function matmulReference(
   const key = p.dropout ? seedKey(p.dropout.seed) : [0, 0];
   const threshold = p.dropout ? keepThreshold(p.dropout.keepProb) : null;
   const scale = p.dropout ? 1 / p.dropout.keepProb : 1;
-  const kept = (i: number) => keptAt(key, ctx.step, p.dropout?.site ?? 0, threshold, i);
+  const kept = (i: number) =>
+    keptAt(key, ctx.step, p.dropout?.site ?? 0, p.dropout?.stream ?? 0, threshold, i);
   for (let m = 0; m < M; m++) {
     for (let n = 0; n < N; n++) {
       let sum = 0;

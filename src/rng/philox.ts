@@ -98,17 +98,19 @@ export function dropoutMask(
 }
 
 /**
- * Whether element `index` is kept (SPEC §3.2) under a key from `seedKey` and a threshold from
- * `keepThreshold` (null: keep everything). One element at a time, for the CPU references.
+ * Whether element `index` is kept (SPEC §3.2; `stream` is counter word 3, STREAM.dropout in training)
+ * under a key from `seedKey` and a threshold from `keepThreshold` (null: keep everything). One element
+ * at a time, for the CPU references. WGSL twin: dropout_kept() in shaders/philox.wgsl.
  */
 export function keptAt(
   key: readonly number[],
   step: number,
   site: number,
+  stream: number,
   threshold: number | null,
   index: number,
 ): boolean {
   if (threshold === null) return true;
-  const words = philox4x32([Math.floor(index / 4), step, site, STREAM.dropout], key);
+  const words = philox4x32([Math.floor(index / 4), step, site, stream], key);
   return (words[index % 4] as number) < threshold;
 }

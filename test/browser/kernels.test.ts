@@ -82,7 +82,7 @@ describe.skipIf(typeof gpu === 'string')('GPU kernels vs CPU reference', () => {
 
     it.each(ACTIVATIONS)('forward epilogue: bias + %s + dropout, both outputs', async (activation) => {
       const [M, N, K] = [33, 65, 7];
-      const dropout = { site: 2, keepProb: 0.7, seed: 2 ** 40 + 5 };
+      const dropout = { site: 2, keepProb: 0.7, seed: 2 ** 40 + 5, stream: 0 };
       const inputs = [
         { shape: [M, K], data: randomArray(M * K, 1) },
         { shape: [N, K], data: randomArray(N * K, 2) },
@@ -105,7 +105,7 @@ describe.skipIf(typeof gpu === 'string')('GPU kernels vs CPU reference', () => {
 
     it.each(ACTIVATIONS.slice(1))('backward epilogue: mask × %s derivative', async (activationGrad) => {
       const [M, N, K] = [65, 33, 9];
-      const dropout = { site: 1, keepProb: 0.5, seed: 77 };
+      const dropout = { site: 1, keepProb: 0.5, seed: 77, stream: 3 };
       const y = randomArray(M * N, 5, activationGrad === 'tanh' ? -1 : 0, 1);
       const inputs = [
         { shape: [M, K], data: randomArray(M * K, 1) },

@@ -80,7 +80,7 @@ describe.skipIf(typeof gpu === 'string')('philox4x32 in WGSL', () => {
     'dropout mask bit-identical to the CPU: seed %d step %d site %d keepProb %f length %d',
     async (seed, step, site, keepProb, length) => {
       const input = [{ shape: [length], data: new Float32Array(length).fill(1) }];
-      const attrs = { seed, site, keepProb };
+      const attrs = { seed, site, keepProb, stream: 0 };
       const [onGpu] = await runOp(device, 'dropout', attrs, input, [[length]], { step });
       const [onCpu] = await runOp(new CpuDevice(), 'dropout', attrs, input, [[length]], { step });
       const expected = dropoutMask(seed, step, site, keepProb, length);
