@@ -1,4 +1,5 @@
 // dropout: out[i] = x[i] · scale if element i is kept at (seed, step, site), else 0 (SPEC §3.2).
+// Dispatch: one invocation per 4 elements.
 // Needs philox.wgsl joined in front. CPU reference: dropoutReference() in src/ops/dropout.ts.
 
 struct Params {
@@ -25,12 +26,22 @@ override WorkgroupSize: u32 = 256;
 @group(0) @binding(2) var<uniform> params: Params;
 @group(0) @binding(3) var<uniform> step: Step;
 
+// One invocation per block of 4 elements: one Philox call gives all four words.
 @compute @workgroup_size(WorkgroupSize)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let i = gid.x + gid.y * groups.x * WorkgroupSize;
-  if (i >= params.length) {
+  let block = gid.x + gid.y * groups.x * WorkgroupSize;
+  if (block * 4u >= params.length) {
     return;
   }
-  let kept = dropout_kept(i, step.step, params.site, params.stream, vec2u(params.key_lo, params.key_hi), params.threshold, params.keep_all != 0u);
-  out[i] = select(0.0, x[i] * params.scale, kept);
+  var words = vec4u(0u);
+  if (params.keep_all == 0u) {
+    words = dropout_words(block, step.step, params.site, params.stream, vec2u(params.key_lo, params.key_hi));
+  }
+  for (var lane = 0u; lane < 4u; lane++) {
+    let i = block * 4u + lane;
+    if (i < params.length) {
+      let kept = params.keep_all != 0u || words[lane] < params.threshold;
+      out[i] = select(0.0, x[i] * params.scale, kept);
+    }
+  }
 }

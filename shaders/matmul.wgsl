@@ -62,21 +62,13 @@ const Block: u32 = 8u;
 @group(0) @binding(6) var<uniform> params: Params;
 @group(0) @binding(7) var<uniform> step: Step;
 
-fn kept(i: u32) -> bool {
-  return dropout_kept(i, step.step, params.site, params.stream, vec2u(params.key_lo, params.key_hi), params.threshold, params.keep_all != 0u);
-}
-
-fn store(m: u32, n: u32, value: f32) {
-  if (m >= params.M || n >= params.N) {
-    return;
-  }
-  let i = m * params.N + n;
+fn store(i: u32, n: u32, value: f32, kept: bool) {
   var v = value;
   if (HasBias) {
     v += bias[n];
   }
   if (Dropout == 2u) {
-    v = select(0.0, v * params.scale, kept(i));
+    v = select(0.0, v * params.scale, kept);
   }
   if (ActivationGrad != 0u) {
     v *= derivative_from_output(aux[i], ActivationGrad);
@@ -84,14 +76,34 @@ fn store(m: u32, n: u32, value: f32) {
   v = activate(v, Activation);
   out[i] = v;
   if (Dropout == 1u) {
-    out2[i] = select(0.0, v * params.scale, kept(i));
+    out2[i] = select(0.0, v * params.scale, kept);
   }
 }
 
+// Stores row m, columns n0..n0+7. The mask words of a block of 4 consecutive elements come from one
+// Philox call, drawn when the row crosses into a new block (at most 3 calls for 8 elements).
 fn store_row(m: u32, n0: u32, lo: vec4f, hi: vec4f) {
-  for (var j = 0u; j < 4u; j++) {
-    store(m, n0 + j, lo[j]);
-    store(m, n0 + 4u + j, hi[j]);
+  if (m >= params.M) {
+    return;
+  }
+  let key = vec2u(params.key_lo, params.key_hi);
+  var block = 0xffffffffu;
+  var words = vec4u(0u);
+  for (var j = 0u; j < 8u; j++) {
+    let n = n0 + j;
+    if (n >= params.N) {
+      return;
+    }
+    let i = m * params.N + n;
+    var kept = true;
+    if (Dropout != 0u && params.keep_all == 0u) {
+      if (i / 4u != block) {
+        block = i / 4u;
+        words = dropout_words(block, step.step, params.site, params.stream, key);
+      }
+      kept = words[i % 4u] < params.threshold;
+    }
+    store(i, n, select(hi[j & 3u], lo[j & 3u], j < 4u), kept);
   }
 }
 

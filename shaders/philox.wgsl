@@ -32,14 +32,11 @@ fn philox4x32(counter: vec4u, key: vec2u) -> vec4u {
   return c;
 }
 
-// The dropout mask of SPEC §3.2: element `index` of site `site` at step `step` is kept iff word
-// (index mod 4) of philox4x32([index / 4, step, site, stream], key) < threshold, with stream 0 for
-// training (MC-dropout inference uses its own stream). keep_all stands for keepProb = 1, whose
-// threshold 2^32 does not fit a u32. Twin of keptAt() in src/rng/philox.ts.
-fn dropout_kept(index: u32, step: u32, site: u32, stream: u32, key: vec2u, threshold: u32, keep_all: bool) -> bool {
-  if (keep_all) {
-    return true;
-  }
-  let words = philox4x32(vec4u(index / 4u, step, site, stream), key);
-  return words[index % 4u] < threshold;
+// The dropout mask of SPEC §3.2: element i of site `site` at step `step` is kept iff word (i mod 4) of
+// philox4x32([i / 4, step, site, stream], key) < threshold, with stream 0 in training (MC-dropout
+// inference uses its own stream). One call gives the words of the 4 elements of block i / 4, so
+// kernels draw once per block. keepProb = 1 (threshold 2^32, which does not fit a u32) never gets
+// here: such a site is left out of the graph. Twin of keptAt() in src/rng/philox.ts.
+fn dropout_words(block: u32, step: u32, site: u32, stream: u32, key: vec2u) -> vec4u {
+  return philox4x32(vec4u(block, step, site, stream), key);
 }

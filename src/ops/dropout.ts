@@ -48,7 +48,8 @@ export const dropout: OpDef<'dropout', DropoutParams> = {
     bind: () => inputsThenOutputs(1, 1),
     uniform: (p) => Uint32Array.of(p.length, ...dropoutWords(p)),
     usesStep: true,
-    workgroups: (p) => linearWorkgroups(p.length),
+    // One invocation per block of 4 elements (one Philox call each).
+    workgroups: (p) => linearWorkgroups(Math.ceil(p.length / 4)),
   },
   // The mask is exact; the kept values differ by at most the rounding of the f32 scale 1/keepProb.
   tolerance: () => ONE_ULP,
