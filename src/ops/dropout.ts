@@ -32,8 +32,10 @@ export function dropoutReference(
   const key = [p.seed % 2 ** 32, Math.floor(p.seed / 2 ** 32)];
   const threshold = Math.floor(p.keepProb * 2 ** 32);
   const scale = 1 / p.keepProb;
+  let words: Uint32Array = new Uint32Array(4);
   for (let i = 0; i < p.length; i++) {
-    const words = philox4x32([Math.floor(i / 4), ctx.step, p.site, p.stream], key);
+    // One Philox call gives the words of the four elements of a block.
+    if (i % 4 === 0) words = philox4x32([i / 4, ctx.step, p.site, p.stream], key);
     const kept = p.keepProb >= 1 || (words[i % 4] as number) < threshold;
     O[i] = kept ? (X[i] as number) * scale : 0;
   }

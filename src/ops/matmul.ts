@@ -40,7 +40,12 @@ export interface MatmulParams {
 }
 
 // WGSL twin: shaders/matmul.wgsl
-/** Plain loops, accumulating in double precision, then the epilogue one element at a time. */
+/**
+ * Plain loops, accumulating in double precision, then the epilogue one element at a time. Every
+ * element sums its K products in order k = 0, 1, …; the loop nest only decides which index runs
+ * innermost, so that the innermost loop reads consecutive memory (a dot product of two rows when B is
+ * stored transposed, else a row of B scaled into a row of sums).
+ */
 export function matmulReference(
   p: MatmulParams,
   inputs: readonly NumArray[],
@@ -59,14 +64,26 @@ export function matmulReference(
   const scale = p.dropout ? 1 / p.dropout.keepProb : 1;
   const kept = (i: number) =>
     keptAt(key, ctx.step, p.dropout?.site ?? 0, p.dropout?.stream ?? 0, threshold, i);
+  const sums = new Float64Array(N);
   for (let m = 0; m < M; m++) {
-    for (let n = 0; n < N; n++) {
-      let sum = 0;
+    sums.fill(0);
+    if (p.transB) {
+      for (let n = 0; n < N; n++) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) {
+          const aValue = p.transA ? (A[k * M + m] as number) : (A[m * K + k] as number);
+          sum += aValue * (B[n * K + k] as number);
+        }
+        sums[n] = sum;
+      }
+    } else {
       for (let k = 0; k < K; k++) {
         const aValue = p.transA ? (A[k * M + m] as number) : (A[m * K + k] as number);
-        const bValue = p.transB ? (B[n * K + k] as number) : (B[k * N + n] as number);
-        sum += aValue * bValue;
+        for (let n = 0; n < N; n++) sums[n] = (sums[n] as number) + aValue * (B[k * N + n] as number);
       }
+    }
+    for (let n = 0; n < N; n++) {
+      let sum = sums[n] as number;
       const i = m * N + n;
       if (bias) sum += bias[n] as number;
       if (p.dropout && p.dropoutBackward) sum = kept(i) ? sum * scale : 0;

@@ -111,6 +111,36 @@ export function keptAt(
   index: number,
 ): boolean {
   if (threshold === null) return true;
-  const words = philox4x32([Math.floor(index / 4), step, site, stream], key);
-  return (words[index % 4] as number) < threshold;
+  const block = Math.floor(index / 4);
+  const cached = lastBlock;
+  if (
+    cached.block !== block ||
+    cached.step !== step ||
+    cached.site !== site ||
+    cached.stream !== stream ||
+    cached.key0 !== key[0] ||
+    cached.key1 !== key[1]
+  ) {
+    lastBlock = {
+      block,
+      step,
+      site,
+      stream,
+      key0: key[0] ?? 0,
+      key1: key[1] ?? 0,
+      words: philox4x32([block, step, site, stream], key),
+    };
+  }
+  return (lastBlock.words[index % 4] as number) < threshold;
 }
+
+// The words of the block keptAt drew last: elements come in index order, four to a block.
+let lastBlock: {
+  block: number;
+  step: number;
+  site: number;
+  stream: number;
+  key0: number;
+  key1: number;
+  words: Uint32Array;
+} = { block: -1, step: -1, site: -1, stream: -1, key0: -1, key1: -1, words: new Uint32Array(4) };
