@@ -1,45 +1,78 @@
 /**
- * `npm run bench [suite]`: serves the project with Vite on 127.0.0.1, opens bench/index.html in
- * headless Chromium (the same flags as the tests), waits for the suite, prints a table and writes
- * bench/results/<suite>-<timestamp>.json with the adapter and browser version. Never run by CI.
+ * `npm run bench [matmul|train|infer|all] [--quick]`: serves the project with Vite on 127.0.0.1, opens
+ * bench/index.html in headless Chromium (the same flags as the tests), lets the page measure dropgpu
+ * and TensorFlow.js side by side on the same adapter, prints the table and writes
+ * bench/results/<suites>-<timestamp>.json. Never run by CI or `npm test`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright';
 import { createServer } from 'vite';
 import { CHROMIUM_ARGS, findChromium, NO_CHROMIUM_MESSAGE } from '../scripts/chromium.js';
-import type { BenchResult } from './page.js';
+import type { PageResult } from './page.js';
+import { formatTable, packageVersion, parseCli, ROOT, writeRecord } from './report.js';
+import { parseSuites } from './suites.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const suite = process.argv[2] ?? 'matmul';
+const cli = parseCli(process.argv.slice(2));
+const suites = parseSuites(cli.suites);
 const executablePath = findChromium();
 if (!executablePath) throw new Error(NO_CHROMIUM_MESSAGE);
 
-const server = await createServer({ root, logLevel: 'error', server: { host: '127.0.0.1', port: 0 } });
+const server = await createServer({
+  root: ROOT,
+  logLevel: 'error',
+  // No HMR and no watching: others edit src/ while a run lasts minutes, and a reload restarts it.
+  server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
+  // Pre-bundle TF.js before the page loads: discovered late, Vite reloads the page mid-run.
+  optimizeDeps: {
+    entries: ['bench/index.html'],
+    include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu'],
+  },
+});
 await server.listen();
 const address = server.httpServer?.address();
 const port = typeof address === 'object' && address ? address.port : 0;
 const browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+const started = Date.now();
 try {
   const page = await browser.newPage();
   page.on('console', (message) => console.log(`  ${message.text()}`));
-  await page.goto(`http://127.0.0.1:${port}/bench/index.html?suite=${encodeURIComponent(suite)}`);
-  const handle = await page.waitForFunction(() => window.benchResult, null, { timeout: 0, polling: 500 });
-  const result = (await handle.jsonValue()) as BenchResult | { error: string };
+  page.on('pageerror', (error) => console.error(`  page error: ${error.message}`));
+  let loads = 0;
+  const crashed = new Promise<never>((_, reject) => {
+    page.on('crash', () => reject(new Error('the page crashed (GPU process lost?)')));
+    page.on('load', () => {
+      if (++loads > 1) reject(new Error('the page reloaded mid-run; its measurements are lost'));
+    });
+  });
+  const query = `suites=${suites.join(',')}${cli.quick ? '&quick=1' : ''}`;
+  await page.goto(`http://127.0.0.1:${port}/bench/index.html?${query}`);
+  const handle = await Promise.race([
+    page.waitForFunction(() => window.benchResult, null, { timeout: 0, polling: 1000 }),
+    crashed,
+  ]);
+  const result = (await handle.jsonValue()) as PageResult | { error: string };
   if ('error' in result) throw new Error(result.error);
-  const record = { ...result, browser: browser.version(), date: new Date().toISOString() };
-  console.log(`\n${suite} — ${result.adapter} — Chromium ${browser.version()}\n`);
-  console.log('| benchmark | median | min | max | unit |\n|---|---|---|---|---|');
-  for (const t of result.timings) {
-    console.log(
-      `| ${t.name} | ${t.median.toFixed(2)} | ${t.min.toFixed(2)} | ${t.max.toFixed(2)} | ${t.unit} |`,
-    );
-  }
-  const file = join(root, 'bench', 'results', `${suite}-${record.date.replace(/[:.]/g, '-')}.json`);
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
-  console.log(`\nwrote ${file}`);
+  const record = {
+    ...result,
+    browser: `Chromium ${browser.version()}`,
+    chromiumArgs: CHROMIUM_ARGS,
+    versions: {
+      dropgpu: packageVersion('package.json'),
+      tfjs: result.tfjsVersions.tfjs ?? 'unknown',
+      'tfjs-backend-webgpu': packageVersion('node_modules/@tensorflow/tfjs-backend-webgpu/package.json'),
+    },
+    seconds: Math.round((Date.now() - started) / 1000),
+    date: new Date().toISOString(),
+  };
+  const adapter = [result.adapter.vendor, result.adapter.architecture, result.adapter.description]
+    .filter(Boolean)
+    .join(' ');
+  console.log(
+    `\n${suites.join(', ')}${cli.quick ? ' (quick)' : ''} — adapter ${adapter} — Chromium ${browser.version()}` +
+      ` — dropgpu ${record.versions.dropgpu}, TF.js ${record.versions.tfjs} — ${record.seconds} s\n`,
+  );
+  console.log(formatTable(result.timings));
+  const label = suites.length === 3 ? 'all' : suites.join('+');
+  console.log(`\nwrote ${writeRecord(cli.quick ? `${label}-quick` : label, record)}`);
 } finally {
   await browser.close();
   await server.close();

@@ -1,0 +1,94 @@
+/**
+ * dropgpu's side of the benchmark, usable in the browser and in Node (Dawn). Training and inference go
+ * through the public API; the matmul suite compiles a one-node graph with the internal executor, since
+ * the library has no public matmul, so it times exactly the kernel the training step dispatches.
+ */
+import { compileGraph } from '../src/graph/executor.js';
+import { Graph, plainStep } from '../src/graph/ir.js';
+import { createBackend, mlp, sgd } from '../src/index.js';
+import { openWebGpu, type WebGpuOptions } from '../src/webgpu/device.js';
+import type { Log } from './measure.js';
+import { KEEP_PROB, type Library, LR, MOMENTUM, SEED, SIZES } from './suites.js';
+
+export interface OpenedLibrary extends Library {
+  readonly description: string;
+  dispose(): void;
+}
+
+export async function openDropgpu(options: WebGpuOptions, log: Log): Promise<OpenedLibrary> {
+  const device = await openWebGpu(options);
+  // One GPUDevice for both the raw matmul graphs and the nets, so both suites time the same queue.
+  const backend = await createBackend('webgpu', { device: device.gpu });
+  const spec = mlp({ sizes: [...SIZES], activation: 'relu', keepProb: KEEP_PROB, seed: SEED });
+  const optimizer = sgd({ lr: LR, momentum: MOMENTUM });
+
+  return {
+    name: 'dropgpu',
+    description: device.description,
+    dispose() {
+      backend.dispose();
+      device.destroy();
+    },
+
+    matmul: ({ M, N, K, transA, transB }, aData, bData) => ({
+      library: 'dropgpu',
+      async setup() {
+        const graph = new Graph();
+        const a = graph.tensor('a', transA ? [K, M] : [M, K], 'input');
+        const b = graph.tensor('b', transB ? [N, K] : [K, N], 'input');
+        graph.apply('matmul', 'matmul', [a, b], { transA, transB }, [M, N], 'output');
+        const compiled = await compileGraph(device, 'bench matmul', graph);
+        // Inputs are uploaded once, outside the timing; a run is one submit and its completion.
+        device.write(compiled.bufferOf(a), aData);
+        device.write(compiled.bufferOf(b), bData);
+        const run = async () => {
+          compiled.program.run(plainStep());
+          await device.gpu.queue.onSubmittedWorkDone();
+        };
+        await run();
+        return { run, dispose: () => compiled.dispose() };
+      },
+    }),
+
+    train: ({ batchSize, readEvery, steps, batches }) => ({
+      library: 'dropgpu',
+      async setup() {
+        const net = await backend.compile(spec, { batchSize, optimizer });
+        let next = 0;
+        const nextBatch = () => {
+          const batch = batches[next++ % batches.length];
+          if (!batch) throw new Error('no batches');
+          return batch;
+        };
+        const warm = nextBatch();
+        const first = await (await net.trainStep(warm.x, warm.labels)).loss;
+        log(`  dropgpu B=${batchSize}: compiled, first loss ${first.toFixed(4)}`);
+        return {
+          async run() {
+            for (let i = 1; i <= steps; i++) {
+              // x is uploaded every step, as a training loop over a data set must.
+              const batch = nextBatch();
+              const result = await net.trainStep(batch.x, batch.labels);
+              if (i % readEvery !== 0) continue;
+              const loss = await result.loss;
+              if (!Number.isFinite(loss)) throw new Error(`dropgpu: loss ${loss} at step ${result.step}`);
+            }
+          },
+          dispose: () => net.dispose(),
+        };
+      },
+    }),
+
+    infer: ({ rows, x }) => ({
+      library: 'dropgpu',
+      async setup() {
+        const net = await backend.compile(spec, { batchSize: rows, optimizer });
+        const run = async () => {
+          await net.predict(x);
+        };
+        await run();
+        return { run, dispose: () => net.dispose() };
+      },
+    }),
+  };
+}

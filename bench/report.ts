@@ -1,0 +1,65 @@
+/**
+ * Node-side reporting shared by `npm run bench` and `npm run bench:node`: the results table (one row
+ * per case, a column pair per library, and the ratio of the first library's median to the second's)
+ * and the JSON record under bench/results/.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fmt, type Timing } from './measure.js';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export function packageVersion(path: string): string {
+  const json = JSON.parse(readFileSync(join(ROOT, path), 'utf8')) as { version?: string };
+  return json.version ?? 'unknown';
+}
+
+export interface CliOptions {
+  readonly suites: string | undefined;
+  readonly quick: boolean;
+}
+
+/** `[suite[,suite…]|all] [--quick]`, in any order. */
+export function parseCli(argv: readonly string[]): CliOptions {
+  const quick = argv.includes('--quick');
+  const unknown = argv.filter((arg) => arg.startsWith('--') && arg !== '--quick');
+  if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(' ')}; have --quick`);
+  return { suites: argv.find((arg) => !arg.startsWith('--')), quick };
+}
+
+export function formatTable(timings: readonly Timing[]): string {
+  const libraries = [...new Set(timings.map((t) => t.library))];
+  const rows = new Map<string, Map<string, Timing>>();
+  for (const t of timings) {
+    const row = rows.get(t.name) ?? new Map<string, Timing>();
+    row.set(t.library, t);
+    rows.set(t.name, row);
+  }
+  const compare = libraries.length === 2;
+  const header = ['benchmark', 'unit', ...libraries.map((l) => `${l} median (min–max)`)];
+  if (compare) header.push(`${libraries[0]} / ${libraries[1]}`);
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  for (const [name, row] of rows) {
+    const first = row.values().next().value as Timing;
+    const cells = [name, `${first.unit} ×${first.reps}`];
+    for (const library of libraries) {
+      const t = row.get(library);
+      cells.push(t ? `${fmt(t.median)} (${fmt(t.min)}–${fmt(t.max)})` : '—');
+    }
+    if (compare) {
+      const [a, b] = libraries.map((l) => row.get(l as string));
+      cells.push(a && b ? `**${fmt(a.median / b.median)}×**` : '—');
+    }
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+/** Writes the record to bench/results/<label>-<timestamp>.json and returns the path. */
+export function writeRecord(label: string, record: object & { date: string }): string {
+  const file = join(ROOT, 'bench', 'results', `${label}-${record.date.replace(/[:.]/g, '-')}.json`);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
+  return file;
+}
