@@ -66,6 +66,11 @@ export function describe(value: unknown): string {
  */
 export class DeviceLostError extends DropgpuError {
   override name = 'DeviceLostError';
+  /**
+   * Set by `fit`: the last checkpoint it took before the loss. Pass it as `fit`'s `resume` option with
+   * a net compiled on a new backend to continue exactly where that checkpoint was taken.
+   */
+  checkpoint?: unknown;
 }
 
 /**

@@ -49,6 +49,14 @@ export interface TrainingMetrics {
   readonly nonFiniteSteps: number;
 }
 
+/** A net's whole training state on the CPU (see `Net.checkpoint`). */
+export interface NetCheckpoint {
+  readonly params: ParamMap;
+  /** Momentum or Adam moments, by `<parameter>:<state>` name. */
+  readonly optimizerState: ParamMap;
+  readonly step: number;
+}
+
 /** MC-dropout predictions: per row and class, the mean probability and its variance over the passes. */
 export interface McPrediction {
   readonly mean: Float32Array;
@@ -83,7 +91,7 @@ export class Net<Buffer = unknown> {
   readonly #params: ReadonlyMap<string, { shape: readonly number[]; buffer: Buffer }>;
   readonly #train: CompiledGraph<Buffer>;
   readonly #predict: CompiledGraph<Buffer>;
-  readonly #stateBuffers: readonly Buffer[];
+  readonly #state: ReadonlyMap<string, { shape: readonly number[]; buffer: Buffer }>;
   readonly #validator: Validator<Buffer> | null;
   #mc: Promise<CompiledGraph<Buffer>> | undefined;
   #step = 0;
@@ -93,7 +101,7 @@ export class Net<Buffer = unknown> {
     device: Device<Buffer>,
     info: NetInfo,
     params: ReadonlyMap<string, { shape: readonly number[]; buffer: Buffer }>,
-    stateBuffers: readonly Buffer[],
+    state: ReadonlyMap<string, { shape: readonly number[]; buffer: Buffer }>,
     train: CompiledGraph<Buffer>,
     predict: CompiledGraph<Buffer>,
     validator: Validator<Buffer> | null,
@@ -102,7 +110,7 @@ export class Net<Buffer = unknown> {
     this.#device = device;
     this.info = info;
     this.#params = params;
-    this.#stateBuffers = stateBuffers;
+    this.#state = state;
     this.#train = train;
     this.#predict = predict;
   }
@@ -120,13 +128,13 @@ export class Net<Buffer = unknown> {
     // Parameters and optimizer state live across steps and are shared by both programs.
     const shared = new Map<string, Buffer>();
     const params = new Map<string, { shape: readonly number[]; buffer: Buffer }>();
-    const stateBuffers: Buffer[] = [];
+    const state = new Map<string, { shape: readonly number[]; buffer: Buffer }>();
     for (const tensor of train.graph.tensors) {
       if (tensor.role !== 'parameter' && tensor.role !== 'optimizer_state') continue;
       const buffer = device.createBuffer(tensor.name, tensor.dtype, elementCount(tensor.shape));
       shared.set(tensor.name, buffer);
       if (tensor.role === 'parameter') params.set(tensor.name, { shape: tensor.shape, buffer });
-      else stateBuffers.push(buffer);
+      else state.set(tensor.name, { shape: tensor.shape, buffer });
     }
     const trainCompiled = await compileGraph(device, 'train', train.graph, {
       shared,
@@ -140,7 +148,7 @@ export class Net<Buffer = unknown> {
     });
     const info = { spec, batchSize, optimizer, maxNorm, backend: device.kind };
     const validator = validate ? new Validator(device, train.graph, trainCompiled.bufferOf) : null;
-    const net = new Net(device, info, params, stateBuffers, trainCompiled, predictCompiled, validator);
+    const net = new Net(device, info, params, state, trainCompiled, predictCompiled, validator);
     net.#writeParams(initParams(spec));
     return net;
   }
@@ -346,6 +354,47 @@ export class Net<Buffer = unknown> {
     if (step !== undefined) this.#step = step;
   }
 
+  /**
+   * Everything training needs to continue exactly where it is: parameters, optimizer state (momentum,
+   * Adam moments) and the step counter, copied to the CPU. `restore` puts it into a net compiled
+   * from the same spec and options, on any backend, e.g. after the GPU device was lost.
+   */
+  async checkpoint(): Promise<NetCheckpoint> {
+    this.#checkLive();
+    const optimizerState: ParamMap = {};
+    for (const [name, { shape, buffer }] of this.#state) {
+      optimizerState[name] = {
+        shape: [...shape],
+        data: Float32Array.from(await this.#device.read(buffer, elementCount(shape))),
+      };
+    }
+    return { params: await this.getParams(), optimizerState, step: this.#step };
+  }
+
+  /** Puts a checkpoint back (see `checkpoint`). Throws, changing nothing, if it does not fit this net. */
+  restore(checkpoint: NetCheckpoint): void {
+    this.#checkLive();
+    for (const [name, { shape }] of this.#state) {
+      const given = checkpoint?.optimizerState?.[name];
+      const sameShape = given?.shape?.length === shape.length && shape.every((d, i) => given?.shape[i] === d);
+      if (!given || !sameShape) {
+        throw new ArgumentError(
+          `checkpoint.optimizerState["${name}"]`,
+          `a tensor of shape [${shape}]`,
+          describe(given),
+        );
+      }
+      checkFinite(`checkpoint.optimizerState["${name}"].data`, given.data, elementCount(shape));
+    }
+    this.setParams(checkpoint.params, { step: checkpoint.step });
+    for (const [name, { buffer }] of this.#state) {
+      this.#device.write(
+        buffer,
+        Float32Array.from((checkpoint.optimizerState[name] as ParamMap[string]).data),
+      );
+    }
+  }
+
   /** Frees every buffer. Any later call throws `DisposedError`. */
   dispose(): void {
     if (this.#disposed) return;
@@ -354,7 +403,7 @@ export class Net<Buffer = unknown> {
     this.#predict.dispose();
     this.#mc?.then((mc) => mc.dispose());
     for (const { buffer } of this.#params.values()) this.#device.destroyBuffer(buffer);
-    for (const buffer of this.#stateBuffers) this.#device.destroyBuffer(buffer);
+    for (const { buffer } of this.#state.values()) this.#device.destroyBuffer(buffer);
   }
 
   get disposed(): boolean {

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { wrapDevice } from '../src/backend/backend.js';
+import { CpuDevice } from '../src/backend/cpu.js';
+import type { Program, ProgramStep } from '../src/backend/device.js';
 import { dataset } from '../src/data/mnist.js';
 import { spirals } from '../src/data/toy.js';
-import { ArgumentError, createBackend, mlp, NonFiniteLossError, sgd } from '../src/index.js';
-import { fit } from '../src/train/fit.js';
+import { ArgumentError, createBackend, DeviceLostError, mlp, NonFiniteLossError, sgd } from '../src/index.js';
+import type { NumArray } from '../src/ops/op.js';
+import { type FitCheckpoint, fit } from '../src/train/fit.js';
 import { rampedMomentum, scheduledLr } from '../src/train/schedule.js';
 import { epochOrder } from '../src/train/shuffle.js';
 
@@ -168,5 +172,63 @@ describe('fit', () => {
       /features/,
     );
     expect(net.step).toBe(0);
+  });
+});
+
+describe('checkpoints and resume', () => {
+  /** A CPU device that is "lost" after `runs` training steps: every later call throws DeviceLostError. */
+  class LosingDevice extends CpuDevice {
+    #runs: number;
+    constructor(runs: number) {
+      super('f32');
+      this.#runs = runs;
+    }
+    override async createProgram(
+      label: string,
+      steps: readonly ProgramStep<NumArray>[],
+      snapshots: readonly NumArray[],
+    ): Promise<Program> {
+      const program = await super.createProgram(label, steps, snapshots);
+      return {
+        run: (ctx) => {
+          if (label === 'train' && this.#runs-- <= 0) throw new DeviceLostError('WebGPU device lost: test');
+          return program.run(ctx);
+        },
+        dispose: () => program.dispose(),
+      };
+    }
+  }
+
+  it('a lost device leaves a checkpoint; resuming from it on a new net ends with the same bits', async () => {
+    const options = { epochs: 3, checkpointEvery: 4, lrSchedule: { kind: 'cosine' } as const };
+    const reference = await toyNet();
+    await fit(reference, data, options);
+
+    const lost = await wrapDevice(new LosingDevice(17)).compile(spec, {
+      batchSize: 16,
+      optimizer: sgd({ lr: 0.1, momentum: 0.9 }),
+    });
+    const error = await fit(lost, data, options).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeviceLostError);
+    const checkpoint = (error as DeviceLostError).checkpoint as FitCheckpoint;
+    // 11 steps per epoch; checkpoints 4 and 8 steps into each epoch and at its end (steps 4, 8, 11, 15,
+    // 19, …). Steps 0–16 ran; step 17 found the device lost; the last checkpoint was at step 15.
+    expect([checkpoint.epoch, checkpoint.stepInEpoch, checkpoint.step]).toEqual([1, 4, 15]);
+
+    const resumed = await toyNet();
+    await fit(resumed, data, { ...options, resume: checkpoint });
+    expect(resumed.step).toBe(reference.step);
+    expect(await resumed.getParams()).toEqual(await reference.getParams());
+  });
+
+  it('restore rejects a checkpoint of another model and changes nothing', async () => {
+    const net = await toyNet();
+    const before = await net.checkpoint();
+    const other = await (await createBackend('cpu')).compile(mlp({ sizes: [2, 8, 3] }), {
+      batchSize: 16,
+      optimizer: sgd({ lr: 0.1, momentum: 0.9 }),
+    });
+    expect(() => net.restore(before)).not.toThrow();
+    expect(() => other.restore(before)).toThrow(ArgumentError);
   });
 });

@@ -32,6 +32,7 @@ class FaultyDevice extends CpuDevice {
         if (target) target[5] = (target[5] as number) + this.error;
         return result;
       },
+      dispose: () => program.dispose(),
     };
   }
 }

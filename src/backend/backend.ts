@@ -20,6 +20,11 @@ export interface Backend {
   readonly description: string;
   /** Compiles `spec` for one batch size: every buffer and kernel is created here, once. */
   compile(spec: MlpSpec, options: CompileOptions): Promise<Net>;
+  /**
+   * Buffers this backend holds and their bytes (GPU memory on WebGPU). Flat while a net trains; back
+   * to what it was before `compile` once the net is disposed.
+   */
+  memory(): { buffers: number; bytes: number };
   /** Releases the device. Nets compiled on it must not be used afterwards. */
   dispose(): void;
 }
@@ -54,6 +59,7 @@ export function wrapDevice<Buffer>(device: Device<Buffer>): Backend {
       const checked = checkSpec(spec);
       return (await Net.create(device, checked, checkCompileOptions(options))) as Net;
     },
+    memory: () => device.memory(),
     dispose() {
       if (disposed) return;
       disposed = true;

@@ -21,6 +21,7 @@ export class CpuDevice implements Device<NumArray> {
   readonly kind = 'cpu';
   readonly description: string;
   readonly #precision: CpuPrecision;
+  readonly #live = new Set<NumArray>();
 
   constructor(precision: CpuPrecision = 'f32') {
     this.#precision = precision;
@@ -28,8 +29,20 @@ export class CpuDevice implements Device<NumArray> {
   }
 
   createBuffer(_label: string, dtype: DType, length: number): NumArray {
-    if (dtype === 'u32') return new Uint32Array(length);
-    return this.#precision === 'f64' ? new Float64Array(length) : new Float32Array(length);
+    const buffer =
+      dtype === 'u32'
+        ? new Uint32Array(length)
+        : this.#precision === 'f64'
+          ? new Float64Array(length)
+          : new Float32Array(length);
+    this.#live.add(buffer);
+    return buffer;
+  }
+
+  memory(): { buffers: number; bytes: number } {
+    let bytes = 0;
+    for (const buffer of this.#live) bytes += buffer.byteLength;
+    return { buffers: this.#live.size, bytes };
   }
 
   write(buffer: NumArray, data: Float32Array | Uint32Array, offset = 0): void {
@@ -61,10 +74,13 @@ export class CpuDevice implements Device<NumArray> {
           },
         };
       },
+      dispose() {},
     };
   }
 
-  destroyBuffer(): void {}
+  destroyBuffer(buffer: NumArray): void {
+    this.#live.delete(buffer);
+  }
 
   destroy(): void {}
 }

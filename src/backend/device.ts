@@ -23,6 +23,8 @@ export interface RunResult {
 
 export interface Program {
   run(ctx: StepContext): RunResult;
+  /** Frees what the program made for itself (uniforms, readback history); not the graph's buffers. */
+  dispose(): void;
 }
 
 export interface Device<Buffer = unknown> {
@@ -41,4 +43,6 @@ export interface Device<Buffer = unknown> {
   ): Promise<Program>;
   destroyBuffer(buffer: Buffer): void;
   destroy(): void;
+  /** Buffers the device holds now, and their bytes: flat across training steps, back to 0 after dispose. */
+  memory(): { buffers: number; bytes: number };
 }

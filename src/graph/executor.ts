@@ -61,6 +61,7 @@ export async function compileGraph<Buffer>(
     program,
     bufferOf,
     dispose: () => {
+      program.dispose();
       for (const buffer of owned) device.destroyBuffer(buffer);
     },
   };

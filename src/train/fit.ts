@@ -9,8 +9,8 @@
  * epoch to epoch.
  */
 import type { Dataset } from '../data/mnist.js';
-import { ArgumentError, DisposedError, describe, NonFiniteLossError } from '../errors.js';
-import type { Net, TrainStepResult } from '../net.js';
+import { ArgumentError, DeviceLostError, DisposedError, describe, NonFiniteLossError } from '../errors.js';
+import type { Net, NetCheckpoint, TrainStepResult } from '../net.js';
 import { evaluate } from './evaluate.js';
 import {
   checkRamp,
@@ -41,6 +41,22 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Stop when the validation loss has not improved by `minDelta` for `patience` epochs. */
   earlyStopping?: { patience: number; minDelta?: number; restoreBest?: boolean };
+  /**
+   * Steps between checkpoints: copies of the whole training state on the CPU (one readback each),
+   * taken at the start, every this many steps and after every epoch. Default: after every epoch.
+   * If the GPU device is lost, `fit` throws a `DeviceLostError` whose `checkpoint` is the last one.
+   */
+  checkpointEvery?: number;
+  /** Continue from a checkpoint (a `DeviceLostError`'s, or `onCheckpoint`'s), at the step it was taken. */
+  resume?: FitCheckpoint;
+  /** Called with each checkpoint, e.g. to save it somewhere durable. */
+  onCheckpoint?: (checkpoint: FitCheckpoint) => void;
+}
+
+/** A net's training state and where in `fit` it was taken (0-based epoch, steps done in that epoch). */
+export interface FitCheckpoint extends NetCheckpoint {
+  readonly epoch: number;
+  readonly stepInEpoch: number;
 }
 
 export interface FitProgress {
@@ -113,6 +129,26 @@ export async function fit(net: Net, data: Dataset, options: FitOptions): Promise
   if (!Number.isInteger(reportEvery) || reportEvery < 1) {
     throw new ArgumentError('reportEvery', 'an integer ≥ 1', describe(reportEvery));
   }
+  const checkpointEvery = options.checkpointEvery ?? stepsPerEpoch;
+  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 1) {
+    throw new ArgumentError('checkpointEvery', 'an integer ≥ 1', describe(checkpointEvery));
+  }
+  const { resume } = options;
+  if (resume !== undefined) {
+    if (!(Number.isInteger(resume?.epoch) && resume.epoch >= 0 && resume.epoch < epochs)) {
+      throw new ArgumentError('resume.epoch', `an integer in [0, ${epochs})`, describe(resume?.epoch));
+    }
+    if (
+      !(Number.isInteger(resume.stepInEpoch) && resume.stepInEpoch >= 0 && resume.stepInEpoch < stepsPerEpoch)
+    ) {
+      throw new ArgumentError(
+        'resume.stepInEpoch',
+        `an integer in [0, ${stepsPerEpoch})`,
+        describe(resume.stepInEpoch),
+      );
+    }
+    net.restore(resume);
+  }
   const seed = options.seed ?? spec.seed;
   const features = data.features;
   const x = new Float32Array(batchSize * features);
@@ -120,7 +156,7 @@ export async function fit(net: Net, data: Dataset, options: FitOptions): Promise
   const history: EpochRecord[] = [];
   let best: { loss: number; epoch: number; params: Awaited<ReturnType<Net['getParams']>> } | undefined;
   let sinceBest = 0;
-  let done = 0;
+  let done = resume ? resume.epoch * stepsPerEpoch + resume.stepInEpoch : 0;
   const started = performance.now();
   await net.takeMetrics(); // start from zero, and resume updates after an earlier non-finite loss
 
@@ -161,68 +197,82 @@ export async function fit(net: Net, data: Dataset, options: FitOptions): Promise
     return metrics;
   };
 
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    const epochStart = performance.now();
-    const order = options.shuffle === false ? null : epochOrder(data.n, seed, epoch);
-    let epochLoss = 0;
-    let epochCorrect = 0;
-    let epochSteps = 0;
-    for (let s = 0; s < stepsPerEpoch; s++) {
-      if (options.signal?.aborted) return { epochs: history, stopReason: 'aborted', ...bestOf(best) };
-      for (let r = 0; r < batchSize; r++) {
-        const row = order ? (order[s * batchSize + r] as number) : s * batchSize + r;
-        x.set(data.x.subarray(row * features, (row + 1) * features), r * features);
-        y[r] = data.y[row] as number;
+  let last: FitCheckpoint | undefined = resume;
+  const takeCheckpoint = async (epoch: number, stepInEpoch: number) => {
+    last = { ...(await net.checkpoint()), epoch, stepInEpoch };
+    options.onCheckpoint?.(last);
+  };
+  try {
+    if (!last) await takeCheckpoint(0, 0);
+    for (let epoch = resume?.epoch ?? 0; epoch < epochs; epoch++) {
+      const epochStart = performance.now();
+      const order = options.shuffle === false ? null : epochOrder(data.n, seed, epoch);
+      let epochLoss = 0;
+      let epochCorrect = 0;
+      let epochSteps = 0;
+      const firstStep = epoch === resume?.epoch ? resume.stepInEpoch : 0;
+      for (let s = firstStep; s < stepsPerEpoch; s++) {
+        if (options.signal?.aborted) return { epochs: history, stopReason: 'aborted', ...bestOf(best) };
+        for (let r = 0; r < batchSize; r++) {
+          const row = order ? (order[s * batchSize + r] as number) : s * batchSize + r;
+          x.set(data.x.subarray(row * features, (row + 1) * features), r * features);
+          y[r] = data.y[row] as number;
+        }
+        const at = { epoch, epochs: epoch + s / stepsPerEpoch, progress: done / totalSteps };
+        lr = scheduledLr(optimizer.lr, options.lrSchedule, at);
+        if (options.momentumRamp) momentum = rampedMomentum(options.momentumRamp, at);
+        interval.push(await net.trainStep(x, y, { lr, momentum }));
+        done++;
+        if ((s + 1) % checkpointEvery === 0 && s + 1 < stepsPerEpoch) await takeCheckpoint(epoch, s + 1);
+        const lastOfEpoch = s === stepsPerEpoch - 1;
+        if ((s + 1) % reportEvery === 0 || lastOfEpoch) {
+          const metrics = await report('step', epoch);
+          epochLoss += metrics.loss * metrics.steps;
+          epochCorrect += metrics.accuracy * metrics.examples;
+          epochSteps += metrics.steps;
+        }
       }
-      const at = { epoch, epochs: epoch + s / stepsPerEpoch, progress: done / totalSteps };
-      lr = scheduledLr(optimizer.lr, options.lrSchedule, at);
-      if (options.momentumRamp) momentum = rampedMomentum(options.momentumRamp, at);
-      interval.push(await net.trainStep(x, y, { lr, momentum }));
-      done++;
-      const lastOfEpoch = s === stepsPerEpoch - 1;
-      if ((s + 1) % reportEvery === 0 || lastOfEpoch) {
-        const metrics = await report('step', epoch);
-        epochLoss += metrics.loss * metrics.steps;
-        epochCorrect += metrics.accuracy * metrics.examples;
-        epochSteps += metrics.steps;
+      if (epoch + 1 < epochs) await takeCheckpoint(epoch + 1, 0);
+      const validation = options.validation ? await evaluate(net, options.validation) : undefined;
+      history.push({
+        epoch: epoch + 1,
+        trainLoss: epochLoss / epochSteps,
+        trainAccuracy: epochCorrect / (epochSteps * batchSize),
+        ...(validation ? { validationLoss: validation.loss, validationAccuracy: validation.accuracy } : {}),
+        lr,
+        momentum,
+        seconds: (performance.now() - epochStart) / 1000,
+      });
+      const record = history[history.length - 1] as EpochRecord;
+      options.onProgress?.({
+        phase: 'epoch',
+        epoch: epoch + 1,
+        epochs,
+        step: done,
+        totalSteps,
+        loss: record.trainLoss,
+        accuracy: record.trainAccuracy,
+        samplesPerSecond: (done * batchSize) / ((performance.now() - started) / 1000),
+        etaSeconds:
+          ((totalSteps - done) * batchSize) / ((done * batchSize) / ((performance.now() - started) / 1000)),
+        lr,
+        momentum,
+        ...(validation ? { validation } : {}),
+      });
+      if (validation && options.earlyStopping) {
+        const minDelta = options.earlyStopping.minDelta ?? 0;
+        if (!best || validation.loss < best.loss - minDelta) {
+          best = { loss: validation.loss, epoch: epoch + 1, params: await net.getParams() };
+          sinceBest = 0;
+        } else if (++sinceBest >= options.earlyStopping.patience) {
+          if (options.earlyStopping.restoreBest !== false) net.setParams(best.params);
+          return { epochs: history, stopReason: 'early-stopping', bestEpoch: best.epoch };
+        }
       }
     }
-    const validation = options.validation ? await evaluate(net, options.validation) : undefined;
-    history.push({
-      epoch: epoch + 1,
-      trainLoss: epochLoss / epochSteps,
-      trainAccuracy: epochCorrect / (epochSteps * batchSize),
-      ...(validation ? { validationLoss: validation.loss, validationAccuracy: validation.accuracy } : {}),
-      lr,
-      momentum,
-      seconds: (performance.now() - epochStart) / 1000,
-    });
-    const record = history[history.length - 1] as EpochRecord;
-    options.onProgress?.({
-      phase: 'epoch',
-      epoch: epoch + 1,
-      epochs,
-      step: done,
-      totalSteps,
-      loss: record.trainLoss,
-      accuracy: record.trainAccuracy,
-      samplesPerSecond: (done * batchSize) / ((performance.now() - started) / 1000),
-      etaSeconds:
-        ((totalSteps - done) * batchSize) / ((done * batchSize) / ((performance.now() - started) / 1000)),
-      lr,
-      momentum,
-      ...(validation ? { validation } : {}),
-    });
-    if (validation && options.earlyStopping) {
-      const minDelta = options.earlyStopping.minDelta ?? 0;
-      if (!best || validation.loss < best.loss - minDelta) {
-        best = { loss: validation.loss, epoch: epoch + 1, params: await net.getParams() };
-        sinceBest = 0;
-      } else if (++sinceBest >= options.earlyStopping.patience) {
-        if (options.earlyStopping.restoreBest !== false) net.setParams(best.params);
-        return { epochs: history, stopReason: 'early-stopping', bestEpoch: best.epoch };
-      }
-    }
+  } catch (error) {
+    if (error instanceof DeviceLostError) error.checkpoint = last;
+    throw error;
   }
   return { epochs: history, stopReason: 'completed', ...bestOf(best) };
 }

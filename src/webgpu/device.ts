@@ -58,6 +58,8 @@ export class WebGpuDevice implements Device<GPUBuffer> {
   readonly #modules = new Map<string, GPUShaderModule>();
   readonly #staging: GPUBuffer[] = [];
   #placeholders: GPUBuffer[] = [];
+  /** Every buffer this device made and has not destroyed, for `memory()`. */
+  readonly #live = new Set<GPUBuffer>();
   #failure: Error | null = null;
 
   constructor(device: GPUDevice, description: string, owned: boolean) {
@@ -86,7 +88,7 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     this.#check();
     // GPUBufferUsage is read here, not at module load: the module must import where WebGPU is absent.
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    return this.gpu.createBuffer({ label, size: Math.max(1, length) * 4, usage });
+    return this.#buffer({ label, size: Math.max(1, length) * 4, usage });
   }
 
   write(buffer: GPUBuffer, data: Float32Array | Uint32Array, offset = 0): void {
@@ -104,12 +106,12 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     snapshots: readonly GPUBuffer[],
   ): Promise<Program> {
     this.#check();
-    const uniforms = this.gpu.createBuffer({
+    const uniforms = this.#buffer({
       label: `${label}: params`,
       size: Math.max(1, steps.length) * UNIFORM_SLOT_BYTES,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
-    const stepUniform = this.gpu.createBuffer({
+    const stepUniform = this.#buffer({
       label: `${label}: step`,
       size: STEP_UNIFORM_BYTES,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
@@ -152,15 +154,28 @@ export class WebGpuDevice implements Device<GPUBuffer> {
       if (error) throw new KernelCompileError(step.node.op, [`${step.node.name}: ${error.message}`]);
       compiled.push({ pipeline, bindGroup, workgroups: kernel.workgroups(step.params) });
     }
-    return this.#program(label, compiled, stepUniform, snapshots);
+    return this.#program(label, compiled, [uniforms, stepUniform], snapshots);
   }
 
   destroyBuffer(buffer: GPUBuffer): void {
+    this.#live.delete(buffer);
     buffer.destroy();
   }
 
+  memory(): { buffers: number; bytes: number } {
+    let bytes = 0;
+    for (const buffer of this.#live) bytes += buffer.size;
+    return { buffers: this.#live.size, bytes };
+  }
+
+  #buffer(descriptor: GPUBufferDescriptor): GPUBuffer {
+    const buffer = this.gpu.createBuffer(descriptor);
+    this.#live.add(buffer);
+    return buffer;
+  }
+
   destroy(): void {
-    for (const buffer of [...this.#staging, ...this.#placeholders]) buffer.destroy();
+    for (const buffer of [...this.#staging, ...this.#placeholders]) this.destroyBuffer(buffer);
     this.#staging.length = 0;
     this.#placeholders = [];
     if (this.#owned) this.gpu.destroy();
@@ -169,11 +184,11 @@ export class WebGpuDevice implements Device<GPUBuffer> {
   #program(
     label: string,
     steps: readonly CompiledStep[],
-    stepUniform: GPUBuffer,
+    [uniforms, stepUniform]: readonly [GPUBuffer, GPUBuffer],
     snapshots: readonly GPUBuffer[],
   ): Program {
     const histories = snapshots.map((snapshot, i) =>
-      this.gpu.createBuffer({
+      this.#buffer({
         label: `${label}: snapshot ${i} history`,
         size: snapshot.size * SNAPSHOT_HISTORY,
         usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
@@ -182,6 +197,9 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     const stepWords = new Uint32Array(STEP_UNIFORM_BYTES / 4);
     let runs = 0;
     return {
+      dispose: () => {
+        for (const buffer of [uniforms, stepUniform, ...histories]) this.destroyBuffer(buffer);
+      },
       run: (ctx: StepContext): RunResult => {
         this.#check();
         stepWords.set([
@@ -275,7 +293,7 @@ export class WebGpuDevice implements Device<GPUBuffer> {
   #placeholder(n: number): GPUBuffer {
     while (this.#placeholders.length <= n) {
       this.#placeholders.push(
-        this.gpu.createBuffer({
+        this.#buffer({
           label: `placeholder ${this.#placeholders.length}`,
           size: 4,
           usage: GPUBufferUsage.STORAGE,
@@ -291,7 +309,7 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     const staging =
       index >= 0
         ? (this.#staging.splice(index, 1)[0] as GPUBuffer)
-        : this.gpu.createBuffer({
+        : this.#buffer({
             label: 'readback staging',
             size: Math.max(256, 2 ** Math.ceil(Math.log2(bytes))),
             usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
