@@ -94,6 +94,7 @@ export class Net<Buffer = unknown> {
   readonly #state: ReadonlyMap<string, { shape: readonly number[]; buffer: Buffer }>;
   readonly #validator: Validator<Buffer> | null;
   #mc: Promise<CompiledGraph<Buffer>> | undefined;
+  #mcCompiled: CompiledGraph<Buffer> | undefined;
   #step = 0;
   #disposed = false;
 
@@ -238,7 +239,11 @@ export class Net<Buffer = unknown> {
   async #compileMc(): Promise<CompiledGraph<Buffer>> {
     const { graph, probs } = buildPredictGraph(this.info.spec, this.info.batchSize, true, 'mc');
     const shared = new Map([...this.#params].map(([name, { buffer }]) => [name, buffer]));
-    return compileGraph(this.#device, 'predict (MC-dropout)', graph, { shared, keep: [probs] });
+    this.#mcCompiled = await compileGraph(this.#device, 'predict (MC-dropout)', graph, {
+      shared,
+      keep: [probs],
+    });
+    return this.#mcCompiled;
   }
 
   /**
@@ -401,7 +406,9 @@ export class Net<Buffer = unknown> {
     this.#disposed = true;
     this.#train.dispose();
     this.#predict.dispose();
-    this.#mc?.then((mc) => mc.dispose());
+    // Disposed now if compiled, else as soon as its compile finishes.
+    if (this.#mcCompiled) this.#mcCompiled.dispose();
+    else this.#mc?.then((mc) => mc.dispose());
     for (const { buffer } of this.#params.values()) this.#device.destroyBuffer(buffer);
     for (const { buffer } of this.#state.values()) this.#device.destroyBuffer(buffer);
   }

@@ -61,6 +61,7 @@ export class WebGpuDevice implements Device<GPUBuffer> {
   /** Every buffer this device made and has not destroyed, for `memory()`. */
   readonly #live = new Set<GPUBuffer>();
   #failure: Error | null = null;
+  #destroying = false;
 
   constructor(device: GPUDevice, description: string, owned: boolean) {
     this.gpu = device;
@@ -175,6 +176,7 @@ export class WebGpuDevice implements Device<GPUBuffer> {
   }
 
   destroy(): void {
+    this.#destroying = true;
     for (const buffer of [...this.#staging, ...this.#placeholders]) this.destroyBuffer(buffer);
     this.#staging.length = 0;
     this.#placeholders = [];
@@ -323,6 +325,11 @@ export class WebGpuDevice implements Device<GPUBuffer> {
       staging.unmap();
       return values;
     } catch (error) {
+      // Nothing here unmaps or destroys a staging buffer mid-read: an aborted map means the device went
+      // away, and that is what the caller is told.
+      if ((error as Error).name === 'AbortError') {
+        this.#failure ??= new DeviceLostError(`WebGPU device lost: ${(error as Error).message}`);
+      }
       this.#check();
       throw error;
     } finally {

@@ -64,6 +64,15 @@ try {
     }
   });
 
+  // Keeps every GPUDevice the page opens, so the test can make one fail (see step 2).
+  await page.addInitScript(() => {
+    const requestDevice = GPUAdapter.prototype.requestDevice;
+    GPUAdapter.prototype.requestDevice = async function (this: GPUAdapter, ...args) {
+      const device = await requestDevice.apply(this, args);
+      ((window as unknown as { devices?: GPUDevice[] }).devices ??= []).push(device);
+      return device;
+    };
+  });
   await page.goto(`${origin}/`);
   await page.waitForSelector('#start:not([disabled])', { timeout: 60_000 });
   const adapter = await page.textContent('#adapter');
@@ -106,7 +115,25 @@ try {
   await page.waitForSelector('#mistakes figure');
   log(`one net done: test accuracy ${(testAccuracy * 100).toFixed(1)}%, charts drawn, mistakes shown`);
 
-  // 2. Dropout vs no dropout, paused and resumed once.
+  // 2. A device failure mid-run is reported, and training resumes from the last epoch's parameters.
+  // The library reports an uncaptured WebGPU error as it reports device loss (DeviceLostError).
+  await setFields(page, { epochs: '3' });
+  await page.click('#start');
+  await waitForProgress(page, /epoch (1\.[3-9]|2\.)/);
+  await page.evaluate(() => {
+    const devices = (window as unknown as { devices: GPUDevice[] }).devices;
+    const error = new GPUValidationError('simulated device failure (end-to-end test)');
+    devices[devices.length - 1]?.dispatchEvent(new GPUUncapturedErrorEvent('uncapturederror', { error }));
+  });
+  await page.waitForSelector('#notice-resume:visible');
+  const notice = await page.textContent('#notice-text');
+  check(/DeviceLostError/.test(notice ?? ''), `device failure notice: ${notice}`);
+  await page.click('#notice-resume');
+  await waitForProgress(page, /^Done/);
+  check(await page.isHidden('#notice'), 'the device-failure notice is still shown after resuming');
+  log(`device failure reported ("${notice?.slice(0, 60)}…") and training resumed to the end`);
+
+  // 3. Dropout vs no dropout, paused and resumed once.
   await page.check('input[name="mode"][value="compare"]');
   await setFields(page, {
     trainSize: String(COMPARE_TRAIN),
@@ -138,7 +165,7 @@ try {
   );
   log(`comparison done (paused and resumed once): ${figures.map((v) => Number(v).toFixed(3)).join(' ')}`);
 
-  // 3. Draw a 7 and get a prediction with MC-dropout uncertainty.
+  // 4. Draw a 7 and get a prediction with MC-dropout uncertainty.
   const pad = await page.locator('#pad').boundingBox();
   check(pad, 'no drawing pad');
   const at = (x: number, y: number) => [pad.x + pad.width * x, pad.y + pad.height * y] as const;
@@ -153,7 +180,7 @@ try {
   check(/MC dropout/.test(caption ?? ''), `prediction caption: ${caption}`);
   log(`drew a 7: the net says ${predicted}`);
 
-  // 4. Save the model and load it back.
+  // 5. Save the model and load it back.
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
   const saved = join(mkdtempSync(join(tmpdir(), 'dropgpu-e2e-')), download.suggestedFilename());
   await download.saveAs(saved);
@@ -164,7 +191,7 @@ try {
   await page.waitForSelector('#probs[data-predicted]');
   log(`saved and loaded ${download.suggestedFilename()}`);
 
-  // 5. Screenshots: 1280×800 for the README, and a narrow screen that must not scroll sideways.
+  // 6. Screenshots: 1280×800 for the README, and a narrow screen that must not scroll sideways.
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: 'docs/demo.png' });
   await page.setViewportSize({ width: 420, height: 900 });
