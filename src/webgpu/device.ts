@@ -40,7 +40,7 @@ export async function openWebGpu(options: WebGpuOptions = {}): Promise<WebGpuDev
   });
   const { vendor, architecture, description } = adapter.info;
   const name = [vendor, architecture, description].filter(Boolean).join(' ');
-  return new WebGpuDevice(device, `WebGPU: ${name || 'unknown adapter'}`, true);
+  return new WebGpuDevice(device, `WebGPU: ${name || 'unknown adapter'}`, true, [gpu, adapter]);
 }
 
 interface CompiledStep {
@@ -63,8 +63,16 @@ export class WebGpuDevice implements Device<GPUBuffer> {
   #failure: Error | null = null;
   #destroying = false;
 
-  constructor(device: GPUDevice, description: string, owned: boolean) {
+  /**
+   * The GPU entry point and adapter the device came from, held for the device's lifetime: in Node,
+   * Dawn's bindings crash (a use after free in their threads) if either is garbage-collected while
+   * the device is in use.
+   */
+  readonly #origin: readonly [GPU, GPUAdapter] | undefined;
+
+  constructor(device: GPUDevice, description: string, owned: boolean, origin?: readonly [GPU, GPUAdapter]) {
     this.gpu = device;
+    this.#origin = origin;
     this.description = description;
     this.#owned = owned;
     device.addEventListener('uncapturederror', (event) => {
