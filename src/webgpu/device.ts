@@ -68,11 +68,11 @@ export class WebGpuDevice implements Device<GPUBuffer> {
    * Dawn's bindings crash (a use after free in their threads) if either is garbage-collected while
    * the device is in use.
    */
-  readonly #origin: readonly [GPU, GPUAdapter] | undefined;
+  readonly origin: readonly [GPU, GPUAdapter] | undefined;
 
   constructor(device: GPUDevice, description: string, owned: boolean, origin?: readonly [GPU, GPUAdapter]) {
     this.gpu = device;
-    this.#origin = origin;
+    this.origin = origin;
     this.description = description;
     this.#owned = owned;
     device.addEventListener('uncapturederror', (event) => {
@@ -81,8 +81,11 @@ export class WebGpuDevice implements Device<GPUBuffer> {
       );
     });
     device.lost.then((info) => {
-      if (info.reason !== 'destroyed')
-        this.#failure ??= new DeviceLostError(`WebGPU device lost: ${info.message}`);
+      // destroy() from this object is an orderly end; anything else (a driver reset, or someone else
+      // destroying a device they lent us) is a loss the caller must hear about.
+      if (!this.#destroying) {
+        this.#failure ??= new DeviceLostError(`WebGPU device lost (${info.reason}): ${info.message}`);
+      }
     });
   }
 
