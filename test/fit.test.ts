@@ -29,7 +29,11 @@ describe('epoch shuffle', () => {
   it('moves each element to each position about equally often', () => {
     const n = 5;
     const counts = new Array(n * n).fill(0);
-    for (let epoch = 0; epoch < 5000; epoch++) epochOrder(n, 1, epoch).forEach((v, i) => counts[v * n + i]++);
+    for (let epoch = 0; epoch < 5000; epoch++) {
+      epochOrder(n, 1, epoch).forEach((v, i) => {
+        counts[v * n + i]++;
+      });
+    }
     // 1000 expected per cell; 4σ ≈ 4·√(5000·0.2·0.8) ≈ 113.
     for (const c of counts) expect(Math.abs(c - 1000)).toBeLessThan(113);
   });

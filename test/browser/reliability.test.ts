@@ -9,7 +9,7 @@ import { DeviceLostError, mlp, sgd } from '../../src/index.js';
 import { type FitCheckpoint, fit } from '../../src/train/fit.js';
 import { openWebGpu } from '../../src/webgpu/device.js';
 import { randomArray, randomLabels } from '../helpers.js';
-import { type GpuContext, requestTestDevice } from './gpu.js';
+import { requestTestDevice } from './gpu.js';
 
 const gpu = await requestTestDevice();
 const spec = mlp({ sizes: [16, 32, 32, 4], keepProb: { input: 0.8, hidden: 0.5 }, seed: 11 });

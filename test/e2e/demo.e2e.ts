@@ -47,29 +47,14 @@ const problems: string[] = [];
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   const page = await context.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') {
-      problems.push(`console ${message.type()}: ${message.text()}`);
-    }
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`));
-  page.on('response', (response) => {
-    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
-  });
-  page.on('request', (request) => {
-    const url = new URL(request.url());
-    if (url.protocol !== 'data:' && url.protocol !== 'blob:' && url.origin !== origin) {
-      problems.push(`request left the page's origin: ${request.url()}`);
-    }
-  });
-
+  watch(page);
   // Keeps every GPUDevice the page opens, so the test can make one fail (see step 2).
   await page.addInitScript(() => {
     const requestDevice = GPUAdapter.prototype.requestDevice;
     GPUAdapter.prototype.requestDevice = async function (this: GPUAdapter, ...args) {
       const device = await requestDevice.apply(this, args);
-      ((window as unknown as { devices?: GPUDevice[] }).devices ??= []).push(device);
+      const page = window as unknown as { devices?: GPUDevice[] };
+      page.devices = [...(page.devices ?? []), device];
       return device;
     };
   });
@@ -129,8 +114,8 @@ try {
   const notice = await page.textContent('#notice-text');
   check(/DeviceLostError/.test(notice ?? ''), `device failure notice: ${notice}`);
   await page.click('#notice-resume');
+  await page.waitForSelector('#notice', { state: 'hidden' });
   await waitForProgress(page, /^Done/);
-  check(await page.isHidden('#notice'), 'the device-failure notice is still shown after resuming');
   log(`device failure reported ("${notice?.slice(0, 60)}…") and training resumed to the end`);
 
   // 3. Dropout vs no dropout, paused and resumed once.
@@ -202,6 +187,25 @@ try {
   await page.screenshot({ path: narrow, fullPage: true });
   log(`screenshots: docs/demo.png, ${narrow}`);
 
+  // 7. Without WebGPU the page says so and trains on the CPU backend.
+  const plain = await context.newPage();
+  watch(plain);
+  await plain.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined });
+  });
+  await plain.goto(`${origin}/`);
+  await plain.waitForSelector('#start:not([disabled])', { timeout: 60_000 });
+  const fallback = await plain.textContent('#notice-text');
+  check(/WebGPU is not available/.test(fallback ?? ''), `no notice without WebGPU: ${fallback}`);
+  check(
+    (await plain.inputValue('[name="backend"]')) === 'cpu',
+    'the CPU backend is not selected without WebGPU',
+  );
+  await setFields(plain, { hidden: '32', trainSize: '300', testSize: '200', epochs: '1', batchSize: '50' });
+  await plain.click('#start');
+  await waitForProgress(plain, /^Done/);
+  log(`without WebGPU: notice shown; ${await plain.textContent('#adapter')}`);
+
   check(problems.length === 0, `the page reported problems:\n  ${problems.join('\n  ')}`);
   log('demo e2e: passed');
 } finally {
@@ -209,18 +213,39 @@ try {
   await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
 }
 
+/** Records the page's console errors and warnings, page errors, failed requests and off-origin requests. */
+function watch(page: Page): void {
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') {
+      problems.push(`console ${message.type()}: ${message.text()}`);
+    }
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()}`));
+  page.on('response', (response) => {
+    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+  });
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    if (url.protocol !== 'data:' && url.protocol !== 'blob:' && url.origin !== origin) {
+      problems.push(`request left the page's origin: ${request.url()}`);
+    }
+  });
+}
+
 /** Types into the form's named fields. */
 async function setFields(page: Page, fields: Record<string, string>): Promise<void> {
   for (const [name, value] of Object.entries(fields)) await page.fill(`[name="${name}"]`, value);
 }
 
-/** Waits until the progress line matches, failing early with the page's notice if training failed. */
+/** Waits until the progress line matches, failing early if the page shows an error notice. */
 async function waitForProgress(page: Page, pattern: RegExp): Promise<void> {
   await page.waitForFunction(
     (source) => {
       const text = document.getElementById('progress-text')?.textContent ?? '';
-      if (/failed|lost/.test(text))
-        throw new Error(`${text} ${document.getElementById('notice-text')?.textContent}`);
+      const notice = document.getElementById('notice') as HTMLElement;
+      if (!notice.hidden && notice.classList.contains('error'))
+        throw new Error(`${text} ${notice.textContent}`);
       return new RegExp(source).test(text);
     },
     pattern.source,
