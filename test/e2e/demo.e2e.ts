@@ -6,7 +6,8 @@
  * or request that leaves the page's origin. Writes docs/demo.png (1280×800) and a narrow-screen
  * screenshot into the system's temp folder.
  *
- * E2E_COMPARE_EPOCHS / E2E_COMPARE_TRAIN raise the comparison's size (for a README screenshot).
+ * E2E_COMPARE_EPOCHS, E2E_COMPARE_TRAIN and E2E_COMPARE_HIDDEN (e.g. "256, 256") raise the comparison's
+ * size, for a README screenshot.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { CHROMIUM_ARGS, findChromium, NO_CHROMIUM_MESSAGE } from '../../scripts/
 
 const COMPARE_EPOCHS = Number(process.env.E2E_COMPARE_EPOCHS ?? 3);
 const COMPARE_TRAIN = Number(process.env.E2E_COMPARE_TRAIN ?? 500);
+const COMPARE_HIDDEN = process.env.E2E_COMPARE_HIDDEN ?? '64';
 const TRAINING_TIMEOUT = 120_000 + COMPARE_EPOCHS * 10_000;
 
 class E2eFailure extends Error {
@@ -123,6 +125,7 @@ try {
   await setFields(page, {
     trainSize: String(COMPARE_TRAIN),
     epochs: String(COMPARE_EPOCHS),
+    hidden: COMPARE_HIDDEN,
     batchSize: '50',
   });
   await page.click('#start');
