@@ -6,7 +6,7 @@
 import type { Device, RunResult } from './backend/device.js';
 import { ArgumentError, DisposedError, describe } from './errors.js';
 import { type CompiledGraph, compileGraph } from './graph/executor.js';
-import { elementCount, plainStep, type StepContext, type Tensor } from './graph/ir.js';
+import { elementCount, plainStep, type StepContext } from './graph/ir.js';
 import { allTensors, Validator } from './graph/validate.js';
 import { buildPredictGraph, buildTrainGraph } from './nn/graphs.js';
 import { initParams, type ParamMap } from './nn/init.js';
@@ -125,7 +125,7 @@ export class Net<Buffer = unknown> {
     const { batchSize, optimizer, maxNorm, validate } = options;
     const train = buildTrainGraph(spec, batchSize, optimizer, maxNorm, true);
     const predict = buildPredictGraph(spec, batchSize, true);
-    checkFitsDevice(device, train.graph.tensors, batchSize);
+    for (const graph of [train.graph, predict.graph]) device.check?.(graph, batchSize);
     // Parameters and optimizer state live across steps and are shared by both programs.
     const shared = new Map<string, Buffer>();
     const params = new Map<string, { shape: readonly number[]; buffer: Buffer }>();
@@ -427,20 +427,6 @@ export class Net<Buffer = unknown> {
   #checkLive(): void {
     if (this.#disposed) throw new DisposedError('this net');
   }
-}
-
-/** A batch whose largest tensor would not fit one device buffer is refused before anything is made. */
-function checkFitsDevice(device: Device<unknown>, tensors: readonly Tensor[], batchSize: number): void {
-  const limit = device.maxBufferElements;
-  if (limit === undefined) return;
-  const largest = tensors.reduce((a, b) => (elementCount(b.shape) > elementCount(a.shape) ? b : a));
-  if (elementCount(largest.shape) <= limit) return;
-  const perRow = elementCount(largest.shape) / batchSize;
-  throw new ArgumentError(
-    'batchSize',
-    `at most ${Math.floor(limit / perRow)} rows on this device (${largest.name} needs ${perRow} values per row)`,
-    String(batchSize),
-  );
 }
 
 function checkFinite(argument: string, data: ArrayLike<number> | undefined, length: number): void {

@@ -3,7 +3,7 @@
  * buffers, moves data in and out, and turns a planned list of nodes into a `Program` once; running a
  * program is then one call per step (on WebGPU: one command encoder, one submit).
  */
-import type { DType, Node, StepContext } from '../graph/ir.js';
+import type { DType, Graph, Node, StepContext } from '../graph/ir.js';
 
 export type BackendKind = 'cpu' | 'webgpu';
 
@@ -31,8 +31,11 @@ export interface Device<Buffer = unknown> {
   readonly kind: BackendKind;
   /** A human-readable description of what executes the work (e.g. the GPU adapter). */
   readonly description: string;
-  /** The largest buffer the device can bind, in elements (unbounded when absent). */
-  readonly maxBufferElements?: number;
+  /**
+   * Throws `ArgumentError` naming `batchSize` and the device limit when a graph would not fit the
+   * device (buffer sizes, dispatch sizes). Called before anything is allocated. Absent: no limits.
+   */
+  check?(graph: Graph, batchSize: number): void;
   createBuffer(label: string, dtype: DType, length: number): Buffer;
   write(buffer: Buffer, data: Float32Array | Uint32Array, offset?: number): void;
   read(buffer: Buffer, length: number): Promise<Float32Array | Float64Array>;

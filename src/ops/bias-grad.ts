@@ -1,6 +1,6 @@
 /** bias_grad: db[c] = Σ_r dz[r,c], the column sum of dz [rows, cols]. */
 import biasGradWgsl from '../../shaders/bias_grad.wgsl?raw';
-import { inputsThenOutputs, linearWorkgroups } from '../webgpu/kernel.js';
+import { inputsThenOutputs, rowWorkgroups } from '../webgpu/kernel.js';
 import type { NumArray, OpDef } from './op.js';
 import { shapeOf } from './op.js';
 
@@ -36,7 +36,7 @@ export const biasGrad: OpDef<'bias_grad', BiasGradParams> = {
     bind: () => inputsThenOutputs(1, 1),
     uniform: (p) => Uint32Array.of(p.rows, p.cols),
     usesStep: false,
-    workgroups: (p) => linearWorkgroups(p.cols, 64),
+    workgroups: (p) => rowWorkgroups(p.cols, 64),
   },
   // A sum of `rows` f32 terms against a double-precision sum.
   tolerance: (p) => ({ atol: 1e-7 * Math.sqrt(p.rows), rtol: 1e-5 }),

@@ -4,7 +4,7 @@
  * ≤ c are left exactly as they are (a projection).
  */
 import maxNormWgsl from '../../shaders/max_norm.wgsl?raw';
-import { f32Bits, linearWorkgroups } from '../webgpu/kernel.js';
+import { f32Bits, rowWorkgroups } from '../webgpu/kernel.js';
 import type { NumArray, OpDef } from './op.js';
 import { shapeOf } from './op.js';
 
@@ -39,7 +39,7 @@ export const maxNorm: OpDef<'max_norm', MaxNormParams> = {
     bind: () => [['in', 0]],
     uniform: (p) => Uint32Array.of(p.rows, p.cols, f32Bits(p.maxNorm)),
     usesStep: false,
-    workgroups: (p) => linearWorkgroups(p.rows, 64),
+    workgroups: (p) => rowWorkgroups(p.rows, 64),
   },
   tolerance: () => ({ atol: 1e-7, rtol: 1e-6 }),
 };

@@ -11,7 +11,7 @@
 import softmaxWgsl from '../../shaders/softmax.wgsl?raw';
 import softmaxXentWgsl from '../../shaders/softmax_xent.wgsl?raw';
 import softmaxXentGradWgsl from '../../shaders/softmax_xent_grad.wgsl?raw';
-import { type GpuKernel, inputsThenOutputs, linearWorkgroups } from '../webgpu/kernel.js';
+import { type GpuKernel, inputsThenOutputs, rowWorkgroups } from '../webgpu/kernel.js';
 import type { Grads, NumArray, OpDef, Tolerance } from './op.js';
 import { shapeOf } from './op.js';
 
@@ -71,7 +71,7 @@ function perRowKernel(wgsl: string, inputs: number): GpuKernel<SoftmaxXentParams
     bind: () => inputsThenOutputs(inputs, 1),
     uniform: (p) => Uint32Array.of(p.rows, p.classes),
     usesStep: false,
-    workgroups: (p) => linearWorkgroups(p.rows, 64),
+    workgroups: (p) => rowWorkgroups(p.rows, 64),
   };
 }
 

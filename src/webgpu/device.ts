@@ -5,8 +5,8 @@
  * a ring of the last SNAPSHOT_HISTORY steps and read back only when asked.
  */
 import type { Device, Program, ProgramStep, RunResult } from '../backend/device.js';
-import { DeviceLostError, KernelCompileError, WebGpuUnavailableError } from '../errors.js';
-import type { DType, StepContext } from '../graph/ir.js';
+import { ArgumentError, DeviceLostError, KernelCompileError, WebGpuUnavailableError } from '../errors.js';
+import { type DType, elementCount, type Graph, type Node, type StepContext } from '../graph/ir.js';
 import { OPS } from '../ops/index.js';
 import { f32Bits, type GpuKernel, STEP_UNIFORM_BYTES } from './kernel.js';
 
@@ -89,11 +89,30 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     });
   }
 
-  /** The largest buffer this device can bind, in f32 elements. */
-  get maxBufferElements(): number {
-    return Math.floor(
-      Math.min(this.gpu.limits.maxStorageBufferBindingSize, this.gpu.limits.maxBufferSize) / 4,
-    );
+  check(graph: Graph, batchSize: number): void {
+    const { maxStorageBufferBindingSize, maxBufferSize, maxComputeWorkgroupsPerDimension } = this.gpu.limits;
+    const maxBytes = Math.min(maxStorageBufferBindingSize, maxBufferSize);
+    const limitName = maxBytes === maxBufferSize ? 'maxBufferSize' : 'maxStorageBufferBindingSize';
+    for (const tensor of graph.tensors) {
+      const bytes = elementCount(tensor.shape) * 4;
+      if (bytes <= maxBytes) continue;
+      const rows = Math.floor((maxBytes / bytes) * batchSize);
+      throw new ArgumentError(
+        'batchSize',
+        `at most ${rows} rows on this device: ${tensor.name} [${tensor.shape}] needs ${bytes} bytes, over its ${limitName} of ${maxBytes}`,
+        String(batchSize),
+      );
+    }
+    for (const node of graph.nodes) {
+      const kernel = OPS[node.op].kernel as GpuKernel<unknown>;
+      const groups = kernel.workgroups((OPS[node.op].params as (n: Node, g: Graph) => unknown)(node, graph));
+      if (groups.every((g) => g <= maxComputeWorkgroupsPerDimension)) continue;
+      throw new ArgumentError(
+        'batchSize',
+        `a batch whose ${node.name} (${node.op}) dispatch fits this device's maxComputeWorkgroupsPerDimension of ${maxComputeWorkgroupsPerDimension} (it needs [${groups}])`,
+        String(batchSize),
+      );
+    }
   }
 
   createBuffer(label: string, _dtype: DType, length: number): GPUBuffer {

@@ -51,6 +51,14 @@ export function linearWorkgroups(
   return [MAX_WORKGROUPS_PER_DIMENSION, Math.ceil(groups / MAX_WORKGROUPS_PER_DIMENSION), 1];
 }
 
+/**
+ * Workgroups for one invocation per row (or column) of a kernel that indexes by gid.x alone: never
+ * folded, so a count past the device's per-dimension limit is refused at compile (WebGpuDevice.check).
+ */
+export function rowWorkgroups(count: number, workgroupSize: number): [number, number, number] {
+  return [Math.max(1, Math.ceil(count / workgroupSize)), 1, 1];
+}
+
 /** Inputs then outputs, for kernels that write buffers they do not read. */
 export function inputsThenOutputs(inputs: number, outputs: number): BufferRef[] {
   return [

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { wrapDevice } from '../../src/backend/backend.js';
 import { dataset } from '../../src/data/mnist.js';
-import { DeviceLostError, mlp, sgd } from '../../src/index.js';
+import { ArgumentError, DeviceLostError, mlp, sgd } from '../../src/index.js';
 import { type FitCheckpoint, fit } from '../../src/train/fit.js';
 import { openWebGpu } from '../../src/webgpu/device.js';
 import { randomArray, randomLabels } from '../helpers.js';
@@ -92,6 +92,19 @@ describe.skipIf(typeof gpu === 'string')('reliability on WebGPU', () => {
       net.dispose();
     }
     expect(backend.memory()).toEqual(baseline);
+  });
+
+  it('a batch past the device buffer limit is refused at compile, naming the limit, before any allocation', async () => {
+    const { backend, device } = await freshBackend();
+    const before = backend.memory();
+    const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+    const rows = Math.ceil(limit / (1024 * 4)) + 1;
+    const big = mlp({ sizes: [1024, 1024, 10] });
+    const error = await backend.compile(big, { batchSize: rows }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ArgumentError);
+    expect((error as ArgumentError).argument).toBe('batchSize');
+    expect((error as Error).message).toMatch(/maxBufferSize|maxStorageBufferBindingSize/);
+    expect(backend.memory()).toEqual(before);
   });
 
   it('same seed, same adapter: two nets in one page end with bit-identical parameters', async () => {
