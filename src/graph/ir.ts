@@ -20,6 +20,7 @@ export interface Tensor {
   readonly role: Role;
 }
 
+/** Activation of a dense layer; `identity` is used for the output layer (logits). */
 export type Activation = 'relu' | 'tanh' | 'sigmoid' | 'identity';
 
 export interface DropoutAttrs {

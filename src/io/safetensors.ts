@@ -24,6 +24,7 @@ import { biasName, type MlpSpec, mlp, weightName } from '../nn/mlp.js';
 /** The reference reader's cap on the header (`MAX_HEADER_SIZE` in huggingface/safetensors). */
 export const MAX_HEADER_BYTES = 100_000_000;
 
+/** Caps `loadSafetensors` applies before allocating anything. */
 export interface SafetensorsLimits {
   /** Largest header accepted, in bytes. Default 100,000,000, the reference reader's cap. */
   maxHeaderBytes?: number;

@@ -11,11 +11,13 @@
 import { philox4x32, STREAM, seedKey } from '../rng/philox.js';
 import { biasName, type MlpSpec, weightName } from './mlp.js';
 
+/** One parameter: its shape (PyTorch layout) and row-major f32 values. */
 export interface ParamTensor {
   readonly shape: readonly number[];
   readonly data: Float32Array;
 }
 
+/** Parameters by name: `layers.k.weight` [out, in] and `layers.k.bias` [out] (SPEC §3.3). */
 export type ParamMap = Record<string, ParamTensor>;
 
 export function initParams(spec: MlpSpec): ParamMap {

@@ -7,8 +7,10 @@ import { ArgumentError, describe } from '../errors.js';
 import type { Activation, Graph } from '../graph/ir.js';
 import { STREAM } from '../rng/philox.js';
 
+/** The activation of the hidden layers. */
 export type HiddenActivation = Exclude<Activation, 'identity'>;
 
+/** What `mlp()` takes: layer widths, activation, keep probabilities, seed. */
 export interface MlpOptions {
   /** Layer widths from input to output, e.g. [784, 800, 800, 10]: at least an input and an output. */
   sizes: readonly number[];

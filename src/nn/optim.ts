@@ -5,6 +5,7 @@
 import { ArgumentError, describe } from '../errors.js';
 import type { Graph, StepContext } from '../graph/ir.js';
 
+/** Options of `sgd()`. */
 export interface SgdOptions {
   /** Learning rate, > 0. */
   lr: number;
@@ -16,6 +17,7 @@ export interface SgdOptions {
   weightDecay?: number;
 }
 
+/** Options of `adam()` (defaults β1 0.9, β2 0.999, ε 1e-8, as PyTorch). */
 export interface AdamOptions {
   lr: number;
   beta1?: number;
@@ -25,6 +27,7 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
+/** An optimizer as plain, validated data: made by `sgd()` or `adam()`. */
 export type Optimizer =
   | {
       readonly kind: 'sgd';

@@ -4,6 +4,7 @@
 import type { Dataset } from '../data/mnist.js';
 import type { Net } from '../net.js';
 
+/** Loss, accuracy and confusion matrix of a net on a dataset. */
 export interface Evaluation {
   /** Mean cross-entropy. */
   readonly loss: number;

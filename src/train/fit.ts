@@ -22,6 +22,7 @@ import {
 } from './schedule.js';
 import { epochOrder } from './shuffle.js';
 
+/** Options of `fit`. */
 export interface FitOptions {
   /** Epochs to run (an integer ≥ 1). */
   epochs: number;
@@ -36,6 +37,7 @@ export interface FitOptions {
   momentumRamp?: MomentumRamp;
   /** Steps between progress reports (each one device readback). Default: about 10 per epoch. */
   reportEvery?: number;
+  /** Called every `reportEvery` steps and after every epoch. */
   onProgress?: (progress: FitProgress) => void;
   /** Stops training after the current step; `fit` then resolves with stopReason 'aborted'. */
   signal?: AbortSignal;
@@ -59,6 +61,7 @@ export interface FitCheckpoint extends NetCheckpoint {
   readonly stepInEpoch: number;
 }
 
+/** What `fit` reports to `onProgress`: during an epoch (phase "step") and after it (phase "epoch"). */
 export interface FitProgress {
   /** 'step' during an epoch, 'epoch' once its validation is done. */
   readonly phase: 'step' | 'epoch';
@@ -79,6 +82,7 @@ export interface FitProgress {
   readonly validation?: { readonly loss: number; readonly accuracy: number };
 }
 
+/** What `fit` records after each epoch. */
 export interface EpochRecord {
   /** 1-based. */
   readonly epoch: number;
@@ -92,6 +96,7 @@ export interface EpochRecord {
   readonly seconds: number;
 }
 
+/** What `fit` returns: one record per epoch and why it stopped. */
 export interface FitHistory {
   readonly epochs: EpochRecord[];
   readonly stopReason: 'completed' | 'early-stopping' | 'aborted';
@@ -99,6 +104,11 @@ export interface FitHistory {
   readonly bestEpoch?: number;
 }
 
+/**
+ * Trains `net` on `data` for `options.epochs` epochs (see the module comment for how batches are formed).
+ * Resolves with the history; stops early on `signal` or early stopping; throws `NonFiniteLossError`
+ * at a NaN/Infinity loss and `DeviceLostError` (with a checkpoint) when the GPU device is lost.
+ */
 export async function fit(net: Net, data: Dataset, options: FitOptions): Promise<FitHistory> {
   if (net.disposed) throw new DisposedError('this net');
   const { batchSize, spec, optimizer } = net.info;

@@ -5,6 +5,7 @@
  */
 import { ArgumentError, describe } from '../errors.js';
 
+/** A learning-rate schedule, applied to the optimizer's `lr` at every step. */
 export type LrSchedule =
   /** lr · factor^floor(epoch / every): e.g. halve every 10 epochs. */
   | { readonly kind: 'step'; readonly every: number; readonly factor: number }
