@@ -31,11 +31,11 @@ Train options (defaults in brackets):
   --activation A      relu | tanh | sigmoid [relu]
   --keep-input P      keep probability of the input [0.8]
   --keep-hidden P     keep probability after each hidden layer [0.5]
-  --epochs N          [8]
+  --epochs N          [20]
   --batch N           [128]
   --optimizer O       sgd | adam [sgd]
   --lr X              learning rate [0.05 for sgd, 0.001 for adam]
-  --momentum X        final momentum, ramped from 0.5 over the first epochs (sgd) [0.95]
+  --momentum X        final momentum, ramped from 0.5 over the first quarter of the run (sgd) [0.9]
   --max-norm C        max-norm constraint on each unit's incoming weights [3.5]
   --seed N            [1]
   --limit N           train on the first N examples only
@@ -74,11 +74,11 @@ async function train(args: string[]): Promise<void> {
       activation: { type: 'string', default: 'relu' },
       'keep-input': { type: 'string', default: '0.8' },
       'keep-hidden': { type: 'string', default: '0.5' },
-      epochs: { type: 'string', default: '8' },
+      epochs: { type: 'string', default: '20' },
       batch: { type: 'string', default: '128' },
       optimizer: { type: 'string', default: 'sgd' },
       lr: { type: 'string' },
-      momentum: { type: 'string', default: '0.95' },
+      momentum: { type: 'string', default: '0.9' },
       'max-norm': { type: 'string', default: '3.5' },
       seed: { type: 'string', default: '1' },
       limit: { type: 'string' },
