@@ -3,6 +3,7 @@
  * vite.demo.config.ts), decompressed, and kept as bytes; each run then takes the subset it asks for
  * with `mnistFromIdx`, so a 1,000-example run does not hold 60,000 examples as floats.
  */
+import { gunzipIfNeeded } from '../src/data/mnist.js';
 import { DataFormatError, type Dataset, mnistFromIdx } from '../src/index.js';
 
 const FILES = {
@@ -54,7 +55,7 @@ export class MnistBytes {
         received.set(role, length);
         report();
       }
-      return [role, await gunzip(concat(chunks, length), url)];
+      return [role, await gunzipIfNeeded(concat(chunks, length), url)];
     };
     const files = await Promise.all(roles.map(fetchOne));
     return new MnistBytes(Object.fromEntries(files) as Record<Role, Uint8Array>);
@@ -87,17 +88,4 @@ function concat(chunks: Uint8Array[], length: number): Uint8Array {
     offset += chunk.length;
   }
   return out;
-}
-
-/** A static host may also have decompressed it already (Content-Encoding): then it is used as it is. */
-async function gunzip(bytes: Uint8Array, url: string): Promise<Uint8Array> {
-  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
-  try {
-    const stream = new Blob([bytes as Uint8Array<ArrayBuffer>])
-      .stream()
-      .pipeThrough(new DecompressionStream('gzip'));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
-  } catch (error) {
-    throw new DataFormatError(url, 'valid gzip data', `a corrupt stream (${String(error)})`);
-  }
 }

@@ -293,7 +293,7 @@ async function fetchBytes(url: string, signal: AbortSignal | undefined): Promise
 }
 
 /** LeCun serves MNIST as .gz; servers that do not set Content-Encoding hand those bytes over as they are. */
-async function gunzipIfNeeded(bytes: Uint8Array, name: string): Promise<Uint8Array> {
+export async function gunzipIfNeeded(bytes: Uint8Array, name: string): Promise<Uint8Array> {
   if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
   try {
     const stream = new Blob([bytes as Uint8Array<ArrayBuffer>])
