@@ -29,16 +29,17 @@ override WorkgroupSize: u32 = 256;
 // One invocation per block of 4 elements: one Philox call gives all four words.
 @compute @workgroup_size(WorkgroupSize)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
-  let block = gid.x + gid.y * groups.x * WorkgroupSize;
-  if (block * 4u >= params.length) {
+  // The first element of this invocation's block of 4 is 4·quad.
+  let quad = gid.x + gid.y * groups.x * WorkgroupSize;
+  if (quad * 4u >= params.length) {
     return;
   }
   var words = vec4u(0u);
   if (params.keep_all == 0u) {
-    words = dropout_words(block, step.step, params.site, params.stream, vec2u(params.key_lo, params.key_hi));
+    words = dropout_words(quad, step.step, params.site, params.stream, vec2u(params.key_lo, params.key_hi));
   }
   for (var lane = 0u; lane < 4u; lane++) {
-    let i = block * 4u + lane;
+    let i = quad * 4u + lane;
     if (i < params.length) {
       let kept = params.keep_all != 0u || words[lane] < params.threshold;
       out[i] = select(0.0, x[i] * params.scale, kept);

@@ -87,7 +87,7 @@ fn store_row(m: u32, n0: u32, lo: vec4f, hi: vec4f) {
     return;
   }
   let key = vec2u(params.key_lo, params.key_hi);
-  var block = 0xffffffffu;
+  var drawn = 0xffffffffu; // the block of 4 whose words are in `words`
   var words = vec4u(0u);
   for (var j = 0u; j < 8u; j++) {
     let n = n0 + j;
@@ -97,9 +97,9 @@ fn store_row(m: u32, n0: u32, lo: vec4f, hi: vec4f) {
     let i = m * params.N + n;
     var kept = true;
     if (Dropout != 0u && params.keep_all == 0u) {
-      if (i / 4u != block) {
-        block = i / 4u;
-        words = dropout_words(block, step.step, params.site, params.stream, key);
+      if (i / 4u != drawn) {
+        drawn = i / 4u;
+        words = dropout_words(drawn, step.step, params.site, params.stream, key);
       }
       kept = words[i % 4u] < params.threshold;
     }

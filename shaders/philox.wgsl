@@ -32,11 +32,12 @@ fn philox4x32(counter: vec4u, key: vec2u) -> vec4u {
   return c;
 }
 
-// The dropout mask of SPEC §3.2: element i of site `site` at step `step` is kept iff word (i mod 4) of
-// philox4x32([i / 4, step, site, stream], key) < threshold, with stream 0 in training (MC-dropout
+// The dropout mask of SPEC §3.2: element i of site `site` at step t is kept iff word (i mod 4) of
+// philox4x32([i / 4, t, site, stream], key) < threshold (t: the step), with stream 0 in training (MC-dropout
 // inference uses its own stream). One call gives the words of the 4 elements of block i / 4, so
 // kernels draw once per block. keepProb = 1 (threshold 2^32, which does not fit a u32) never gets
 // here: such a site is left out of the graph. Twin of keptAt() in src/rng/philox.ts.
-fn dropout_words(block: u32, step: u32, site: u32, stream: u32, key: vec2u) -> vec4u {
-  return philox4x32(vec4u(block, step, site, stream), key);
+// (No identifier in these shaders is called `block`: wgsl_reflect, which checks them in CI, misparses it.)
+fn dropout_words(block_index: u32, t: u32, site: u32, stream: u32, key: vec2u) -> vec4u {
+  return philox4x32(vec4u(block_index, t, site, stream), key);
 }
