@@ -99,6 +99,8 @@ export class Net<Buffer = unknown> {
   readonly #predict: CompiledGraph<Buffer>;
   readonly #state: ReadonlyMap<string, { shape: readonly number[]; buffer: Buffer }>;
   readonly #validator: Validator<Buffer> | null;
+  /** Where a training step's batch goes, looked up once. */
+  readonly #trainInputs: { xId: number; labelsId: number; xBuffer: Buffer; labelsBuffer: Buffer };
   #mc: Promise<CompiledGraph<Buffer>> | undefined;
   #mcCompiled: CompiledGraph<Buffer> | undefined;
   #step = 0;
@@ -114,6 +116,13 @@ export class Net<Buffer = unknown> {
     validator: Validator<Buffer> | null,
   ) {
     this.#validator = validator;
+    const [xId, labelsId] = [train.graph.find('x').id, train.graph.find('labels').id];
+    this.#trainInputs = {
+      xId,
+      labelsId,
+      xBuffer: train.bufferOf(xId),
+      labelsBuffer: train.bufferOf(labelsId),
+    };
     this.#device = device;
     this.info = info;
     this.#params = params;
@@ -184,18 +193,20 @@ export class Net<Buffer = unknown> {
     const momentum = hyperparameters.momentum ?? (optimizer.kind === 'sgd' ? optimizer.momentum : 0);
     if (!(momentum >= 0 && momentum < 1))
       throw new ArgumentError('momentum', 'a number in [0, 1)', describe(momentum));
-    const { graph } = this.#train;
-    const [xId, labelsId] = [graph.find('x').id, graph.find('labels').id];
-    this.#device.write(this.#train.bufferOf(xId), inputs);
-    this.#device.write(this.#train.bufferOf(labelsId), labels);
+    const { xId, labelsId, xBuffer, labelsBuffer } = this.#trainInputs;
+    this.#device.write(xBuffer, inputs);
+    this.#device.write(labelsBuffer, labels);
     const step = this.#step;
     const ctx = stepContext(optimizer, step, lr, momentum);
-    const start = await this.#validator?.before(
-      new Map<number, NumArray>([
-        [xId, inputs],
-        [labelsId, labels],
-      ]),
-    );
+    const validator = this.#validator;
+    const start = validator
+      ? await validator.before(
+          new Map<number, NumArray>([
+            [xId, inputs],
+            [labelsId, labels],
+          ]),
+        )
+      : undefined;
     const run: RunResult = this.#train.program.run(ctx);
     this.#step += 1;
     if (start) await this.#validator?.check(start, ctx);
