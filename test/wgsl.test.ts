@@ -3,18 +3,33 @@
  * it parses, has a compute entry `main`, declares storage bindings 0..n−1 exactly as `bind` fills
  * them (outputs writable), then the uniform `params` (sized as `uniform` packs it), then `step` iff the
  * kernel uses it; every override the descriptor sets exists; WGSL and reference name each other.
+ * An op's fast variants (the kernels its `select` picks for some parameters) are checked the same way:
+ * the sample parameters below reach each of them.
  */
 import { describe, expect, it } from 'vitest';
 // The package's "main" is a CommonJS build inside an ES-module package; its ES build is this file.
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import type { OpName } from '../src/graph/ir.js';
 import { OPS } from '../src/ops/index.js';
-import type { GpuKernel } from '../src/webgpu/kernel.js';
+import { type GpuKernel, kernelFor } from '../src/webgpu/kernel.js';
 
 const dropout = { site: 1, keepProb: 0.5, seed: 1, stream: 0 };
-// Parameters that exercise each op's widest binding layout.
+// Parameters that exercise each op's widest binding layout, and each of its kernels.
 const SAMPLE_PARAMS: { [O in OpName]: unknown[] } = {
   matmul: [
+    // K % 4 == 0, forward layout: the vec4 variant.
+    {
+      M: 3,
+      N: 4,
+      K: 8,
+      transA: false,
+      transB: true,
+      bias: true,
+      activation: 'relu',
+      activationGrad: 'identity',
+      dropout,
+      dropoutBackward: false,
+    },
     {
       M: 3,
       N: 4,
@@ -79,16 +94,19 @@ const opFiles = import.meta.glob('../src/ops/*.ts', {
 }) as Record<string, string>;
 
 describe.each(Object.keys(OPS) as OpName[])('%s', (name) => {
-  const kernel = OPS[name].kernel as GpuKernel<unknown>;
-  const reflect = new WgslReflect(kernel.wgsl);
+  const base = OPS[name].kernel as GpuKernel<unknown>;
+  const samples = SAMPLE_PARAMS[name].map((p) => ({ p, kernel: kernelFor(base, p) }));
+  const kernels = new Map(samples.map(({ kernel }) => [kernel.name ?? name, kernel]));
+  const reflections = new Map([...kernels].map(([file, kernel]) => [file, new WgslReflect(kernel.wgsl)]));
 
-  it('parses and has one compute entry point, main', () => {
-    expect(reflect.entry.compute.map((entry) => entry.name)).toEqual(['main']);
+  it.each([...kernels.keys()])('%s parses and has one compute entry point, main', (file) => {
+    expect(reflections.get(file)?.entry.compute.map((entry) => entry.name)).toEqual(['main']);
   });
 
-  it.each(SAMPLE_PARAMS[name].map((p) => [JSON.stringify(p), p]))(
-    'bindings and overrides match the descriptor for %s',
-    (_label, p) => {
+  it.each(samples.map(({ p, kernel }) => [kernel.name ?? name, JSON.stringify(p), p, kernel] as const))(
+    '%s: bindings and overrides match the descriptor for %s',
+    (file, _label, p, kernel) => {
+      const reflect = reflections.get(file) as WgslReflect;
       const refs = kernel.bind(p);
       const storage = [...reflect.storage].sort((a, b) => a.binding - b.binding);
       expect(storage.map((s) => s.binding)).toEqual(refs.map((_, i) => i));
@@ -107,11 +125,25 @@ describe.each(Object.keys(OPS) as OpName[])('%s', (name) => {
     },
   );
 
-  it('its WGSL file and its CPU reference name each other', () => {
-    const wgsl = shaderFiles[`../shaders/${name}.wgsl`];
-    expect(wgsl, `shaders/${name}.wgsl exists`).toBeDefined();
+  it.each([...kernels.keys()])('%s: its WGSL file and its CPU reference name each other', (file) => {
+    const wgsl = shaderFiles[`../shaders/${file}.wgsl`];
+    expect(wgsl, `shaders/${file}.wgsl exists`).toBeDefined();
     expect(wgsl).toMatch(/CPU reference: \w+Reference\(\) in src\/ops\/[\w-]+\.ts/);
-    const file = (wgsl?.match(/src\/ops\/([\w-]+\.ts)/) ?? [])[1];
-    expect(opFiles[`../src/ops/${file}`]).toContain(`// WGSL twin: shaders/${name}.wgsl`);
+    const opFile = (wgsl?.match(/CPU reference: \w+Reference\(\) in src\/ops\/([\w-]+\.ts)/) ?? [])[1];
+    expect(opFiles[`../src/ops/${opFile}`]).toContain(`// WGSL twin: shaders/${file}.wgsl`);
   });
+});
+
+it('matmul selects matmul_vec4 exactly for the forward layout with K % 4 == 0', () => {
+  const kernel = OPS.matmul.kernel as GpuKernel<unknown>;
+  const plain = { M: 3, N: 4, bias: false, activation: 'identity', activationGrad: 'identity' };
+  const pick = (transA: boolean, transB: boolean, K: number) =>
+    kernelFor(kernel, { ...plain, K, transA, transB, dropoutBackward: false }).name;
+  expect([4, 8, 784].map((K) => pick(false, true, K))).toEqual(['matmul_vec4', 'matmul_vec4', 'matmul_vec4']);
+  expect([1, 5, 7, 33].map((K) => pick(false, true, K))).toEqual(['matmul', 'matmul', 'matmul', 'matmul']);
+  expect([pick(false, false, 8), pick(true, false, 8), pick(true, true, 8)]).toEqual([
+    'matmul',
+    'matmul',
+    'matmul',
+  ]);
 });

@@ -5,15 +5,21 @@
  *
  * The fusion pass (graph/fuse.ts) gives it an epilogue: bias + activation + dropout in the forward
  * pass (one dispatch per layer), mask + activation derivative in the backward pass. The order of the
- * epilogue's steps is spelled out in shaders/matmul.wgsl and followed exactly below.
+ * epilogue's steps is spelled out in shaders/matmul_epilogue.wgsl and followed exactly below.
+ *
+ * Two kernels, one semantics: shaders/matmul.wgsl for every layout, and its fast variant
+ * shaders/matmul_vec4.wgsl (vec4 loads along K) for the forward Y = X·Wᵀ when K % 4 == 0. Both join
+ * the same epilogue file and are checked against the same reference below.
  */
 import activationWgsl from '../../shaders/activation.wgsl?raw';
 import matmulWgsl from '../../shaders/matmul.wgsl?raw';
+import matmulEpilogueWgsl from '../../shaders/matmul_epilogue.wgsl?raw';
+import matmulVec4Wgsl from '../../shaders/matmul_vec4.wgsl?raw';
 import philoxWgsl from '../../shaders/philox.wgsl?raw';
 import type { Activation, DropoutAttrs } from '../graph/ir.js';
 import { keepThreshold, keptAt, seedKey } from '../rng/philox.js';
 import { dropoutWords } from '../webgpu/dropout-uniform.js';
-import { ACTIVATION_CODE, type BufferRef, joinWgsl } from '../webgpu/kernel.js';
+import { ACTIVATION_CODE, type BufferRef, type GpuKernel, joinWgsl } from '../webgpu/kernel.js';
 import { derivativeFromOutput } from './act-grad.js';
 import { activationReference } from './bias-act.js';
 import { at, type Grads, type NumArray, type OpDef, shapeOf } from './op.js';
@@ -40,6 +46,7 @@ export interface MatmulParams {
 }
 
 // WGSL twin: shaders/matmul.wgsl
+// WGSL twin: shaders/matmul_vec4.wgsl
 /**
  * Plain loops, accumulating in double precision, then the epilogue one element at a time. Every
  * element sums its K products in order k = 0, 1, …; the loop nest only decides which index runs
@@ -106,6 +113,35 @@ function bindings(p: MatmulParams): BufferRef[] {
 const BLOCK = { m: 8, n: 8 } as const;
 const WORKGROUP = { x: 8, y: 8 } as const;
 
+/** The overrides both kernels have: the epilogue's and the workgroup shape. */
+function sharedOverrides(p: MatmulParams): Record<string, number> {
+  return {
+    HasBias: Number(p.bias),
+    Activation: ACTIVATION_CODE[p.activation],
+    ActivationGrad: ACTIVATION_CODE[p.activationGrad],
+    Dropout: p.dropout ? (p.dropoutBackward ? 2 : 1) : 0,
+    WorkgroupX: WORKGROUP.x,
+    WorkgroupY: WORKGROUP.y,
+  };
+}
+
+/** What the two kernels share: bindings, uniform, and one 8×8 block of C per invocation. */
+const SHARED = {
+  bind: bindings,
+  uniform: (p: MatmulParams) => Uint32Array.of(p.M, p.N, p.K, ...dropoutWords(p.dropout)),
+  usesStep: true,
+  workgroups: (p: MatmulParams) =>
+    [Math.ceil(p.N / (BLOCK.n * WORKGROUP.x)), Math.ceil(p.M / (BLOCK.m * WORKGROUP.y)), 1] as const,
+};
+
+/** The forward GEMM Y = X·Wᵀ with K % 4 == 0: A and B read as vec4 along K (shaders/matmul_vec4.wgsl). */
+const matmulVec4: GpuKernel<MatmulParams> = {
+  name: 'matmul_vec4',
+  wgsl: joinWgsl(philoxWgsl, activationWgsl, matmulEpilogueWgsl, matmulVec4Wgsl),
+  ...SHARED,
+  overrides: sharedOverrides,
+};
+
 export const matmul: OpDef<'matmul', MatmulParams> = {
   name: 'matmul',
   params(node, graph) {
@@ -133,25 +169,11 @@ export const matmul: OpDef<'matmul', MatmulParams> = {
   },
   reference: matmulReference,
   kernel: {
-    wgsl: joinWgsl(philoxWgsl, activationWgsl, matmulWgsl),
-    bind: bindings,
-    uniform: (p) => Uint32Array.of(p.M, p.N, p.K, ...dropoutWords(p.dropout)),
-    usesStep: true,
-    overrides: (p) => ({
-      TransA: Number(p.transA),
-      TransB: Number(p.transB),
-      HasBias: Number(p.bias),
-      Activation: ACTIVATION_CODE[p.activation],
-      ActivationGrad: ACTIVATION_CODE[p.activationGrad],
-      Dropout: p.dropout ? (p.dropoutBackward ? 2 : 1) : 0,
-      WorkgroupX: WORKGROUP.x,
-      WorkgroupY: WORKGROUP.y,
-    }),
-    workgroups: (p) => [
-      Math.ceil(p.N / (BLOCK.n * WORKGROUP.x)),
-      Math.ceil(p.M / (BLOCK.m * WORKGROUP.y)),
-      1,
-    ],
+    name: 'matmul',
+    wgsl: joinWgsl(philoxWgsl, activationWgsl, matmulEpilogueWgsl, matmulWgsl),
+    ...SHARED,
+    overrides: (p) => ({ TransA: Number(p.transA), TransB: Number(p.transB), ...sharedOverrides(p) }),
+    select: (p) => (p.transB && !p.transA && p.K % 4 === 0 ? matmulVec4 : matmul.kernel),
   },
   // f32 accumulation of K products against a double-precision sum (SPEC §4: rtol ~1e-5).
   tolerance: (p) => ({ atol: 1e-6 * Math.sqrt(p.K), rtol: 1e-5 }),

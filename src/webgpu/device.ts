@@ -8,7 +8,7 @@ import type { Device, Program, ProgramStep, RunResult } from '../backend/device.
 import { ArgumentError, DeviceLostError, KernelCompileError, WebGpuUnavailableError } from '../errors.js';
 import { type DType, elementCount, type Graph, type Node, type StepContext } from '../graph/ir.js';
 import { OPS } from '../ops/index.js';
-import { f32Bits, type GpuKernel, STEP_UNIFORM_BYTES } from './kernel.js';
+import { f32Bits, type GpuKernel, kernelFor, STEP_UNIFORM_BYTES } from './kernel.js';
 
 /** How many runs back a snapshot (the loss) can still be read. */
 export const SNAPSHOT_HISTORY = 1024;
@@ -104,8 +104,8 @@ export class WebGpuDevice implements Device<GPUBuffer> {
       );
     }
     for (const node of graph.nodes) {
-      const kernel = OPS[node.op].kernel as GpuKernel<unknown>;
-      const groups = kernel.workgroups((OPS[node.op].params as (n: Node, g: Graph) => unknown)(node, graph));
+      const params = (OPS[node.op].params as (n: Node, g: Graph) => unknown)(node, graph);
+      const groups = kernelFor(OPS[node.op].kernel as GpuKernel<unknown>, params).workgroups(params);
       if (groups.every((g) => g <= maxComputeWorkgroupsPerDimension)) continue;
       throw new ArgumentError(
         'batchSize',
@@ -149,7 +149,7 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     });
     const compiled: CompiledStep[] = [];
     for (const [index, step] of steps.entries()) {
-      const kernel = OPS[step.node.op].kernel as GpuKernel<unknown>;
+      const kernel = kernelFor(OPS[step.node.op].kernel as GpuKernel<unknown>, step.params);
       const words = kernel.uniform(step.params);
       this.gpu.queue.writeBuffer(
         uniforms,
@@ -282,31 +282,32 @@ export class WebGpuDevice implements Device<GPUBuffer> {
   }
 
   async #pipeline(op: string, kernel: GpuKernel<unknown>, params: unknown): Promise<GPUComputePipeline> {
+    const name = kernel.name ?? op;
     const constants = kernel.overrides?.(params) ?? {};
-    const key = `${op} ${JSON.stringify(constants)}`;
+    const key = `${name} ${JSON.stringify(constants)}`;
     let pipeline = this.#pipelines.get(key);
     if (!pipeline) {
-      pipeline = this.#createPipeline(op, kernel.wgsl, constants);
+      pipeline = this.#createPipeline(name, kernel.wgsl, constants);
       this.#pipelines.set(key, pipeline);
     }
     return pipeline;
   }
 
   async #createPipeline(
-    op: string,
+    name: string,
     code: string,
     constants: Record<string, number>,
   ): Promise<GPUComputePipeline> {
-    let module = this.#modules.get(op);
+    let module = this.#modules.get(name);
     if (!module) {
-      module = this.gpu.createShaderModule({ label: op, code });
-      this.#modules.set(op, module);
+      module = this.gpu.createShaderModule({ label: name, code });
+      this.#modules.set(name, module);
     }
     this.gpu.pushErrorScope('validation');
     this.gpu.pushErrorScope('out-of-memory');
     const created = await this.gpu
       .createComputePipelineAsync({
-        label: op,
+        label: name,
         layout: 'auto',
         compute: { module, entryPoint: 'main', constants },
       })
@@ -318,7 +319,7 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     const messages = info.messages.map((m) => `${m.type} at ${m.lineNum}:${m.linePos}: ${m.message}`);
     for (const error of [created, outOfMemory, invalid])
       if (error instanceof Error || error) messages.push(String((error as Error).message));
-    throw new KernelCompileError(op, messages);
+    throw new KernelCompileError(name, messages);
   }
 
   /** A 4-byte buffer for the n-th unused binding of a dispatch (distinct, so no usage conflicts). */

@@ -11,12 +11,24 @@
 export type BufferRef = readonly ['in' | 'out', number] | null;
 
 export interface GpuKernel<P> {
+  /** Names the shader module (its cache key) and the GPU labels; defaults to the op's name. */
+  readonly name?: string;
   readonly wgsl: string;
   bind(p: P): readonly BufferRef[];
   uniform(p: P): Uint32Array;
   readonly usesStep: boolean;
   overrides?(p: P): Record<string, number>;
   workgroups(p: P): readonly [number, number, number];
+  /**
+   * The kernel that runs a node with these parameters: a fast variant of the same op (its own WGSL,
+   * checked against the same reference) or this kernel. Absent: always this kernel.
+   */
+  select?(p: P): GpuKernel<P>;
+}
+
+/** The kernel that runs a node with parameters `p`: `kernel.select(p)` when it has one. */
+export function kernelFor<P>(kernel: GpuKernel<P>, p: P): GpuKernel<P> {
+  return kernel.select?.(p) ?? kernel;
 }
 
 /**

@@ -7,14 +7,17 @@ import { CpuDevice } from '../../src/backend/cpu.js';
 import type { Activation, OpAttrs, OpName } from '../../src/graph/ir.js';
 import { adam, stepContext } from '../../src/nn/optim.js';
 import { OPS } from '../../src/ops/index.js';
+import { PLAIN_EPILOGUE } from '../../src/ops/matmul.js';
 import type { Tolerance } from '../../src/ops/op.js';
 import { openWebGpu, type WebGpuDevice } from '../../src/webgpu/device.js';
+import { kernelFor } from '../../src/webgpu/kernel.js';
 import { compareClose, randomArray, randomLabels } from '../helpers.js';
 import { type GpuContext, requestTestDevice } from './gpu.js';
 import { type OpInput, type OpOutput, runOp } from './run-op.js';
 
 const gpu = await requestTestDevice();
 const cpu = new CpuDevice('f32');
+/** Max |gpu − cpu| per op, or per kernel where a test names it (`options.kernel`). */
 const maxErrors: Record<string, number> = {};
 
 /** Runs `op` on both devices and compares every output with the op's tolerance. */
@@ -25,8 +28,9 @@ async function conform<O extends OpName>(
   inputs: readonly OpInput[],
   outputs: readonly OpOutput[],
   tolerance: Tolerance,
-  options: Parameters<typeof runOp>[5] = {},
+  options: Parameters<typeof runOp>[5] & { kernel?: string } = {},
 ): Promise<void> {
+  const key = options.kernel ?? op;
   const [expected, actual] = [
     await runOp(cpu, op, attrs, inputs, outputs, options),
     await runOp(device, op, attrs, inputs, outputs, options),
@@ -37,7 +41,7 @@ async function conform<O extends OpName>(
     const shape = typeof output === 'number' ? (inputs[output]?.shape ?? []) : output;
     const message = compareClose(`${op} output ${i} ${JSON.stringify(attrs)}`, shape, got, want, tolerance);
     for (let j = 0; j < want.length; j++) {
-      maxErrors[op] = Math.max(maxErrors[op] ?? 0, Math.abs((got[j] as number) - (want[j] as number)));
+      maxErrors[key] = Math.max(maxErrors[key] ?? 0, Math.abs((got[j] as number) - (want[j] as number)));
     }
     if (message) throw new Error(message);
   });
@@ -101,6 +105,56 @@ describe.skipIf(typeof gpu === 'string')('GPU kernels vs CPU reference', () => {
         { atol: 1e-5, rtol: 1e-5 },
         { step: 11 },
       );
+    });
+
+    describe('matmul_vec4: the forward layout (transB) with K % 4 == 0', () => {
+      /** The kernel the device picks for a forward matmul of this shape, with or without an epilogue. */
+      const kernelName = (M: number, N: number, K: number, bias = false) =>
+        kernelFor(OPS.matmul.kernel, { M, N, K, transA: false, transB: true, ...PLAIN_EPILOGUE, bias }).name;
+      const vec4Shapes: [number, number, number][] = [];
+      for (const K of [4, 32, 64, 256])
+        for (const M of [1, 7, 33, 65]) for (const N of [1, 7, 33, 65]) vec4Shapes.push([M, N, K]);
+
+      it.each(vec4Shapes)('M %i N %i K %i', async (M, N, K) => {
+        expect(kernelName(M, N, K)).toBe('matmul_vec4');
+        const inputs = [
+          { shape: [M, K], data: randomArray(M * K, M * 1000 + K) },
+          { shape: [N, K], data: randomArray(N * K, N * 1000 + K + 1) },
+        ];
+        await conform(
+          device,
+          'matmul',
+          { transA: false, transB: true },
+          inputs,
+          [[M, N]],
+          tolerance('matmul', { K }),
+          { kernel: 'matmul_vec4' },
+        );
+      });
+
+      it.each(ACTIVATIONS)('forward epilogue: bias + %s + dropout, both outputs', async (activation) => {
+        const [M, N, K] = [33, 65, 32];
+        expect(kernelName(M, N, K, true)).toBe('matmul_vec4');
+        const dropout = { site: 2, keepProb: 0.7, seed: 2 ** 40 + 5, stream: 0 };
+        const inputs = [
+          { shape: [M, K], data: randomArray(M * K, 1) },
+          { shape: [N, K], data: randomArray(N * K, 2) },
+          { shape: [N], data: randomArray(N, 3) },
+        ];
+        const attrs = { transA: false, transB: true, bias: true, activation, dropout };
+        await conform(
+          device,
+          'matmul',
+          attrs,
+          inputs,
+          [
+            [M, N],
+            [M, N],
+          ],
+          tolerance('matmul', { K }),
+          { step: 11, kernel: 'matmul_vec4' },
+        );
+      });
     });
 
     it.each(ACTIVATIONS.slice(1))('backward epilogue: mask × %s derivative', async (activationGrad) => {

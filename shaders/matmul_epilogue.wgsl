@@ -1,0 +1,87 @@
+// The matmul kernels' shared part: the uniforms, the epilogue's overrides and bindings (2..7), and the
+// epilogue itself. Joined after philox.wgsl and activation.wgsl and in front of matmul.wgsl and of its
+// fast variant matmul_vec4.wgsl, which declare bindings 0 (a) and 1 (b) and the main loop.
+// CPU reference: the epilogue part of matmulReference() in src/ops/matmul.ts.
+//
+// Epilogue, in this order, on the accumulated value v at (m, n), i = m·N + n:
+//   HasBias:            v += bias[n]
+//   Dropout == 2:       v = kept(i) ? v · scale : 0          (backward: gradient through the mask)
+//   ActivationGrad > 0: v *= act'(aux[i]), aux = the activation's output   (backward)
+//   Activation > 0:     v = act(v)                                          (forward)
+//   out[i] = v;  Dropout == 1: out2[i] = kept(i) ? v · scale : 0            (forward)
+
+struct Params {
+  M: u32,
+  N: u32,
+  K: u32,
+  key_lo: u32,
+  key_hi: u32,
+  threshold: u32,
+  keep_all: u32,
+  scale: f32,
+  site: u32,
+  stream: u32,     // counter word 3: 0 in training
+}
+
+struct Step {
+  step: u32,
+  lr: f32,
+  momentum: f32,
+}
+
+override HasBias: bool = false;
+override Activation: u32 = 0u;
+override ActivationGrad: u32 = 0u;
+override Dropout: u32 = 0u;
+
+@group(0) @binding(2) var<storage, read> bias: array<f32>;        // [N] when HasBias
+@group(0) @binding(3) var<storage, read> aux: array<f32>;         // [M, N] when ActivationGrad > 0
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;   // [M, N]
+@group(0) @binding(5) var<storage, read_write> out2: array<f32>;  // [M, N] when Dropout == 1
+@group(0) @binding(6) var<uniform> params: Params;
+@group(0) @binding(7) var<uniform> step: Step;
+
+fn store(i: u32, n: u32, value: f32, kept: bool) {
+  var v = value;
+  if (HasBias) {
+    v += bias[n];
+  }
+  if (Dropout == 2u) {
+    v = select(0.0, v * params.scale, kept);
+  }
+  if (ActivationGrad != 0u) {
+    v *= derivative_from_output(aux[i], ActivationGrad);
+  }
+  v = activate(v, Activation);
+  out[i] = v;
+  if (Dropout == 1u) {
+    out2[i] = select(0.0, v * params.scale, kept);
+  }
+}
+
+// Stores row m, columns n0..n0+7. The mask words of a block of 4 consecutive elements come from one
+// Philox call, drawn when the row crosses into a new block (at most 3 calls for 8 elements).
+fn store_row(m: u32, n0: u32, lo: vec4f, hi: vec4f) {
+  if (m >= params.M) {
+    return;
+  }
+  let key = vec2u(params.key_lo, params.key_hi);
+  var drawn = 0xffffffffu; // the block of 4 whose words are in `words`
+  var words = vec4u(0u);
+  for (var j = 0u; j < 8u; j++) {
+    let n = n0 + j;
+    if (n >= params.N) {
+      return;
+    }
+    let i = m * params.N + n;
+    var kept = true;
+    if (Dropout != 0u && params.keep_all == 0u) {
+      if (i / 4u != drawn) {
+        drawn = i / 4u;
+        words = dropout_words(drawn, step.step, params.site, params.stream, key);
+      }
+      kept = words[i % 4u] < params.threshold;
+    }
+    store(i, n, select(hi[j & 3u], lo[j & 3u], j < 4u), kept);
+  }
+}
