@@ -85,3 +85,11 @@ fn store_row(m: u32, n0: u32, lo: vec4f, hi: vec4f) {
     store(i, n, select(hi[j & 3u], lo[j & 3u], j < 4u), kept);
   }
 }
+
+// Stores the invocation's 8×8 block at (m0, n0): acc[2r] holds row r's columns 0..3, acc[2r + 1]
+// columns 4..7. Built by the kernels from their named accumulators (indexed by constants only).
+fn store_block(m0: u32, n0: u32, acc: array<vec4f, 16>) {
+  for (var r = 0u; r < 8u; r++) {
+    store_row(m0 + r, n0, acc[2u * r], acc[2u * r + 1u]);
+  }
+}

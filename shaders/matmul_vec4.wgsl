@@ -70,12 +70,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     acc6lo += a6 * blo; acc6hi += a6 * bhi;
     acc7lo += a7 * blo; acc7hi += a7 * bhi;
   }
-  store_row(m0, n0, acc0lo, acc0hi);
-  store_row(m0 + 1u, n0, acc1lo, acc1hi);
-  store_row(m0 + 2u, n0, acc2lo, acc2hi);
-  store_row(m0 + 3u, n0, acc3lo, acc3hi);
-  store_row(m0 + 4u, n0, acc4lo, acc4hi);
-  store_row(m0 + 5u, n0, acc5lo, acc5hi);
-  store_row(m0 + 6u, n0, acc6lo, acc6hi);
-  store_row(m0 + 7u, n0, acc7lo, acc7hi);
+  store_block(m0, n0, array<vec4f, 16>(acc0lo, acc0hi, acc1lo, acc1hi, acc2lo, acc2hi, acc3lo, acc3hi,
+                                        acc4lo, acc4hi, acc5lo, acc5hi, acc6lo, acc6hi, acc7lo, acc7hi));
 }

@@ -1,4 +1,5 @@
 // softmax: probs[r, c] = exp(z[r,c] − max_r) / Σ exp(z[r,·] − max_r), one invocation per row.
+// Needs softmax_row.wgsl joined in front.
 // CPU reference: softmaxReference() in src/ops/softmax-xent.ts.
 
 struct Params {
@@ -19,14 +20,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     return;
   }
   let row = r * params.classes;
-  var m = logits[row];
-  for (var c = 1u; c < params.classes; c++) {
-    m = max(m, logits[row + c]);
-  }
-  var sum_exp = 0.0;
-  for (var c = 0u; c < params.classes; c++) {
-    sum_exp += exp(logits[row + c] - m);
-  }
+  let stats = softmax_stats(row, params.classes);
+  let m = stats.x;
+  let sum_exp = stats.y;
   for (var c = 0u; c < params.classes; c++) {
     probs[row + c] = exp(logits[row + c] - m) / sum_exp;
   }

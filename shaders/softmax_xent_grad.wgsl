@@ -1,4 +1,5 @@
 // softmax_xent_grad: dz[r, c] = (softmax(z_r)[c] − [c = y_r]) / B, one invocation per row.
+// Needs softmax_row.wgsl joined in front.
 // CPU reference: softmaxXentGradReference() in src/ops/softmax-xent.ts.
 
 struct Params {
@@ -20,14 +21,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     return;
   }
   let row = r * params.classes;
-  var m = logits[row];
-  for (var c = 1u; c < params.classes; c++) {
-    m = max(m, logits[row + c]);
-  }
-  var sum_exp = 0.0;
-  for (var c = 0u; c < params.classes; c++) {
-    sum_exp += exp(logits[row + c] - m);
-  }
+  let stats = softmax_stats(row, params.classes);
+  let m = stats.x;
+  let sum_exp = stats.y;
   let inv_rows = 1.0 / f32(params.rows);
   for (var c = 0u; c < params.classes; c++) {
     let p = exp(logits[row + c] - m) / sum_exp;

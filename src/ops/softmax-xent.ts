@@ -9,9 +9,10 @@
  * the parameters from before the first step whose loss was not finite.
  */
 import softmaxWgsl from '../../shaders/softmax.wgsl?raw';
+import softmaxRowWgsl from '../../shaders/softmax_row.wgsl?raw';
 import softmaxXentWgsl from '../../shaders/softmax_xent.wgsl?raw';
 import softmaxXentGradWgsl from '../../shaders/softmax_xent_grad.wgsl?raw';
-import { type GpuKernel, inputsThenOutputs, rowWorkgroups } from '../webgpu/kernel.js';
+import { type GpuKernel, inputsThenOutputs, joinWgsl, rowWorkgroups } from '../webgpu/kernel.js';
 import type { Grads, NumArray, OpDef, Tolerance } from './op.js';
 import { shapeOf } from './op.js';
 
@@ -67,7 +68,7 @@ function rowsAndClasses(shape: readonly number[]): SoftmaxXentParams {
 /** One invocation per row (softmax, softmax_xent_grad). */
 function perRowKernel(wgsl: string, inputs: number): GpuKernel<SoftmaxXentParams> {
   return {
-    wgsl,
+    wgsl: joinWgsl(softmaxRowWgsl, wgsl),
     bind: () => inputsThenOutputs(inputs, 1),
     uniform: (p) => Uint32Array.of(p.rows, p.classes),
     usesStep: false,
