@@ -9,9 +9,10 @@
  * DAWN_ADAPTER=<name> passes `adapter=<name>` to Dawn when it sees several. Never run by CI.
  */
 import { WebGpuUnavailableError } from '../src/index.js';
+import { tuningRecords } from '../src/webgpu/autotune.js';
 import { measureCase, type Timing } from './measure.js';
 import { openDropgpu } from './ours.js';
-import { formatTable, packageVersion, parseCli, writeRecord } from './report.js';
+import { formatTable, formatTuning, packageVersion, parseCli, writeRecord } from './report.js';
 import { buildCases, parseSuites } from './suites.js';
 
 const NO_ADAPTER = `No WebGPU adapter from Dawn. It needs a Vulkan driver; on Debian bookworm either
@@ -76,6 +77,7 @@ const record = {
   adapter: adapterRecord,
   versions: { dropgpu: packageVersion('package.json') },
   timings,
+  tuning: tuningRecords(),
   seconds: Math.round((Date.now() - started) / 1000),
   date: new Date().toISOString(),
 };
@@ -84,6 +86,7 @@ console.log(
   `\n${suites.join(', ')}${cli.quick ? ' (quick)' : ''} — ${name} — ${record.runtime} — ${record.seconds} s\n`,
 );
 console.log(formatTable(timings));
+console.log(`\n${formatTuning(record.tuning)}`);
 const label = `node-${suites.length === 3 ? 'all' : suites.join('+')}${cli.quick ? '-quick' : ''}`;
 console.log(`\nwrote ${writeRecord(label, record)}`);
 // Dawn's instance keeps Node's event loop alive.

@@ -3,6 +3,7 @@
  * runs the suites named in the URL (`?suites=matmul,train&quick=1`) case by case, alternating the two
  * libraries within every case, and leaves the results in `window.benchResult` for bench/run.ts.
  */
+import { type TuningRecord, tuningRecords } from '../src/webgpu/autotune.js';
 import { type Log, measureCase, type Timing } from './measure.js';
 import { openDropgpu } from './ours.js';
 import { buildCases, parseSuites } from './suites.js';
@@ -16,6 +17,7 @@ export interface PageResult {
   readonly tfjsVersions: Record<string, string>;
   readonly userAgent: string;
   readonly timings: Timing[];
+  readonly tuning: readonly TuningRecord[];
 }
 
 declare global {
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
     tfjsVersions: tfjs.versions,
     userAgent: navigator.userAgent,
     timings,
+    tuning: tuningRecords(),
   };
 }
 

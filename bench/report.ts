@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TuningRecord } from '../src/webgpu/autotune.js';
 import { fmt, type Timing } from './measure.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -52,6 +53,22 @@ export function formatTable(timings: readonly Timing[]): string {
       cells.push(a && b ? `**${fmt(a.median / b.median)}×**` : '—');
     }
     lines.push(`| ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+/** The autotuner's timings (ms per dispatch of each candidate) and choice, one row per shape. */
+export function formatTuning(records: readonly TuningRecord[]): string {
+  if (records.length === 0) return 'autotune: nothing timed';
+  const lines = [
+    '| op | shape | chosen | ms per dispatch, each candidate (best marked *) |',
+    '|---|---|---|---|',
+  ];
+  for (const record of records) {
+    const cells = Object.entries(record.times)
+      .map(([variant, ms]) => `${variant} ${fmt(ms)}${variant === record.chosen ? '*' : ''}`)
+      .join(', ');
+    lines.push(`| ${record.op} | ${record.key} | ${record.chosen} | ${cells} |`);
   }
   return lines.join('\n');
 }

@@ -8,7 +8,7 @@ import { chromium } from 'playwright';
 import { createServer } from 'vite';
 import { CHROMIUM_ARGS, findChromium, NO_CHROMIUM_MESSAGE } from '../scripts/chromium.js';
 import type { PageResult } from './page.js';
-import { formatTable, packageVersion, parseCli, ROOT, writeRecord } from './report.js';
+import { formatTable, formatTuning, packageVersion, parseCli, ROOT, writeRecord } from './report.js';
 import { parseSuites } from './suites.js';
 
 const cli = parseCli(process.argv.slice(2));
@@ -71,6 +71,7 @@ try {
       ` — dropgpu ${record.versions.dropgpu}, TF.js ${record.versions.tfjs} — ${record.seconds} s\n`,
   );
   console.log(formatTable(result.timings));
+  console.log(`\n${formatTuning(result.tuning)}`);
   const label = suites.length === 3 ? 'all' : suites.join('+');
   console.log(`\nwrote ${writeRecord(cli.quick ? `${label}-quick` : label, record)}`);
 } finally {

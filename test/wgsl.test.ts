@@ -95,7 +95,10 @@ const opFiles = import.meta.glob('../src/ops/*.ts', {
 
 describe.each(Object.keys(OPS) as OpName[])('%s', (name) => {
   const base = OPS[name].kernel as GpuKernel<unknown>;
-  const samples = SAMPLE_PARAMS[name].map((p) => ({ p, kernel: kernelFor(base, p) }));
+  // The kernel each sample runs by default, and every candidate the autotuner may pick instead.
+  const samples = SAMPLE_PARAMS[name].flatMap((p) =>
+    [kernelFor(base, p), ...(base.tuning?.candidates(p) ?? [])].map((kernel) => ({ p, kernel })),
+  );
   const kernels = new Map(samples.map(({ kernel }) => [kernel.name ?? name, kernel]));
   const reflections = new Map([...kernels].map(([file, kernel]) => [file, new WgslReflect(kernel.wgsl)]));
 
@@ -134,16 +137,54 @@ describe.each(Object.keys(OPS) as OpName[])('%s', (name) => {
   });
 });
 
-it('matmul selects matmul_vec4 exactly for the forward layout with K % 4 == 0', () => {
+it('matmul runs matmul_vec4 by default exactly when every vec4-read dimension is a multiple of 4', () => {
   const kernel = OPS.matmul.kernel as GpuKernel<unknown>;
-  const plain = { M: 3, N: 4, bias: false, activation: 'identity', activationGrad: 'identity' };
-  const pick = (transA: boolean, transB: boolean, K: number) =>
-    kernelFor(kernel, { ...plain, K, transA, transB, dropoutBackward: false }).name;
-  expect([4, 8, 784].map((K) => pick(false, true, K))).toEqual(['matmul_vec4', 'matmul_vec4', 'matmul_vec4']);
-  expect([1, 5, 7, 33].map((K) => pick(false, true, K))).toEqual(['matmul', 'matmul', 'matmul', 'matmul']);
-  expect([pick(false, false, 8), pick(true, false, 8), pick(true, true, 8)]).toEqual([
+  const plain = { bias: false, activation: 'identity', activationGrad: 'identity', dropoutBackward: false };
+  const pick = (transA: boolean, transB: boolean, M: number, N: number, K: number) =>
+    kernelFor(kernel, { ...plain, M, N, K, transA, transB }).name;
+  // Y = X·Wᵀ reads both along K; N is free.
+  expect([4, 8, 784].map((K) => pick(false, true, 3, 5, K))).toEqual([
+    'matmul_vec4',
+    'matmul_vec4',
+    'matmul_vec4',
+  ]);
+  expect([1, 5, 7, 33].map((K) => pick(false, true, 4, 4, K))).toEqual([
+    'matmul',
     'matmul',
     'matmul',
     'matmul',
   ]);
+  // dX = dY·W reads A along K and B along N; M is free.
+  expect([pick(false, false, 3, 8, 8), pick(false, false, 3, 6, 8), pick(false, false, 3, 8, 10)]).toEqual([
+    'matmul_vec4',
+    'matmul',
+    'matmul',
+  ]);
+  // dW = dYᵀ·X reads A along M and B along N; K is free.
+  expect([pick(true, false, 8, 4, 7), pick(true, false, 10, 4, 8), pick(true, false, 8, 5, 8)]).toEqual([
+    'matmul_vec4',
+    'matmul',
+    'matmul',
+  ]);
+  // Both transposed: A along M, B along K.
+  expect([pick(true, true, 4, 3, 8), pick(true, true, 4, 3, 6)]).toEqual(['matmul_vec4', 'matmul']);
+});
+
+it('matmul: every tuning candidate has its own variant name, the default first', () => {
+  const kernel = OPS.matmul.kernel as GpuKernel<unknown>;
+  const p = {
+    M: 64,
+    N: 64,
+    K: 64,
+    transA: false,
+    transB: true,
+    bias: false,
+    activation: 'identity',
+    activationGrad: 'identity',
+    dropoutBackward: false,
+  };
+  const candidates = kernel.tuning?.candidates(p) ?? [];
+  expect(candidates.length).toBeGreaterThan(2);
+  expect(new Set(candidates.map((c) => c.variant)).size).toBe(candidates.length);
+  expect(candidates[0]?.variant).toBe(kernelFor(kernel, p).variant);
 });

@@ -7,9 +7,12 @@
  * pass (one dispatch per layer), mask + activation derivative in the backward pass. The order of the
  * epilogue's steps is spelled out in shaders/matmul_epilogue.wgsl and followed exactly below.
  *
- * Two kernels, one semantics: shaders/matmul.wgsl for every layout, and its fast variant
- * shaders/matmul_vec4.wgsl (vec4 loads along K) for the forward Y = X·Wᵀ when K % 4 == 0. Both join
- * the same epilogue file and are checked against the same reference below.
+ * Two kernels, one arithmetic: shaders/matmul.wgsl for every shape, and its fast variant
+ * shaders/matmul_vec4.wgsl (vec4 loads along each operand's contiguous dimension) when the dimensions it
+ * reads as vec4 are multiples of 4. Both join the same epilogue file, sum each output's products in
+ * the same order (so they give the same bits) and are checked against the same reference below. Which
+ * one runs, and with which workgroup shape, is a speed decision: vec4 at 8×8 by default, or what the
+ * autotuner (src/webgpu/autotune.ts) measured fastest on the adapter.
  */
 import activationWgsl from '../../shaders/activation.wgsl?raw';
 import matmulWgsl from '../../shaders/matmul.wgsl?raw';
@@ -109,38 +112,84 @@ function bindings(p: MatmulParams): BufferRef[] {
   return [['in', 0], ['in', 1], bias, aux, ['out', 0], dropped];
 }
 
-/** Output rows and columns per invocation (`Block` in the WGSL), and the workgroup shape. */
+/** Output rows and columns per invocation (`Block` in both WGSL files). */
 const BLOCK = { m: 8, n: 8 } as const;
-const WORKGROUP = { x: 8, y: 8 } as const;
 
-/** The overrides both kernels have: the epilogue's and the workgroup shape. */
-function sharedOverrides(p: MatmulParams): Record<string, number> {
+/** Invocations per workgroup along N (x) and M (y): the `WorkgroupX`, `WorkgroupY` overrides. */
+export interface WorkgroupShape {
+  readonly x: number;
+  readonly y: number;
+}
+
+const DEFAULT_WORKGROUP: WorkgroupShape = { x: 8, y: 8 };
+
+/**
+ * The workgroup shapes the autotuner times (src/webgpu/autotune.ts). All run the same per-invocation
+ * code, so they compute the same bits; only the order in which blocks run, and so the memory traffic,
+ * differs. Up to 256 invocations (the WebGPU default limit).
+ */
+export const WORKGROUP_SHAPES: readonly WorkgroupShape[] = [
+  DEFAULT_WORKGROUP,
+  { x: 16, y: 4 },
+  { x: 4, y: 16 },
+  { x: 16, y: 16 },
+  { x: 32, y: 2 },
+];
+
+/**
+ * Whether shaders/matmul_vec4.wgsl can run `p`: every operand it reads as vec4 has that dimension a
+ * multiple of 4 (A [M, K] and B [N, K] along K, A [K, M] along M, B [K, N] along N). K % 4 may be
+ * non-zero only when both are read across K (A [K, M] and B [K, N]: the weight gradient dYᵀ·X).
+ */
+export function matmulVec4Fits(p: Pick<MatmulParams, 'M' | 'N' | 'K' | 'transA' | 'transB'>): boolean {
+  const aFits = p.transA ? p.M % 4 === 0 : p.K % 4 === 0;
+  const bFits = p.transB ? p.K % 4 === 0 : p.N % 4 === 0;
+  return aFits && bFits;
+}
+
+/**
+ * One matmul kernel: a WGSL file (shaders/matmul.wgsl or its vec4 variant) with a workgroup shape.
+ * Both files take the same overrides, bindings and uniform and give the same bits.
+ */
+function matmulKernel(
+  name: 'matmul' | 'matmul_vec4',
+  wgsl: string,
+  workgroup: WorkgroupShape,
+): GpuKernel<MatmulParams> {
   return {
-    HasBias: Number(p.bias),
-    Activation: ACTIVATION_CODE[p.activation],
-    ActivationGrad: ACTIVATION_CODE[p.activationGrad],
-    Dropout: p.dropout ? (p.dropoutBackward ? 2 : 1) : 0,
-    WorkgroupX: WORKGROUP.x,
-    WorkgroupY: WORKGROUP.y,
+    name,
+    variant: `${name} ${workgroup.x}x${workgroup.y}`,
+    wgsl,
+    bind: bindings,
+    uniform: (p) => Uint32Array.of(p.M, p.N, p.K, ...dropoutWords(p.dropout)),
+    usesStep: true,
+    overrides: (p) => ({
+      TransA: Number(p.transA),
+      TransB: Number(p.transB),
+      HasBias: Number(p.bias),
+      Activation: ACTIVATION_CODE[p.activation],
+      ActivationGrad: ACTIVATION_CODE[p.activationGrad],
+      Dropout: p.dropout ? (p.dropoutBackward ? 2 : 1) : 0,
+      WorkgroupX: workgroup.x,
+      WorkgroupY: workgroup.y,
+    }),
+    workgroups: (p) =>
+      [Math.ceil(p.N / (BLOCK.n * workgroup.x)), Math.ceil(p.M / (BLOCK.m * workgroup.y)), 1] as const,
   };
 }
 
-/** What the two kernels share: bindings, uniform, and one 8×8 block of C per invocation. */
-const SHARED = {
-  bind: bindings,
-  uniform: (p: MatmulParams) => Uint32Array.of(p.M, p.N, p.K, ...dropoutWords(p.dropout)),
-  usesStep: true,
-  workgroups: (p: MatmulParams) =>
-    [Math.ceil(p.N / (BLOCK.n * WORKGROUP.x)), Math.ceil(p.M / (BLOCK.m * WORKGROUP.y)), 1] as const,
-};
+const SCALAR_WGSL = joinWgsl(philoxWgsl, activationWgsl, matmulEpilogueWgsl, matmulWgsl);
+const VEC4_WGSL = joinWgsl(philoxWgsl, activationWgsl, matmulEpilogueWgsl, matmulVec4Wgsl);
+const SCALAR_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul', SCALAR_WGSL, shape));
+const VEC4_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul_vec4', VEC4_WGSL, shape));
 
-/** The forward GEMM Y = X·Wᵀ with K % 4 == 0: A and B read as vec4 along K (shaders/matmul_vec4.wgsl). */
-const matmulVec4: GpuKernel<MatmulParams> = {
-  name: 'matmul_vec4',
-  wgsl: joinWgsl(philoxWgsl, activationWgsl, matmulEpilogueWgsl, matmulVec4Wgsl),
-  ...SHARED,
-  overrides: sharedOverrides,
-};
+/** Every kernel that can run `p`, the default first: vec4 loads when they fit, then the scalar ones. */
+function matmulCandidates(p: MatmulParams): readonly GpuKernel<MatmulParams>[] {
+  return matmulVec4Fits(p) ? [...VEC4_KERNELS, ...SCALAR_KERNELS] : SCALAR_KERNELS;
+}
+
+/** Below this many multiply-adds a matmul is not timed: the timing would cost more than it saves. */
+const TUNE_MIN_MACS = 2 ** 22;
 
 export const matmul: OpDef<'matmul', MatmulParams> = {
   name: 'matmul',
@@ -169,11 +218,16 @@ export const matmul: OpDef<'matmul', MatmulParams> = {
   },
   reference: matmulReference,
   kernel: {
-    name: 'matmul',
-    wgsl: joinWgsl(philoxWgsl, activationWgsl, matmulEpilogueWgsl, matmulWgsl),
-    ...SHARED,
-    overrides: (p) => ({ TransA: Number(p.transA), TransB: Number(p.transB), ...sharedOverrides(p) }),
-    select: (p) => (p.transB && !p.transA && p.K % 4 === 0 ? matmulVec4 : matmul.kernel),
+    ...(SCALAR_KERNELS[0] as GpuKernel<MatmulParams>),
+    select: (p) => matmulCandidates(p)[0] as GpuKernel<MatmulParams>,
+    tuning: {
+      worthTiming: (p) => p.M * p.N * p.K >= TUNE_MIN_MACS,
+      // Speed depends on the shape and layout; the epilogue adds the same work to every candidate.
+      key: (p) => `${p.M}x${p.N}x${p.K}${p.transA ? ' transA' : ''}${p.transB ? ' transB' : ''}`,
+      candidates: matmulCandidates,
+      plain: (p) => ({ M: p.M, N: p.N, K: p.K, transA: p.transA, transB: p.transB, ...PLAIN_EPILOGUE }),
+      scratch: (p) => [p.M * p.K, p.K * p.N, 0, 0, p.M * p.N, 0],
+    },
   },
   // f32 accumulation of K products against a double-precision sum (SPEC §4: rtol ~1e-5).
   tolerance: (p) => ({ atol: 1e-6 * Math.sqrt(p.K), rtol: 1e-5 }),

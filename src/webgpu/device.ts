@@ -6,8 +6,16 @@
  */
 import type { Device, Program, ProgramStep, RunResult } from '../backend/device.js';
 import { ArgumentError, DeviceLostError, KernelCompileError, WebGpuUnavailableError } from '../errors.js';
-import { type DType, elementCount, type Graph, type Node, type StepContext } from '../graph/ir.js';
+import {
+  type DType,
+  elementCount,
+  type Graph,
+  type Node,
+  type OpName,
+  type StepContext,
+} from '../graph/ir.js';
 import { OPS } from '../ops/index.js';
+import { chooseKernel } from './autotune.js';
 import { f32Bits, type GpuKernel, kernelFor, STEP_UNIFORM_BYTES } from './kernel.js';
 
 /** How many runs back a snapshot (the loss) can still be read. */
@@ -20,10 +28,19 @@ export interface WebGpuOptions {
   /** The WebGPU entry point, e.g. the `webgpu` npm package's `create([])` in Node. Default `navigator.gpu`. */
   gpu?: GPU;
   powerPreference?: GPUPowerPreference;
+  /**
+   * Time the interchangeable kernels of each large enough node at compile and keep the fastest, per
+   * adapter and shape (src/webgpu/autotune.ts; they compute the same bits). Default true; false runs
+   * the defaults.
+   */
+  autotune?: boolean;
 }
 
 export async function openWebGpu(options: WebGpuOptions = {}): Promise<WebGpuDevice> {
-  if (options.device) return new WebGpuDevice(options.device, 'WebGPU (caller’s device)', false);
+  const autotune = options.autotune ?? true;
+  if (options.device) {
+    return new WebGpuDevice(options.device, 'WebGPU (caller’s device)', false, undefined, autotune);
+  }
   const gpu = options.gpu ?? (typeof navigator !== 'undefined' ? navigator.gpu : undefined);
   if (!gpu) throw new WebGpuUnavailableError('WebGPU is not available here: navigator.gpu is missing');
   const adapter = await gpu.requestAdapter(
@@ -40,7 +57,7 @@ export async function openWebGpu(options: WebGpuOptions = {}): Promise<WebGpuDev
   });
   const { vendor, architecture, description } = adapter.info;
   const name = [vendor, architecture, description].filter(Boolean).join(' ');
-  return new WebGpuDevice(device, `WebGPU: ${name || 'unknown adapter'}`, true, [gpu, adapter]);
+  return new WebGpuDevice(device, `WebGPU: ${name || 'unknown adapter'}`, true, [gpu, adapter], autotune);
 }
 
 interface CompiledStep {
@@ -70,8 +87,23 @@ export class WebGpuDevice implements Device<GPUBuffer> {
    */
   readonly origin: readonly [GPU, GPUAdapter] | undefined;
 
-  constructor(device: GPUDevice, description: string, owned: boolean, origin?: readonly [GPU, GPUAdapter]) {
+  /** Whether compile times candidate kernels (see `WebGpuOptions.autotune`). */
+  readonly autotune: boolean;
+  /**
+   * Tests only: forces the kernel of every node that has candidates to the one whose `variant` this
+   * returns (undefined: the usual choice), so that each candidate can be checked on its own.
+   */
+  forceVariant: ((op: string, params: unknown) => string | undefined) | undefined;
+
+  constructor(
+    device: GPUDevice,
+    description: string,
+    owned: boolean,
+    origin?: readonly [GPU, GPUAdapter],
+    autotune = true,
+  ) {
     this.gpu = device;
+    this.autotune = autotune;
     this.origin = origin;
     this.description = description;
     this.#owned = owned;
@@ -149,7 +181,7 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     });
     const compiled: CompiledStep[] = [];
     for (const [index, step] of steps.entries()) {
-      const kernel = kernelFor(OPS[step.node.op].kernel as GpuKernel<unknown>, step.params);
+      const kernel = await this.#kernel(step.node.op, step.params);
       const words = kernel.uniform(step.params);
       this.gpu.queue.writeBuffer(
         uniforms,
@@ -279,6 +311,33 @@ export class WebGpuDevice implements Device<GPUBuffer> {
         };
       },
     };
+  }
+
+  /** The kernel that runs a node: forced (tests), tuned (autotune.ts), or the op's default. */
+  async #kernel(op: OpName, params: unknown): Promise<GpuKernel<unknown>> {
+    const base = OPS[op].kernel as GpuKernel<unknown>;
+    const fallback = kernelFor(base, params);
+    const forced = this.forceVariant?.(op, params);
+    if (forced !== undefined) {
+      const kernel = base.tuning?.candidates(params).find((candidate) => candidate.variant === forced);
+      if (!kernel) throw new RangeError(`${op}: no candidate kernel ${forced} for these parameters`);
+      return kernel;
+    }
+    if (!this.autotune) return fallback;
+    const host = {
+      gpu: this.gpu,
+      adapter: this.#adapterName(),
+      pipeline: (name: string, kernel: GpuKernel<unknown>, p: unknown) => this.#pipeline(name, kernel, p),
+    };
+    return chooseKernel(host, op, base, params, fallback);
+  }
+
+  /** What the tuner's choices are remembered under: the adapter's identity, as exact as it gets. */
+  #adapterName(): string {
+    const info =
+      this.origin?.[1].info ?? (this.gpu as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    if (!info) return this.description;
+    return [info.vendor, info.architecture, info.device, info.description].join(' / ');
   }
 
   async #pipeline(op: string, kernel: GpuKernel<unknown>, params: unknown): Promise<GPUComputePipeline> {

@@ -13,6 +13,8 @@ export type BufferRef = readonly ['in' | 'out', number] | null;
 export interface GpuKernel<P> {
   /** Names the shader module (its cache key) and the GPU labels; defaults to the op's name. */
   readonly name?: string;
+  /** Names this kernel among its op's tuning candidates (the module plus its launch shape). */
+  readonly variant?: string;
   readonly wgsl: string;
   bind(p: P): readonly BufferRef[];
   uniform(p: P): Uint32Array;
@@ -24,6 +26,25 @@ export interface GpuKernel<P> {
    * checked against the same reference) or this kernel. Absent: always this kernel.
    */
   select?(p: P): GpuKernel<P>;
+  /** Present when several kernels can run a node and the fastest depends on the adapter. */
+  readonly tuning?: Tuning<P>;
+}
+
+/**
+ * How the autotuner (autotune.ts) chooses among kernels that compute the same bits: it times each
+ * candidate on scratch buffers, once per adapter and `key`, and remembers the fastest's `variant`.
+ */
+export interface Tuning<P> {
+  /** Whether `p` is big enough that timing its candidates costs less than it may save. */
+  worthTiming(p: P): boolean;
+  /** What the candidates' speeds depend on (e.g. shape and layout, not the epilogue). */
+  key(p: P): string;
+  /** Every kernel that can run `p`, each with a distinct `variant`; the first is the default. */
+  candidates(p: P): readonly GpuKernel<P>[];
+  /** `p` reduced to what `key` describes: what is timed. */
+  plain(p: P): P;
+  /** Element count of each storage binding's scratch buffer when timing `plain(p)` (0: unused). */
+  scratch(p: P): readonly number[];
 }
 
 /** The kernel that runs a node with parameters `p`: `kernel.select(p)` when it has one. */

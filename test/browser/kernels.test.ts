@@ -107,7 +107,7 @@ describe.skipIf(typeof gpu === 'string')('GPU kernels vs CPU reference', () => {
       );
     });
 
-    describe('matmul_vec4: the forward layout (transB) with K % 4 == 0', () => {
+    describe('matmul_vec4 by default: the forward layout (transB) with K % 4 == 0', () => {
       /** The kernel the device picks for a forward matmul of this shape, with or without an epilogue. */
       const kernelName = (M: number, N: number, K: number, bias = false) =>
         kernelFor(OPS.matmul.kernel, { M, N, K, transA: false, transB: true, ...PLAIN_EPILOGUE, bias }).name;
@@ -154,6 +154,55 @@ describe.skipIf(typeof gpu === 'string')('GPU kernels vs CPU reference', () => {
           tolerance('matmul', { K }),
           { step: 11, kernel: 'matmul_vec4' },
         );
+      });
+    });
+
+    describe('every tuning candidate (vec4 and scalar files × workgroup shapes) gives the same bits', () => {
+      // Shapes where matmul_vec4 fits each layout, with edges past the 8×8 block and the workgroup.
+      const cases: [boolean, boolean, number, number, number][] = [
+        [false, true, 36, 12, 20],
+        [false, true, 68, 65, 8],
+        [false, false, 33, 36, 12],
+        [false, false, 5, 68, 36],
+        [true, false, 36, 20, 7],
+        [true, false, 68, 12, 33],
+        [true, true, 12, 33, 16],
+        [true, true, 68, 7, 36],
+      ];
+      it.each(cases)('transA %s transB %s: M %i N %i K %i', async (transA, transB, M, N, K) => {
+        const inputs = [
+          { shape: transA ? [K, M] : [M, K], data: randomArray(M * K, M * 31 + K) },
+          { shape: transB ? [N, K] : [K, N], data: randomArray(K * N, N * 37 + K) },
+        ];
+        const p = { M, N, K, transA, transB, ...PLAIN_EPILOGUE };
+        const variants = (OPS.matmul.kernel.tuning?.candidates(p) ?? []).map((kernel) => kernel.variant);
+        expect(variants[0]).toMatch(/^matmul_vec4 /);
+        expect(variants.some((variant) => variant?.startsWith('matmul '))).toBe(true);
+        let reference: Float32Array | undefined;
+        for (const variant of variants) {
+          device.forceVariant = () => variant;
+          try {
+            await conform(
+              device,
+              'matmul',
+              { transA, transB },
+              inputs,
+              [[M, N]],
+              tolerance('matmul', { K }),
+              {
+                kernel: variant?.split(' ')[0] ?? 'matmul',
+              },
+            );
+            const [got] = await runOp(device, 'matmul', { transA, transB }, inputs, [[M, N]]);
+            reference ??= got;
+            const bits = new Uint32Array((got as Float32Array).buffer);
+            const first = new Uint32Array((reference as Float32Array).buffer);
+            const differ = bits.findIndex((word, i) => word !== first[i]);
+            expect(differ, `${variant} vs ${variants[0]}: first differing index`).toBe(-1);
+          } finally {
+            device.forceVariant = undefined;
+          }
+        }
       });
     });
 

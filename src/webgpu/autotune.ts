@@ -1,0 +1,219 @@
+/**
+ * Picks, per adapter, the fastest of an op's interchangeable kernels (`GpuKernel.tuning`): at compile
+ * time each candidate runs on scratch buffers of the node's shape and the fastest is remembered by
+ * adapter and shape, for the rest of the page (and across page loads where `localStorage` exists).
+ *
+ * Only kernels that compute the same bits are candidates (for matmul: the same per-output order of
+ * products and sums, whatever the workgroup shape or load width), so the choice changes speed, never
+ * results: training stays bit-reproducible even if two timings disagree.
+ */
+import type { GpuKernel } from './kernel.js';
+
+/** One timed choice, kept for reports (`npm run bench` writes them into its results). */
+export interface TuningRecord {
+  readonly adapter: string;
+  readonly op: string;
+  readonly key: string;
+  /** Milliseconds per dispatch, best of the rounds, by variant, in candidate order. */
+  readonly times: Readonly<Record<string, number>>;
+  readonly chosen: string;
+}
+
+const STORAGE_KEY = 'dropgpu.autotune.v1';
+/** adapter → (op + key → chosen variant). */
+const choices = new Map<string, Map<string, string>>();
+const records: TuningRecord[] = [];
+let loaded = false;
+
+/** Every timing made in this page or process, in order. */
+export function tuningRecords(): readonly TuningRecord[] {
+  return records;
+}
+
+/** Forgets every remembered choice (memory and `localStorage`): the next compile times again. */
+export function clearTuning(): void {
+  choices.clear();
+  records.length = 0;
+  const storage = localStorageOrNull();
+  storage?.removeItem(STORAGE_KEY);
+}
+
+/** The variant chosen earlier for (adapter, op, key), if any. */
+export function rememberedChoice(adapter: string, op: string, key: string): string | undefined {
+  load();
+  return choices.get(adapter)?.get(`${op} ${key}`);
+}
+
+function remember(adapter: string, op: string, key: string, variant: string): void {
+  load();
+  let byKey = choices.get(adapter);
+  if (!byKey) {
+    byKey = new Map();
+    choices.set(adapter, byKey);
+  }
+  byKey.set(`${op} ${key}`, variant);
+  const storage = localStorageOrNull();
+  if (!storage) return;
+  try {
+    const all = Object.fromEntries([...choices].map(([name, map]) => [name, Object.fromEntries(map)]));
+    storage.setItem(STORAGE_KEY, JSON.stringify(all));
+  } catch {
+    // A full or forbidden storage only costs a re-tune on the next page load.
+  }
+}
+
+function load(): void {
+  if (loaded) return;
+  loaded = true;
+  const storage = localStorageOrNull();
+  if (!storage) return;
+  try {
+    const stored = JSON.parse(storage.getItem(STORAGE_KEY) ?? '{}') as Record<string, Record<string, string>>;
+    for (const [adapter, byKey] of Object.entries(stored)) {
+      if (typeof byKey !== 'object' || byKey === null) continue;
+      const map = new Map<string, string>();
+      for (const [key, variant] of Object.entries(byKey))
+        if (typeof variant === 'string') map.set(key, variant);
+      choices.set(adapter, map);
+    }
+  } catch {
+    // Unreadable: time again.
+  }
+}
+
+function localStorageOrNull(): Storage | null {
+  try {
+    return typeof localStorage === 'undefined' ? null : localStorage;
+  } catch {
+    return null; // e.g. a sandboxed iframe
+  }
+}
+
+/** What the tuner needs from the device: a pipeline for a kernel (cached there) and its GPU. */
+export interface TuningHost {
+  readonly gpu: GPUDevice;
+  readonly adapter: string;
+  pipeline(op: string, kernel: GpuKernel<unknown>, params: unknown): Promise<GPUComputePipeline>;
+}
+
+/** Rounds of timing after the warm-up: each candidate's time is its best round. */
+const ROUNDS = 2;
+/** A timed submit lasts at least this long (small dispatches repeat), so timer and submit costs fade. */
+const MIN_SUBMIT_MS = 4;
+
+/**
+ * The kernel to run `params` with: the remembered choice for this adapter and shape, or the fastest
+ * candidate timed now, or `fallback` when the node is too small to be worth timing.
+ */
+export async function chooseKernel<P>(
+  host: TuningHost,
+  op: string,
+  base: GpuKernel<P>,
+  params: P,
+  fallback: GpuKernel<P>,
+): Promise<GpuKernel<P>> {
+  const tuning = base.tuning;
+  if (!tuning || !tuning.worthTiming(params)) return fallback;
+  const limit = host.gpu.limits.maxComputeWorkgroupsPerDimension;
+  const candidates = tuning
+    .candidates(params)
+    .filter((kernel) => kernel.workgroups(params).every((groups) => groups <= limit));
+  if (candidates.length < 2) return fallback;
+  const key = tuning.key(params);
+  const remembered = rememberedChoice(host.adapter, op, key);
+  const known = candidates.find((kernel) => kernel.variant === remembered);
+  if (known) return known;
+  const times = await timeCandidates(host, op, candidates, tuning.plain(params), tuning.scratch(params));
+  let best = 0;
+  times.forEach((ms, i) => {
+    if (ms < (times[best] as number)) best = i;
+  });
+  const chosen = candidates[best] as GpuKernel<P>;
+  const variant = chosen.variant ?? String(best);
+  records.push({
+    adapter: host.adapter,
+    op,
+    key,
+    times: Object.fromEntries(
+      candidates.map((kernel, i) => [kernel.variant ?? String(i), times[i] as number]),
+    ),
+    chosen: variant,
+  });
+  remember(host.adapter, op, key, variant);
+  return chosen;
+}
+
+/** Milliseconds per dispatch of each candidate on `params`, best of ROUNDS after a warm-up. */
+async function timeCandidates<P>(
+  host: TuningHost,
+  op: string,
+  candidates: readonly GpuKernel<P>[],
+  params: P,
+  scratch: readonly number[],
+): Promise<number[]> {
+  const { gpu } = host;
+  const made: GPUBuffer[] = [];
+  const buffer = (size: number, usage: number, label: string) => {
+    const created = gpu.createBuffer({ label: `autotune ${op}: ${label}`, size, usage });
+    made.push(created);
+    return created;
+  };
+  try {
+    const storage = scratch.map((count, i) =>
+      buffer(Math.max(4, count * 4), GPUBufferUsage.STORAGE, `binding ${i}`),
+    );
+    const uniforms = candidates.map((kernel, i) => {
+      const uniform = buffer(256, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, `params ${i}`);
+      const words = kernel.uniform(params);
+      gpu.queue.writeBuffer(uniform, 0, words.buffer, words.byteOffset, words.byteLength);
+      return uniform;
+    });
+    const step = buffer(32, GPUBufferUsage.UNIFORM, 'step');
+    const runs = await Promise.all(
+      candidates.map(async (kernel, i) => {
+        const pipeline = await host.pipeline(op, kernel as GpuKernel<unknown>, params);
+        const entries: GPUBindGroupEntry[] = storage.map((resource, binding) => ({
+          binding,
+          resource: { buffer: resource },
+        }));
+        entries.push({ binding: entries.length, resource: { buffer: uniforms[i] as GPUBuffer } });
+        if (kernel.usesStep) entries.push({ binding: entries.length, resource: { buffer: step } });
+        const bindGroup = gpu.createBindGroup({
+          label: `autotune ${op}: ${kernel.variant}`,
+          layout: pipeline.getBindGroupLayout(0),
+          entries,
+        });
+        return { pipeline, bindGroup, workgroups: kernel.workgroups(params) };
+      }),
+    );
+    const time = async (index: number, repeats: number): Promise<number> => {
+      const run = runs[index] as (typeof runs)[number];
+      const encoder = gpu.createCommandEncoder({ label: `autotune ${op}` });
+      const pass = encoder.beginComputePass({ label: `autotune ${op}` });
+      pass.setPipeline(run.pipeline);
+      pass.setBindGroup(0, run.bindGroup);
+      for (let r = 0; r < repeats; r++) pass.dispatchWorkgroups(...run.workgroups);
+      pass.end();
+      await gpu.queue.onSubmittedWorkDone();
+      const start = performance.now();
+      gpu.queue.submit([encoder.finish()]);
+      await gpu.queue.onSubmittedWorkDone();
+      return (performance.now() - start) / repeats;
+    };
+    // Warm-up, which also sizes the repeats so that each timed submit lasts MIN_SUBMIT_MS.
+    const first = [];
+    for (let i = 0; i < runs.length; i++) first.push(await time(i, 1));
+    const repeats = first.map((ms) =>
+      Math.min(64, Math.max(1, Math.ceil(MIN_SUBMIT_MS / Math.max(ms, 1e-3)))),
+    );
+    const best = first.map(() => Number.POSITIVE_INFINITY);
+    for (let round = 0; round < ROUNDS; round++) {
+      // Alternate the order so that a slow phase of the machine does not land on one candidate.
+      const order = runs.map((_, i) => (round % 2 === 0 ? i : runs.length - 1 - i));
+      for (const i of order) best[i] = Math.min(best[i] as number, await time(i, repeats[i] as number));
+    }
+    return best;
+  } finally {
+    for (const created of made) created.destroy();
+  }
+}
