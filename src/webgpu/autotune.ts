@@ -113,7 +113,7 @@ export async function chooseKernel<P>(
   fallback: GpuKernel<P>,
 ): Promise<GpuKernel<P>> {
   const tuning = base.tuning;
-  if (!tuning || !tuning.worthTiming(params)) return fallback;
+  if (!tuning?.worthTiming(params)) return fallback;
   const limit = host.gpu.limits.maxComputeWorkgroupsPerDimension;
   const candidates = tuning
     .candidates(params)
