@@ -7,12 +7,12 @@
  * pass (one dispatch per layer), mask + activation derivative in the backward pass. The order of the
  * epilogue's steps is spelled out in shaders/matmul_epilogue.wgsl and followed exactly below.
  *
- * Two kernels, one arithmetic: shaders/matmul.wgsl for every shape, and its fast variant
- * shaders/matmul_vec4.wgsl (vec4 loads along each operand's contiguous dimension) when the dimensions it
- * reads as vec4 are multiples of 4. Both join the same epilogue file, sum each output's products in
- * the same order (so they give the same bits) and are checked against the same reference below. Which
- * one runs, and with which workgroup shape, is a speed decision: vec4 at 8×8 by default, or what the
- * autotuner (src/webgpu/autotune.ts) measured fastest on the adapter.
+ * Two kernels, one semantics: shaders/matmul.wgsl for every shape, and its fast variant
+ * shaders/matmul_vec4.wgsl (vec4 loads along each operand's contiguous dimension, products added to
+ * the accumulator 4 at a time) whenever the dimensions it reads as vec4 are multiples of 4. Both join
+ * the same epilogue file and are checked against the same reference below. Which file runs is a rule
+ * (their roundings differ); its workgroup shape is what the autotuner (src/webgpu/autotune.ts) measured
+ * fastest on the adapter, which changes no bit of the result.
  */
 import activationWgsl from '../../shaders/activation.wgsl?raw';
 import matmulWgsl from '../../shaders/matmul.wgsl?raw';
@@ -183,9 +183,12 @@ const VEC4_WGSL = joinWgsl(philoxWgsl, activationWgsl, matmulEpilogueWgsl, matmu
 const SCALAR_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul', SCALAR_WGSL, shape));
 const VEC4_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul_vec4', VEC4_WGSL, shape));
 
-/** Every kernel that can run `p`, the default first: vec4 loads when they fit, then the scalar ones. */
+/**
+ * The kernels that may run `p`, the default (8×8 workgroups) first: the vec4 file whenever it fits, else
+ * the scalar one, in every workgroup shape. One file only, so every candidate gives the same bits.
+ */
 function matmulCandidates(p: MatmulParams): readonly GpuKernel<MatmulParams>[] {
-  return matmulVec4Fits(p) ? [...VEC4_KERNELS, ...SCALAR_KERNELS] : SCALAR_KERNELS;
+  return matmulVec4Fits(p) ? VEC4_KERNELS : SCALAR_KERNELS;
 }
 
 /** Below this many multiply-adds a matmul is not timed: the timing would cost more than it saves. */
