@@ -1,8 +1,9 @@
 // matmul: C[M, N] = Σ_k opA[m, k] · opB[k, n], f32 row-major, with a fused epilogue.
 // A is stored [M, K] ([K, M] when TransA); B is stored [K, N] ([N, K] when TransB). An MLP layer with
 // PyTorch's W [O, I] uses Y = X·Wᵀ (TransB), dX = dY·W and dW = dYᵀ·X (TransA).
-// Needs philox.wgsl, activation.wgsl and matmul_epilogue.wgsl (uniforms, bindings 2..7, the fused
-// epilogue and its order: bias, dropout mask, activation derivative, activation) joined in front.
+// Needs philox.wgsl, activation.wgsl and matmul_epilogue.wgsl (uniforms, bindings 2..9, the fused
+// epilogue and its order: bias, dropout mask, activation derivative, activation; or the SGD update;
+// the column sums of opA) joined in front.
 // CPU reference: matmulReference() in src/ops/matmul.ts.
 // Fast variant for Y = X·Wᵀ with K % 4 == 0: matmul_vec4.wgsl (same semantics, vec4 loads along K).
 //
@@ -58,6 +59,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   var acc2lo = vec4f(); var acc2hi = vec4f(); var acc3lo = vec4f(); var acc3hi = vec4f();
   var acc4lo = vec4f(); var acc4hi = vec4f(); var acc5lo = vec4f(); var acc5hi = vec4f();
   var acc6lo = vec4f(); var acc6hi = vec4f(); var acc7lo = vec4f(); var acc7hi = vec4f();
+  // ColSum: Σ_k opA[m, k] for the block's rows, summed by the first column block only.
+  let sums = ColSum && n0 == 0u;
+  var sum_lo = vec4f();
+  var sum_hi = vec4f();
   for (var k = 0u; k < params.K; k++) {
     let ka = k * a_step;
     let kb = k * b_step;
@@ -79,7 +84,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     acc5lo += a5 * blo; acc5hi += a5 * bhi;
     acc6lo += a6 * blo; acc6hi += a6 * bhi;
     acc7lo += a7 * blo; acc7hi += a7 * bhi;
+    if (sums) {
+      sum_lo += vec4f(a0, a1, a2, a3);
+      sum_hi += vec4f(a4, a5, a6, a7);
+    }
   }
+  store_colsum(m0, n0, sum_lo, sum_hi);
   store_block(m0, n0, array<vec4f, 16>(acc0lo, acc0hi, acc1lo, acc1hi, acc2lo, acc2hi, acc3lo, acc3hi,
                                         acc4lo, acc4hi, acc5lo, acc5hi, acc6lo, acc6hi, acc7lo, acc7hi));
 }

@@ -1,4 +1,4 @@
-// The matmul kernels' shared part: the uniforms, the epilogue's overrides and bindings (2..7), and the
+// The matmul kernels' shared part: the uniforms, the epilogue's overrides and bindings (2..9), and the
 // epilogue itself. Joined after philox.wgsl and activation.wgsl and in front of matmul.wgsl and of its
 // fast variant matmul_vec4.wgsl, which declare bindings 0 (a) and 1 (b) and the main loop.
 // CPU reference: the epilogue part of matmulReference() in src/ops/matmul.ts.
@@ -9,6 +9,12 @@
 //   ActivationGrad > 0: v *= act'(aux[i]), aux = the activation's output   (backward)
 //   Activation > 0:     v = act(v)                                          (forward)
 //   out[i] = v;  Dropout == 1: out2[i] = kept(i) ? v · scale : 0            (forward)
+// or, with Update == 1, v is the gradient of the parameter `out` (the weight gradient dYᵀ·X) and the
+// epilogue is the SGD step of sgd.wgsl, in place, without ever storing the gradient:
+//   g = v + weight_decay · out[i];  HasMomentum: out2[i] = μ·out2[i] + g (the velocity), d = Nesterov ?
+//   g + μ·out2[i] : out2[i];  out[i] −= lr · d        (skipped entirely once metrics[3] > 0)
+// ColSum: colsum[m] = Σ_k opA[m, k], summed in k order (what bias_grad.wgsl computes from the same
+// dY: the bias gradient, taken from the weight gradient's own pass over dY).
 
 struct Params {
   M: u32,
@@ -21,6 +27,7 @@ struct Params {
   scale: f32,
   site: u32,
   stream: u32,     // counter word 3: 0 in training
+  weight_decay: f32, // Update == 1
 }
 
 struct Step {
@@ -33,15 +40,37 @@ override HasBias: bool = false;
 override Activation: u32 = 0u;
 override ActivationGrad: u32 = 0u;
 override Dropout: u32 = 0u;
+override Update: u32 = 0u;
+override HasMomentum: bool = false;
+override Nesterov: bool = false;
+override ColSum: bool = false;
 
 @group(0) @binding(2) var<storage, read> bias: array<f32>;        // [N] when HasBias
 @group(0) @binding(3) var<storage, read> aux: array<f32>;         // [M, N] when ActivationGrad > 0
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;   // [M, N]
-@group(0) @binding(5) var<storage, read_write> out2: array<f32>;  // [M, N] when Dropout == 1
-@group(0) @binding(6) var<uniform> params: Params;
-@group(0) @binding(7) var<uniform> step: Step;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;   // [M, N]: C, or the parameter (Update)
+@group(0) @binding(5) var<storage, read_write> out2: array<f32>;  // [M, N] when Dropout == 1; velocity
+@group(0) @binding(6) var<storage, read> metrics: array<f32>;     // [4] when Update: softmax_xent.wgsl's
+@group(0) @binding(7) var<storage, read_write> colsum: array<f32>; // [M] when ColSum
+@group(0) @binding(8) var<uniform> params: Params;
+@group(0) @binding(9) var<uniform> step: Step;
+
+// The SGD step of sgd.wgsl on the parameter out[i] with gradient `grad`, velocity in out2.
+fn sgd_update(i: u32, grad: f32) {
+  let g = grad + params.weight_decay * out[i];
+  var direction = g;
+  if (HasMomentum) {
+    let v = step.momentum * out2[i] + g;
+    out2[i] = v;
+    direction = select(v, g + step.momentum * v, Nesterov);
+  }
+  out[i] = out[i] - step.lr * direction;
+}
 
 fn store(i: u32, n: u32, value: f32, kept: bool) {
+  if (Update == 1u) {
+    sgd_update(i, value);
+    return;
+  }
   var v = value;
   if (HasBias) {
     v += bias[n];
@@ -89,7 +118,23 @@ fn store_row(m: u32, n0: u32, lo: vec4f, hi: vec4f) {
 // Stores the invocation's 8×8 block at (m0, n0): acc[2r] holds row r's columns 0..3, acc[2r + 1]
 // columns 4..7. Built by the kernels from their named accumulators (indexed by constants only).
 fn store_block(m0: u32, n0: u32, acc: array<vec4f, 16>) {
+  if (Update != 0u && metrics[3] > 0.0) {
+    return;
+  }
   for (var r = 0u; r < 8u; r++) {
     store_row(m0 + r, n0, acc[2u * r], acc[2u * r + 1u]);
+  }
+}
+
+// Stores the column sums of opA's rows m0..m0+7 (rows 0..3 in lo, 4..7 in hi) that exist. Only the
+// invocations of the first column block sum them (n0 == 0), so only they store.
+fn store_colsum(m0: u32, n0: u32, lo: vec4f, hi: vec4f) {
+  if (!ColSum || n0 != 0u) {
+    return;
+  }
+  for (var r = 0u; r < 8u; r++) {
+    if (m0 + r < params.M) {
+      colsum[m0 + r] = select(hi[r & 3u], lo[r & 3u], r < 4u);
+    }
   }
 }

@@ -85,6 +85,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let b_stride = params.N / 4u;
 
   var acc = Acc();
+  // ColSum: Σ_k opA[m, k] for the block's rows, added one k at a time, by the first column block only.
+  let sums = ColSum && n0 == 0u;
+  var sum_lo = vec4f();
+  var sum_hi = vec4f();
   let k4_end = params.K / 4u;
   for (var k4 = 0u; k4 < k4_end; k4++) {
     // Row r of opA at k .. k+3, for the block's 8 rows.
@@ -123,13 +127,25 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     acc.r5lo += av[5] * blo; acc.r5hi += av[5] * bhi;
     acc.r6lo += av[6] * blo; acc.r6hi += av[6] * bhi;
     acc.r7lo += av[7] * blo; acc.r7hi += av[7] * bhi;
+    if (sums) {
+      let lo = transpose(mat4x4f(av[0], av[1], av[2], av[3])); // column j: rows 0..3 at k + j
+      let hi = transpose(mat4x4f(av[4], av[5], av[6], av[7]));
+      sum_lo += lo[0]; sum_lo += lo[1]; sum_lo += lo[2]; sum_lo += lo[3];
+      sum_hi += hi[0]; sum_hi += hi[1]; sum_hi += hi[2]; sum_hi += hi[3];
+    }
   }
   // The last K % 4 steps: only A [K, M] with B [K, N] (dW = dYᵀ·X) may have K % 4 != 0, and there
   // both operands are read one k at a time.
   for (var k = 4u * k4_end; k < params.K; k++) {
-    acc = mac(acc, a[k * a_stride + am.x], a[k * a_stride + am.y],
-              b[k * b_stride + bn.x], b[k * b_stride + bn.y]);
+    let alo = a[k * a_stride + am.x];
+    let ahi = a[k * a_stride + am.y];
+    acc = mac(acc, alo, ahi, b[k * b_stride + bn.x], b[k * b_stride + bn.y]);
+    if (sums) {
+      sum_lo += alo;
+      sum_hi += ahi;
+    }
   }
+  store_colsum(m0, n0, sum_lo, sum_hi);
   store_block(m0, n0, array<vec4f, 16>(acc.r0lo, acc.r0hi, acc.r1lo, acc.r1hi, acc.r2lo, acc.r2hi,
                                         acc.r3lo, acc.r3hi, acc.r4lo, acc.r4hi, acc.r5lo, acc.r5hi,
                                         acc.r6lo, acc.r6hi, acc.r7lo, acc.r7hi));

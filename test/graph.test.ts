@@ -107,18 +107,48 @@ describe('fusion', () => {
       'matmul', // logits + bias
       'softmax_xent',
       'softmax_xent_grad',
-      'bias_grad',
       'matmul', // dX of layer 2, + mask + relu′
-      'matmul', // dW of layer 2
-      'bias_grad',
       'matmul', // dX of layer 1, + mask + relu′
-      'matmul', // dW of layer 1
-      'bias_grad',
-      'matmul', // dW of layer 0
-      ...new Array(6).fill('sgd'),
+      'matmul', // dW of layer 0 + its SGD step + the bias gradient (column sums of dY)
+      'sgd', // layer 0's bias
+      'matmul', // layer 1: the same
+      'sgd',
+      'matmul', // layer 2: the same
+      'sgd',
     ]);
+    // No weight gradient is ever stored: each updating matmul writes the weight (and makes db).
+    const updating = graph.nodesOf('matmul').filter((n) => n.attrs.update);
+    expect(updating.map((n) => graph.get(n.outputs[0] as number).name)).toEqual([
+      'layers.0.weight',
+      'layers.1.weight',
+      'layers.2.weight',
+    ]);
+    expect(updating.map((n) => graph.get(n.outputs[1] as number).name)).toEqual([
+      'grad(layers.0.bias)',
+      'grad(layers.1.bias)',
+      'grad(layers.2.bias)',
+    ]);
+    const written = new Set(graph.nodes.flatMap((n) => n.outputs));
+    for (const name of ['grad(layers.0.weight)', 'grad(layers.1.weight)', 'grad(layers.2.weight)']) {
+      expect(written.has(graph.find(name).id), name).toBe(false);
+    }
     const forward = graph.nodesOf('matmul').slice(0, 2);
     expect(forward.map((n) => n.outputs.length)).toEqual([2, 2]);
     expect(forward.every((n) => n.attrs.bias && n.attrs.activation === 'relu' && n.attrs.dropout)).toBe(true);
+  });
+
+  it('keeps Adam a pass of its own but still takes the bias gradient from the dW matmul', () => {
+    const { graph } = buildTrainGraph(spec, 16, adam({ lr: 0.01 }), undefined, true);
+    expect(graph.nodesOf('bias_grad')).toHaveLength(0);
+    expect(graph.nodesOf('adam')).toHaveLength(6);
+    expect(graph.nodesOf('matmul').filter((n) => n.attrs.update)).toHaveLength(0);
+    expect(graph.nodesOf('matmul').filter((n) => n.attrs.colSum)).toHaveLength(3);
+  });
+
+  it('fuses the bias gradient into a gradient-only graph too, keeping every gradient as an output', () => {
+    const { graph, grads } = buildTrainGraph(spec, 16, null, undefined, true);
+    expect(graph.nodesOf('bias_grad')).toHaveLength(0);
+    const written = new Set(graph.nodes.flatMap((n) => n.outputs));
+    for (const grad of grads) expect(written.has(grad), graph.get(grad).name).toBe(true);
   });
 });

@@ -63,7 +63,10 @@ describe('validate mode', () => {
       'layers.0:tanh+dropout',
       /node "layers\.0:tanh\+dropout" \(matmul\) output 0 .*\[8,16\] at step 0: index 5/,
     ],
-    ['grad(layers.1.weight)', /node "grad\(layers\.1\.weight\)" \(matmul\) output 0/],
+    [
+      'grad(layers.1.weight)+layers.1.weight:sgd+grad(layers.1.bias)',
+      /node "grad\(layers\.1\.weight\)\+layers\.1\.weight:sgd\+grad\(layers\.1\.bias\)" \(matmul\) output 0/,
+    ],
   ])('names the first bad node: %s', async (faulty, message) => {
     const net = await wrapDevice(new FaultyDevice(faulty, 1e-3)).compile(spec, {
       batchSize: 8,

@@ -29,6 +29,7 @@ const SAMPLE_PARAMS: { [O in OpName]: unknown[] } = {
       activationGrad: 'identity',
       dropout,
       dropoutBackward: false,
+      colSum: false,
     },
     {
       M: 3,
@@ -54,6 +55,7 @@ const SAMPLE_PARAMS: { [O in OpName]: unknown[] } = {
       dropout,
       dropoutBackward: true,
     },
+    // The weight gradient with the SGD update and the bias gradient fused: scalar, then vec4.
     {
       M: 3,
       N: 4,
@@ -64,6 +66,21 @@ const SAMPLE_PARAMS: { [O in OpName]: unknown[] } = {
       activation: 'identity',
       activationGrad: 'identity',
       dropoutBackward: false,
+      update: { momentum: true, nesterov: false, weightDecay: 0.1 },
+      colSum: true,
+    },
+    {
+      M: 8,
+      N: 4,
+      K: 5,
+      transA: true,
+      transB: false,
+      bias: false,
+      activation: 'identity',
+      activationGrad: 'identity',
+      dropoutBackward: false,
+      update: { momentum: true, nesterov: false, weightDecay: 0.1 },
+      colSum: true,
     },
   ],
   bias_act: [{ rows: 2, cols: 3, activation: 'sigmoid' }],

@@ -7,6 +7,8 @@
  *
  * A pattern is fused only when its intermediate tensors have no other reader. The fused node takes
  * the place of the pattern's last node, where every input it reads is already computed.
+ *
+ * `fuseUpdates` runs after the optimizer's nodes are appended (see there).
  */
 import type { Graph, Node } from './ir.js';
 
@@ -66,6 +68,111 @@ export function fuse(graph: Graph): void {
     };
     replaced.set(matmul, null).set(actGrad, fused);
     if (maskNode) replaced.set(maskNode, null);
+  }
+  const nodes = graph.nodes.flatMap((node) => {
+    const replacement = replaced.get(node);
+    return replacement === undefined ? [node] : replacement === null ? [] : [replacement];
+  });
+  graph.nodes.splice(0, graph.nodes.length, ...nodes);
+}
+
+/**
+ * The update pass, after the optimizer nodes are appended, so that a layer's weight gradient is never
+ * stored and its bias gradient costs no pass of its own:
+ *
+ *   bias_grad(dY) → db  and  matmul(dY, X, transA) → dW   ⇒  matmul{colSum}(dY, X) → [dW, db]
+ *   matmul → dW  and  sgd(W, dW, metrics, v?)               ⇒  matmul{update}(dY, X, W, metrics, v?) → [W, v?]
+ *
+ * An updating matmul takes the sgd node's place (after every reader of W, such as the layer's dX
+ * matmul); it reads dY and X there instead, which only lengthens their lives. Adam's update stays a
+ * pass of its own (it needs one more state buffer than the 8 storage bindings a WebGPU shader is
+ * guaranteed), but its bias gradient still comes out of the weight gradient's matmul.
+ */
+export function fuseUpdates(graph: Graph): void {
+  const readers = new Map<number, Node[]>();
+  for (const node of graph.nodes)
+    for (const id of new Set(node.inputs)) readers.set(id, [...(readers.get(id) ?? []), node]);
+  const producer = (id: number) => graph.nodes.find((node) => node.outputs.includes(id));
+  const hasEpilogue = (node: Node<'matmul'>) =>
+    Boolean(
+      node.attrs.bias ||
+        node.attrs.activation ||
+        node.attrs.activationGrad ||
+        node.attrs.dropout ||
+        node.attrs.update ||
+        node.attrs.colSum,
+    );
+
+  // Which plain weight-gradient matmul each sgd node absorbs.
+  const updates = new Map<Node, Node<'sgd'>>();
+  for (const sgd of graph.nodesOf('sgd')) {
+    const [param, grad] = sgd.inputs as [number, number];
+    const matmul = producer(grad);
+    if (matmul?.op !== 'matmul' || hasEpilogue(matmul as Node<'matmul'>)) continue;
+    if (readers.get(grad)?.length !== 1 || graph.get(param).shape.length !== 2) continue;
+    updates.set(matmul, sgd);
+  }
+  const position = (node: Node) => {
+    const sgd = updates.get(node);
+    return graph.nodes.indexOf(sgd ?? node);
+  };
+  // Which bias gradient each weight-gradient matmul also computes.
+  const colSums = new Map<Node, Node<'bias_grad'>>();
+  for (const biasGrad of graph.nodesOf('bias_grad')) {
+    const dY = biasGrad.inputs[0] as number;
+    const db = biasGrad.outputs[0] as number;
+    const matmul = readers
+      .get(dY)
+      ?.find(
+        (node): node is Node<'matmul'> =>
+          node.op === 'matmul' &&
+          node.inputs[0] === dY &&
+          (node as Node<'matmul'>).attrs.transA &&
+          !hasEpilogue(node as Node<'matmul'>) &&
+          !colSums.has(node),
+      );
+    if (!matmul) continue;
+    // db must exist before anything reads it, at the matmul's final place.
+    const at = position(matmul);
+    if ((readers.get(db) ?? []).some((reader) => graph.nodes.indexOf(reader) <= at)) continue;
+    colSums.set(matmul, biasGrad);
+  }
+
+  const replaced = new Map<Node, Node | null>();
+  for (const biasGrad of colSums.values()) replaced.set(biasGrad, null);
+  for (const node of graph.nodes) {
+    if (node.op !== 'matmul') continue;
+    const matmul = node as Node<'matmul'>;
+    const sgd = updates.get(matmul);
+    const biasGrad = colSums.get(matmul);
+    if (!sgd && !biasGrad) continue;
+    const colSum = biasGrad
+      ? { outputs: biasGrad.outputs, attrs: { colSum: true } }
+      : { outputs: [], attrs: {} };
+    if (!sgd) {
+      replaced.set(matmul, {
+        ...matmul,
+        name: `${matmul.name}+${biasGrad?.name}`,
+        outputs: [...matmul.outputs, ...colSum.outputs],
+        attrs: { ...matmul.attrs, ...colSum.attrs },
+      });
+      continue;
+    }
+    const [param, , metrics, ...velocity] = sgd.inputs as number[];
+    const fused: Node<'matmul'> = {
+      op: 'matmul',
+      name: `${matmul.name}+${sgd.name}${biasGrad ? `+${biasGrad.name}` : ''}`,
+      inputs: [
+        matmul.inputs[0] as number,
+        matmul.inputs[1] as number,
+        param as number,
+        metrics as number,
+        ...velocity,
+      ],
+      outputs: [...sgd.outputs, ...colSum.outputs],
+      attrs: { ...matmul.attrs, update: sgd.attrs, ...colSum.attrs },
+    };
+    replaced.set(matmul, null).set(sgd, fused);
   }
   const nodes = graph.nodes.flatMap((node) => {
     const replacement = replaced.get(node);

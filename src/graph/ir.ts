@@ -44,6 +44,21 @@ export interface MatmulAttrs {
   readonly activationGrad?: Activation;
   readonly dropout?: DropoutAttrs;
   readonly dropoutBackward?: boolean;
+  /**
+   * The product is a parameter's gradient and is never stored: the SGD step is applied to the
+   * parameter in place instead. Inputs after a and b: the parameter, metrics, the velocity (with
+   * momentum); outputs: the parameter, the velocity. No other epilogue with it.
+   */
+  readonly update?: SgdUpdate;
+  /** One more output, last: [M], Σ_k opA[m, k] (the bias gradient, from the weight gradient's dY). */
+  readonly colSum?: boolean;
+}
+
+/** SGD's static hyperparameters (lr and momentum come per step): the `sgd` op's attributes. */
+export interface SgdUpdate {
+  readonly momentum: boolean;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
 }
 
 /** Attributes of each op: static for the life of a compiled program. */
@@ -57,7 +72,7 @@ export interface OpAttrs {
   softmax_xent_grad: Record<string, never>;
   softmax: Record<string, never>;
   add: Record<string, never>;
-  sgd: { momentum: boolean; nesterov: boolean; weightDecay: number };
+  sgd: SgdUpdate;
   adam: { beta1: number; beta2: number; epsilon: number; weightDecay: number };
   max_norm: { maxNorm: number };
 }

@@ -3,7 +3,7 @@
  * pass, optimizer update, max-norm) and inference (forward without dropout, softmax).
  */
 import { appendBackward } from '../graph/autodiff.js';
-import { fuse } from '../graph/fuse.js';
+import { fuse, fuseUpdates } from '../graph/fuse.js';
 import { Graph } from '../graph/ir.js';
 import { METRICS } from '../ops/softmax-xent.js';
 import { buildForward, type MlpSpec } from './mlp.js';
@@ -22,7 +22,8 @@ export interface TrainGraph {
 
 /**
  * With `optimizer` null the graph stops at the gradients (used by gradient checks). `fused` runs the
- * fusion pass (graph/fuse.ts) after differentiation; compiled nets always use it.
+ * fusion passes (graph/fuse.ts) after differentiation and after the update; compiled nets always do.
+ * Fused, a weight's gradient tensor is never computed when SGD updates it (see `fuseUpdates`).
  */
 export function buildTrainGraph(
   spec: MlpSpec,
@@ -41,6 +42,7 @@ export function buildTrainGraph(
   const grads = appendBackward(graph, loss, params);
   if (fused) fuse(graph);
   if (optimizer) appendUpdate(graph, params, grads, metrics, optimizer, maxNorm);
+  if (fused) fuseUpdates(graph);
   return { graph, x, labels, loss, metrics, params, grads };
 }
 

@@ -19,13 +19,20 @@ import matmulWgsl from '../../shaders/matmul.wgsl?raw';
 import matmulEpilogueWgsl from '../../shaders/matmul_epilogue.wgsl?raw';
 import matmulVec4Wgsl from '../../shaders/matmul_vec4.wgsl?raw';
 import philoxWgsl from '../../shaders/philox.wgsl?raw';
-import type { Activation, DropoutAttrs } from '../graph/ir.js';
+import {
+  type Activation,
+  type DropoutAttrs,
+  plainStep,
+  type SgdUpdate,
+  type StepContext,
+} from '../graph/ir.js';
 import { keepThreshold, keptAt, seedKey } from '../rng/philox.js';
 import { dropoutWords } from '../webgpu/dropout-uniform.js';
-import { ACTIVATION_CODE, type BufferRef, type GpuKernel, joinWgsl } from '../webgpu/kernel.js';
+import { ACTIVATION_CODE, type BufferRef, f32Bits, type GpuKernel, joinWgsl } from '../webgpu/kernel.js';
 import { derivativeFromOutput } from './act-grad.js';
 import { activationReference } from './bias-act.js';
 import { at, type Grads, type NumArray, type OpDef, shapeOf } from './op.js';
+import { sgdReference } from './sgd.js';
 
 /** A matmul without epilogue: the defaults of the optional attributes. */
 export const PLAIN_EPILOGUE = {
@@ -33,6 +40,7 @@ export const PLAIN_EPILOGUE = {
   activation: 'identity',
   activationGrad: 'identity',
   dropoutBackward: false,
+  colSum: false,
 } as const satisfies Partial<MatmulParams>;
 
 export interface MatmulParams {
@@ -46,6 +54,9 @@ export interface MatmulParams {
   activationGrad: Activation;
   dropout?: DropoutAttrs;
   dropoutBackward: boolean;
+  /** The SGD step on the parameter this matmul is the gradient of (see MatmulAttrs.update). */
+  update?: SgdUpdate;
+  colSum: boolean;
 }
 
 // WGSL twin: shaders/matmul.wgsl
@@ -60,35 +71,34 @@ export function matmulReference(
   p: MatmulParams,
   inputs: readonly NumArray[],
   outputs: readonly NumArray[],
-  ctx: { step: number } = { step: 0 },
+  ctx: StepContext = plainStep(),
 ): void {
   const { M, N, K } = p;
   const A = inputs[0] as NumArray;
   const B = inputs[1] as NumArray;
   const bias = p.bias ? inputs[2] : undefined;
   const y = p.activationGrad !== 'identity' ? inputs[p.bias ? 3 : 2] : undefined;
-  const C = outputs[0] as NumArray;
+  // With an update, C is the parameter's gradient, kept here and handed to the SGD reference.
+  const C = p.update ? new Float64Array(M * N) : (outputs[0] as NumArray);
   const dropped = p.dropout && !p.dropoutBackward ? outputs[1] : undefined;
   const key = p.dropout ? seedKey(p.dropout.seed) : [0, 0];
   const threshold = p.dropout ? keepThreshold(p.dropout.keepProb) : null;
   const scale = p.dropout ? 1 / p.dropout.keepProb : 1;
   const kept = (i: number) =>
     keptAt(key, ctx.step, p.dropout?.site ?? 0, p.dropout?.stream ?? 0, threshold, i);
+  const opA = (m: number, k: number) => (p.transA ? (A[k * M + m] as number) : (A[m * K + k] as number));
   const sums = new Float64Array(N);
   for (let m = 0; m < M; m++) {
     sums.fill(0);
     if (p.transB) {
       for (let n = 0; n < N; n++) {
         let sum = 0;
-        for (let k = 0; k < K; k++) {
-          const aValue = p.transA ? (A[k * M + m] as number) : (A[m * K + k] as number);
-          sum += aValue * (B[n * K + k] as number);
-        }
+        for (let k = 0; k < K; k++) sum += opA(m, k) * (B[n * K + k] as number);
         sums[n] = sum;
       }
     } else {
       for (let k = 0; k < K; k++) {
-        const aValue = p.transA ? (A[k * M + m] as number) : (A[m * K + k] as number);
+        const aValue = opA(m, k);
         for (let n = 0; n < N; n++) sums[n] = (sums[n] as number) + aValue * (B[k * N + n] as number);
       }
     }
@@ -102,14 +112,39 @@ export function matmulReference(
       if (dropped) dropped[i] = kept(i) ? (C[i] as number) * scale : 0;
     }
   }
+  if (p.colSum) {
+    const colsum = outputs[outputs.length - 1] as NumArray;
+    for (let m = 0; m < M; m++) {
+      let sum = 0;
+      for (let k = 0; k < K; k++) sum += opA(m, k);
+      colsum[m] = sum;
+    }
+  }
+  if (p.update) {
+    const [param, metrics, velocity] = inputs.slice(2) as NumArray[];
+    const { momentum, nesterov, weightDecay } = p.update;
+    sgdReference(
+      { length: M * N, momentum, nesterov, weightDecay },
+      [param as NumArray, C, metrics as NumArray, ...(velocity ? [velocity] : [])],
+      [],
+      ctx,
+    );
+  }
 }
 
+/**
+ * Storage bindings of both kernels (shaders/matmul_epilogue.wgsl): a, b, bias, aux, out, out2, metrics,
+ * colsum. Inputs: a, b, then bias, aux, or (update) the parameter, metrics and velocity. Outputs: C or
+ * the parameter, the dropped activation or the velocity, then the column sums.
+ */
 function bindings(p: MatmulParams): BufferRef[] {
   let input = 2;
   const bias: BufferRef = p.bias ? ['in', input++] : null;
   const aux: BufferRef = p.activationGrad !== 'identity' ? ['in', input++] : null;
-  const dropped: BufferRef = p.dropout && !p.dropoutBackward ? ['out', 1] : null;
-  return [['in', 0], ['in', 1], bias, aux, ['out', 0], dropped];
+  const second = (p.dropout && !p.dropoutBackward) || p.update?.momentum;
+  const metrics: BufferRef = p.update ? ['in', 3] : null;
+  const colsum: BufferRef = p.colSum ? ['out', second ? 2 : 1] : null;
+  return [['in', 0], ['in', 1], bias, aux, ['out', 0], second ? ['out', 1] : null, metrics, colsum];
 }
 
 /** Output rows and columns per invocation (`Block` in both WGSL files). */
@@ -161,7 +196,8 @@ function matmulKernel(
     variant: `${name} ${workgroup.x}x${workgroup.y}`,
     wgsl,
     bind: bindings,
-    uniform: (p) => Uint32Array.of(p.M, p.N, p.K, ...dropoutWords(p.dropout)),
+    uniform: (p) =>
+      Uint32Array.of(p.M, p.N, p.K, ...dropoutWords(p.dropout), f32Bits(p.update?.weightDecay ?? 0)),
     usesStep: true,
     overrides: (p) => ({
       TransA: Number(p.transA),
@@ -170,6 +206,10 @@ function matmulKernel(
       Activation: ACTIVATION_CODE[p.activation],
       ActivationGrad: ACTIVATION_CODE[p.activationGrad],
       Dropout: p.dropout ? (p.dropoutBackward ? 2 : 1) : 0,
+      Update: p.update ? 1 : 0,
+      HasMomentum: Number(p.update?.momentum ?? false),
+      Nesterov: Number(p.update?.nesterov ?? false),
+      ColSum: Number(p.colSum),
       WorkgroupX: workgroup.x,
       WorkgroupY: workgroup.y,
     }),
@@ -205,7 +245,9 @@ export const matmul: OpDef<'matmul', MatmulParams> = {
     const N = at(b, transB ? 0 : 1);
     const kB = at(b, transB ? 1 : 0);
     if (kB !== K) throw new RangeError(`${node.name}: inner dimensions differ (${K} vs ${kB})`);
-    const { dropout } = node.attrs;
+    const { dropout, update } = node.attrs;
+    const epilogue = node.attrs.bias || node.attrs.activation || node.attrs.activationGrad || dropout;
+    if (update && epilogue) throw new RangeError(`${node.name}: an update epilogue stands alone`);
     return {
       M,
       N,
@@ -217,6 +259,8 @@ export const matmul: OpDef<'matmul', MatmulParams> = {
       activationGrad: node.attrs.activationGrad ?? PLAIN_EPILOGUE.activationGrad,
       ...(dropout ? { dropout } : {}),
       dropoutBackward: node.attrs.dropoutBackward ?? PLAIN_EPILOGUE.dropoutBackward,
+      ...(update ? { update } : {}),
+      colSum: node.attrs.colSum ?? PLAIN_EPILOGUE.colSum,
     };
   },
   reference: matmulReference,
@@ -229,7 +273,7 @@ export const matmul: OpDef<'matmul', MatmulParams> = {
       key: (p) => `${p.M}x${p.N}x${p.K}${p.transA ? ' transA' : ''}${p.transB ? ' transB' : ''}`,
       candidates: matmulCandidates,
       plain: (p) => ({ M: p.M, N: p.N, K: p.K, transA: p.transA, transB: p.transB, ...PLAIN_EPILOGUE }),
-      scratch: (p) => [p.M * p.K, p.K * p.N, 0, 0, p.M * p.N, 0],
+      scratch: (p) => [p.M * p.K, p.K * p.N, 0, 0, p.M * p.N, 0, 0, 0],
     },
   },
   // f32 accumulation of K products against a double-precision sum (SPEC §4: rtol ~1e-5).

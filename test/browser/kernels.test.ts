@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CpuDevice } from '../../src/backend/cpu.js';
 import type { Activation, OpAttrs, OpName } from '../../src/graph/ir.js';
-import { adam, stepContext } from '../../src/nn/optim.js';
+import { adam, sgd as sgdOptimizer, stepContext } from '../../src/nn/optim.js';
 import { OPS } from '../../src/ops/index.js';
 import { matmulVec4Fits, PLAIN_EPILOGUE } from '../../src/ops/matmul.js';
 import type { Tolerance } from '../../src/ops/op.js';
@@ -208,6 +208,63 @@ describe.skipIf(typeof gpu === 'string')('GPU kernels vs CPU reference', () => {
             device.forceVariant = undefined;
           }
         }
+      });
+    });
+
+    describe('weight-gradient epilogue: SGD update in place + bias gradient (column sums of dY)', () => {
+      // [M, N, K]: M % 4 == 0 and N % 4 == 0 run matmul_vec4 (K free), the others matmul.
+      const shapes: [number, number, number][] = [
+        [36, 20, 7],
+        [68, 12, 32],
+        [33, 20, 9],
+        [10, 65, 16],
+      ];
+      const updates = [
+        { momentum: false, nesterov: false, weightDecay: 0 },
+        { momentum: true, nesterov: false, weightDecay: 0.01 },
+        { momentum: true, nesterov: true, weightDecay: 0 },
+      ];
+      const cases = shapes.flatMap((shape) => updates.map((update) => [...shape, update] as const));
+      it.each(cases)('M %i N %i K %i %o', async (M, N, K, update) => {
+        const dY = randomArray(K * M, M + K);
+        const inputs = [
+          { shape: [K, M], data: dY },
+          { shape: [K, N], data: randomArray(K * N, N + K) },
+          { shape: [M, N], data: randomArray(M * N, 3) },
+          { shape: [4], data: [0, 0, 0, 0] },
+          ...(update.momentum ? [{ shape: [M, N], data: randomArray(M * N, 4) }] : []),
+        ];
+        const outputs = [2, ...(update.momentum ? [4] : []), [M]];
+        const attrs = { transA: true, transB: false, update, colSum: true };
+        const ctx = stepContext(sgdOptimizer({ lr: 0.1, momentum: 0.9 }), 0, 0.1, 0.9);
+        await conform(device, 'matmul', attrs, inputs, outputs, tolerance('matmul', { K }), { ctx });
+        // The column sums are the bias_grad kernel's, bit for bit (same order of additions).
+        const [colsum] = (await runOp(device, 'matmul', attrs, inputs, outputs, { ctx })).slice(-1);
+        const [db] = await runOp(device, 'bias_grad', {}, [{ shape: [K, M], data: dY }], [[M]]);
+        expect(new Uint32Array((colsum as Float32Array).buffer)).toEqual(
+          new Uint32Array((db as Float32Array).buffer),
+        );
+      });
+
+      it('leaves the parameter and velocity alone once a non-finite loss was counted', async () => {
+        const [M, N, K] = [36, 20, 7];
+        const param = randomArray(M * N, 3);
+        const velocity = randomArray(M * N, 4);
+        const inputs = [
+          { shape: [K, M], data: randomArray(K * M, 1) },
+          { shape: [K, N], data: randomArray(K * N, 2) },
+          { shape: [M, N], data: param },
+          { shape: [4], data: [1, 2, 3, 1] },
+          { shape: [M, N], data: velocity },
+        ];
+        const attrs = {
+          transA: true,
+          transB: false,
+          update: { momentum: true, nesterov: false, weightDecay: 0 },
+        };
+        const [p, v] = await runOp(device, 'matmul', attrs, inputs, [2, 4], { step: 0 });
+        expect(p).toEqual(Float32Array.from(param));
+        expect(v).toEqual(Float32Array.from(velocity));
       });
     });
 
