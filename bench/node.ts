@@ -10,10 +10,11 @@
  */
 import { WebGpuUnavailableError } from '../src/index.js';
 import { tuningRecords } from '../src/webgpu/autotune.js';
+import { type ExploreRow, exploreMatmul } from './explore.js';
 import { measureCase, type Timing } from './measure.js';
 import { openDropgpu } from './ours.js';
-import { formatTable, formatTuning, packageVersion, parseCli, writeRecord } from './report.js';
-import { buildCases, parseSuites } from './suites.js';
+import { formatExplore, formatTable, formatTuning, packageVersion, parseCli, writeRecord } from './report.js';
+import { buildCases, matmulShapes, parseSuites } from './suites.js';
 
 const NO_ADAPTER = `No WebGPU adapter from Dawn. It needs a Vulkan driver; on Debian bookworm either
   - Mesa's lavapipe (25.x; bookworm's 22.3 is too old for Dawn):
@@ -65,8 +66,12 @@ try {
   throw error;
 }
 const timings: Timing[] = [];
+const explore: ExploreRow[] = [];
 try {
   for (const c of buildCases(suites, cli.quick, [ours])) timings.push(...(await measureCase(c, console.log)));
+  if (suites.includes('explore')) {
+    explore.push(...(await exploreMatmul(ours.device, matmulShapes(cli.quick), console.log)));
+  }
 } finally {
   ours.dispose();
 }
@@ -78,6 +83,7 @@ const record = {
   versions: { dropgpu: packageVersion('package.json') },
   timings,
   tuning: tuningRecords(),
+  explore,
   seconds: Math.round((Date.now() - started) / 1000),
   date: new Date().toISOString(),
 };
@@ -87,7 +93,8 @@ console.log(
 );
 console.log(formatTable(timings));
 console.log(`\n${formatTuning(record.tuning)}`);
-const label = `node-${suites.length === 3 ? 'all' : suites.join('+')}${cli.quick ? '-quick' : ''}`;
+if (explore.length > 0) console.log(`\n${formatExplore(explore)}`);
+const label = `node-${suites.join('+') === 'matmul+train+infer' ? 'all' : suites.join('+')}${cli.quick ? '-quick' : ''}`;
 console.log(`\nwrote ${writeRecord(label, record)}`);
 // Dawn's instance keeps Node's event loop alive.
 process.exit(0);

@@ -6,7 +6,7 @@
 import { compileGraph } from '../src/graph/executor.js';
 import { Graph, plainStep } from '../src/graph/ir.js';
 import { createBackend, mlp, sgd } from '../src/index.js';
-import { openWebGpu, type WebGpuOptions } from '../src/webgpu/device.js';
+import { openWebGpu, type WebGpuDevice, type WebGpuOptions } from '../src/webgpu/device.js';
 import type { Log } from './measure.js';
 import { KEEP_PROB, type Library, LR, MOMENTUM, SEED, SIZES } from './suites.js';
 
@@ -15,7 +15,12 @@ export interface OpenedLibrary extends Library {
   dispose(): void;
 }
 
-export async function openDropgpu(options: WebGpuOptions, log: Log): Promise<OpenedLibrary> {
+export interface OpenedDropgpu extends OpenedLibrary {
+  /** The device every suite runs on (for `explore`). */
+  readonly device: WebGpuDevice;
+}
+
+export async function openDropgpu(options: WebGpuOptions, log: Log): Promise<OpenedDropgpu> {
   const device = await openWebGpu(options);
   // One GPUDevice for both the raw matmul graphs and the nets, so both suites time the same queue.
   const backend = await createBackend('webgpu', { device: device.gpu });
@@ -25,6 +30,7 @@ export async function openDropgpu(options: WebGpuOptions, log: Log): Promise<Ope
   return {
     name: 'dropgpu',
     description: device.description,
+    device,
     dispose() {
       backend.dispose();
       device.destroy();

@@ -4,9 +4,10 @@
  * libraries within every case, and leaves the results in `window.benchResult` for bench/run.ts.
  */
 import { type TuningRecord, tuningRecords } from '../src/webgpu/autotune.js';
+import { type ExploreRow, exploreMatmul } from './explore.js';
 import { type Log, measureCase, type Timing } from './measure.js';
 import { openDropgpu } from './ours.js';
-import { buildCases, parseSuites } from './suites.js';
+import { buildCases, matmulShapes, parseSuites } from './suites.js';
 import { openTfjs } from './tfjs.js';
 
 export interface PageResult {
@@ -18,6 +19,7 @@ export interface PageResult {
   readonly userAgent: string;
   readonly timings: Timing[];
   readonly tuning: readonly TuningRecord[];
+  readonly explore: readonly ExploreRow[];
 }
 
 declare global {
@@ -52,8 +54,11 @@ async function main(): Promise<void> {
   log(`adapter: ${JSON.stringify(adapter)}`);
   log(`dropgpu on ${ours.description}; ${tfjs.description}, TF.js ${tfjs.versions.tfjs}`);
   const timings: Timing[] = [];
+  const explore: ExploreRow[] = [];
   try {
     for (const c of buildCases(suites, quick, [ours, tfjs])) timings.push(...(await measureCase(c, log)));
+    if (suites.includes('explore'))
+      explore.push(...(await exploreMatmul(ours.device, matmulShapes(quick), log)));
   } finally {
     ours.dispose();
     tfjs.dispose();
@@ -67,6 +72,7 @@ async function main(): Promise<void> {
     userAgent: navigator.userAgent,
     timings,
     tuning: tuningRecords(),
+    explore,
   };
 }
 

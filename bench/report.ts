@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TuningRecord } from '../src/webgpu/autotune.js';
+import type { ExploreRow } from './explore.js';
 import { fmt, type Timing } from './measure.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -69,6 +70,23 @@ export function formatTuning(records: readonly TuningRecord[]): string {
       .map(([variant, ms]) => `${variant} ${fmt(ms)}${variant === record.chosen ? '*' : ''}`)
       .join(', ');
     lines.push(`| ${record.op} | ${record.key} | ${record.chosen} | ${cells} |`);
+  }
+  return lines.join('\n');
+}
+
+/** Per shape: every kernel's ms per dispatch, the fastest, and the library's choice against it. */
+export function formatExplore(rows: readonly ExploreRow[]): string {
+  const lines = [
+    '| shape | fastest kernel (GFLOP/s) | library runs | its time / fastest | every kernel, ms per dispatch |',
+    '|---|---|---|---|---|',
+  ];
+  for (const row of rows) {
+    const all = Object.entries(row.times)
+      .map(([variant, ms]) => `${variant} ${fmt(ms)}`)
+      .join(', ');
+    lines.push(
+      `| ${row.shape} | ${row.best} (${fmt(row.bestGflops)}) | ${row.chosen} | ${row.chosenOverBest.toFixed(3)} | ${all} |`,
+    );
   }
   return lines.join('\n');
 }

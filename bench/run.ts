@@ -8,7 +8,15 @@ import { chromium } from 'playwright';
 import { createServer } from 'vite';
 import { CHROMIUM_ARGS, findChromium, NO_CHROMIUM_MESSAGE } from '../scripts/chromium.js';
 import type { PageResult } from './page.js';
-import { formatTable, formatTuning, packageVersion, parseCli, ROOT, writeRecord } from './report.js';
+import {
+  formatExplore,
+  formatTable,
+  formatTuning,
+  packageVersion,
+  parseCli,
+  ROOT,
+  writeRecord,
+} from './report.js';
 import { parseSuites } from './suites.js';
 
 const cli = parseCli(process.argv.slice(2));
@@ -72,7 +80,8 @@ try {
   );
   console.log(formatTable(result.timings));
   console.log(`\n${formatTuning(result.tuning)}`);
-  const label = suites.length === 3 ? 'all' : suites.join('+');
+  if (result.explore.length > 0) console.log(`\n${formatExplore(result.explore)}`);
+  const label = suites.join('+') === 'matmul+train+infer' ? 'all' : suites.join('+');
   console.log(`\nwrote ${writeRecord(cli.quick ? `${label}-quick` : label, record)}`);
 } finally {
   await browser.close();

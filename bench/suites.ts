@@ -45,11 +45,13 @@ export interface Library {
   infer(workload: InferWorkload): Contender;
 }
 
-export const SUITE_NAMES = ['matmul', 'train', 'infer'] as const;
+/** `explore` (dropgpu's matmul kernels ranked against each other, bench/explore.ts) is not in `all`. */
+export const SUITE_NAMES = ['matmul', 'train', 'infer', 'explore'] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];
+const ALL: readonly SuiteName[] = ['matmul', 'train', 'infer'];
 
 export function parseSuites(arg: string | undefined): SuiteName[] {
-  if (arg === undefined || arg === '' || arg === 'all') return [...SUITE_NAMES];
+  if (arg === undefined || arg === '' || arg === 'all') return [...ALL];
   const names = arg.split(',');
   for (const name of names) {
     if (!(SUITE_NAMES as readonly string[]).includes(name)) {

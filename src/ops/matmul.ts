@@ -183,14 +183,11 @@ export function matmulVec4Fits(p: Pick<MatmulParams, 'M' | 'N' | 'K' | 'transA' 
 }
 
 /**
- * One matmul kernel: a WGSL file (shaders/matmul.wgsl or its vec4 variant) with a workgroup shape.
- * Both files take the same overrides, bindings and uniform and give the same bits.
+ * One matmul kernel: a WGSL file with matmul.wgsl's interface (shaders/matmul.wgsl, its vec4 variant,
+ * or an experiment of `npm run bench -- explore`) behind the shared epilogue, with a workgroup shape.
  */
-function matmulKernel(
-  name: 'matmul' | 'matmul_vec4',
-  wgsl: string,
-  workgroup: WorkgroupShape,
-): GpuKernel<MatmulParams> {
+export function matmulKernel(name: string, main: string, workgroup: WorkgroupShape): GpuKernel<MatmulParams> {
+  const wgsl = joinWgsl(philoxWgsl, activationWgsl, matmulEpilogueWgsl, main);
   return {
     name,
     variant: `${name} ${workgroup.x}x${workgroup.y}`,
@@ -218,10 +215,8 @@ function matmulKernel(
   };
 }
 
-const SCALAR_WGSL = joinWgsl(philoxWgsl, activationWgsl, matmulEpilogueWgsl, matmulWgsl);
-const VEC4_WGSL = joinWgsl(philoxWgsl, activationWgsl, matmulEpilogueWgsl, matmulVec4Wgsl);
-const SCALAR_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul', SCALAR_WGSL, shape));
-const VEC4_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul_vec4', VEC4_WGSL, shape));
+const SCALAR_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul', matmulWgsl, shape));
+const VEC4_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul_vec4', matmulVec4Wgsl, shape));
 
 /**
  * The kernels that may run `p`, the default (8×8 workgroups) first: the vec4 file whenever it fits, else

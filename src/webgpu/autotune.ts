@@ -143,13 +143,17 @@ export async function chooseKernel<P>(
   return chosen;
 }
 
-/** Milliseconds per dispatch of each candidate on `params`, best of ROUNDS after a warm-up. */
-async function timeCandidates<P>(
+/**
+ * Milliseconds per dispatch of each candidate on `params` (on zeroed scratch buffers), best of `rounds`
+ * after a warm-up. Also used by `npm run bench -- explore` to rank kernels outside the library.
+ */
+export async function timeCandidates<P>(
   host: TuningHost,
   op: string,
   candidates: readonly GpuKernel<P>[],
   params: P,
   scratch: readonly number[],
+  rounds = ROUNDS,
 ): Promise<number[]> {
   const { gpu } = host;
   const made: GPUBuffer[] = [];
@@ -207,7 +211,7 @@ async function timeCandidates<P>(
       Math.min(64, Math.max(1, Math.ceil(MIN_SUBMIT_MS / Math.max(ms, 1e-3)))),
     );
     const best = first.map(() => Number.POSITIVE_INFINITY);
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < rounds; round++) {
       // Alternate the order so that a slow phase of the machine does not land on one candidate.
       const order = runs.map((_, i) => (round % 2 === 0 ? i : runs.length - 1 - i));
       for (const i of order) best[i] = Math.min(best[i] as number, await time(i, repeats[i] as number));

@@ -15,7 +15,7 @@ import {
   type StepContext,
 } from '../graph/ir.js';
 import { OPS } from '../ops/index.js';
-import { chooseKernel } from './autotune.js';
+import { chooseKernel, type TuningHost } from './autotune.js';
 import { f32Bits, type GpuKernel, kernelFor, STEP_UNIFORM_BYTES } from './kernel.js';
 
 /** How many runs back a snapshot (the loss) can still be read. */
@@ -324,12 +324,16 @@ export class WebGpuDevice implements Device<GPUBuffer> {
       return kernel;
     }
     if (!this.autotune) return fallback;
-    const host = {
+    return chooseKernel(this.tuningHost(), op, base, params, fallback);
+  }
+
+  /** This device as the autotuner sees it (also used by `npm run bench -- explore`). */
+  tuningHost(): TuningHost {
+    return {
       gpu: this.gpu,
       adapter: this.#adapterName(),
       pipeline: (name: string, kernel: GpuKernel<unknown>, p: unknown) => this.#pipeline(name, kernel, p),
     };
-    return chooseKernel(host, op, base, params, fallback);
   }
 
   /** What the tuner's choices are remembered under: the adapter's identity, as exact as it gets. */
