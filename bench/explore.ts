@@ -1,10 +1,9 @@
 /**
  * `npm run bench -- explore`: every matmul kernel we have, timed on each shape of the matmul suite on
  * this adapter: the library's candidates (shaders/matmul_vec4.wgsl and shaders/matmul.wgsl in each
- * workgroup shape) and the experiments in bench/kernels/ that lost. Shows, per shape, the fastest
+ * workgroup shape) and the experiments in bench/kernels/ that lost (8×8 workgroups). Shows, per shape, the fastest
  * kernel found and how far the library's own choice (the autotuner's) is from it. dropgpu only.
  */
-import matmulWgsl from '../shaders/matmul.wgsl?raw';
 import { OPS } from '../src/ops/index.js';
 import {
   type MatmulParams,
@@ -35,6 +34,12 @@ export interface ExploreRow {
 
 const ROUNDS = 5;
 
+/** Kernels that lost (bench/kernels/): each has matmul_vec4.wgsl's interface and shape constraints. */
+const EXPERIMENTS = [
+  ['matmul_vec4_seq', seqWgsl],
+  ['matmul_vec4_dot8', dot8Wgsl],
+] as const;
+
 export async function exploreMatmul(
   device: WebGpuDevice,
   shapes: readonly MatmulShape[],
@@ -49,10 +54,7 @@ export async function exploreMatmul(
     const fits = matmulVec4Fits(p);
     const candidates: GpuKernel<MatmulParams>[] = [...tuning.candidates(p)];
     if (fits) {
-      // The library never runs the scalar file where vec4 fits; here it is a contender.
-      candidates.push(...WORKGROUP_SHAPES.map((wg) => matmulKernel('matmul', matmulWgsl, wg)));
-      candidates.push(matmulKernel('matmul_vec4_seq', seqWgsl, { x: 8, y: 8 }));
-      candidates.push(matmulKernel('matmul_vec4_dot8', dot8Wgsl, { x: 8, y: 8 }));
+      for (const [name, wgsl] of EXPERIMENTS) candidates.push(matmulKernel(name, wgsl, { x: 8, y: 8 }));
     }
     const host = device.tuningHost();
     const chosen = await chooseKernel(host, 'matmul', base, p, kernelFor(base, p));

@@ -6,14 +6,11 @@
 // Needs philox.wgsl, activation.wgsl and matmul_epilogue.wgsl joined in front (same epilogue).
 // CPU reference: matmulReference() in src/ops/matmul.ts.
 //
-// Design: matmul.wgsl's 8×8 block per invocation with 4 times fewer loads: per 4 steps of k it loads
-// 16 vec4s (8 of A, 8 of B) where matmul.wgsl loads 64 floats, and it adds each group of 4 products
-// (a dot product) to the accumulator at once, so each of the 64 accumulators, which live in spilled
-// registers on a CPU adapter, is read and written once per 4 k instead of 4 times. Measured on
-// SwiftShader (docs/performance.md): 10–25% faster than adding the products one by one from the same
-// vec4 loads, which in turn was 10–25% faster than matmul.wgsl. The grouping rounds differently from
-// matmul.wgsl, so which file runs is a fixed rule (vec4 whenever it fits), never a timing: only the
-// workgroup shape is autotuned, and that leaves every bit as it is.
+// Design: matmul.wgsl's 8×8 block per invocation and its exact order of sums (`add_group` and `mac` of
+// matmul_epilogue.wgsl: the same bits), with 4 times fewer loads: per 4 steps of k it loads 16 vec4s
+// (8 of A, 8 of B) where matmul.wgsl loads 64 floats; vectors that run the wrong way are transposed
+// in registers. On SwiftShader that is 10–15% faster than matmul.wgsl; on lavapipe it is sometimes
+// slower, which is why the autotuner (src/webgpu/autotune.ts) chooses between them.
 //
 // Guards: row and column indices are clamped into range (no load is out of bounds); rows and columns
 // past M or N compute values that are never stored; the k loop stops exactly at K.
@@ -28,28 +25,6 @@ const Block: u32 = 8u;
 
 @group(0) @binding(0) var<storage, read> a: array<vec4f>;
 @group(0) @binding(1) var<storage, read> b: array<vec4f>;
-
-// The 8×8 block of C: row r's columns 0..3 in r{r}lo, columns 4..7 in r{r}hi. Named fields, not an
-// array: a dynamically indexed array becomes memory traffic on SwiftShader.
-struct Acc {
-  r0lo: vec4f, r0hi: vec4f, r1lo: vec4f, r1hi: vec4f, r2lo: vec4f, r2hi: vec4f, r3lo: vec4f, r3hi: vec4f,
-  r4lo: vec4f, r4hi: vec4f, r5lo: vec4f, r5hi: vec4f, r6lo: vec4f, r6hi: vec4f, r7lo: vec4f, r7hi: vec4f,
-}
-
-// One step of k (for the last K % 4): opA's rows 0..3 (alo) and 4..7 (ahi) at k, times opB's
-// columns 0..3 (blo) and 4..7 (bhi).
-fn mac(acc: Acc, alo: vec4f, ahi: vec4f, blo: vec4f, bhi: vec4f) -> Acc {
-  var c = acc;
-  c.r0lo += alo.x * blo; c.r0hi += alo.x * bhi;
-  c.r1lo += alo.y * blo; c.r1hi += alo.y * bhi;
-  c.r2lo += alo.z * blo; c.r2hi += alo.z * bhi;
-  c.r3lo += alo.w * blo; c.r3hi += alo.w * bhi;
-  c.r4lo += ahi.x * blo; c.r4hi += ahi.x * bhi;
-  c.r5lo += ahi.y * blo; c.r5hi += ahi.y * bhi;
-  c.r6lo += ahi.z * blo; c.r6hi += ahi.z * bhi;
-  c.r7lo += ahi.w * blo; c.r7hi += ahi.w * bhi;
-  return c;
-}
 
 // Offset, in vec4s, of row `i` (clamped below `rows`) of a [rows, K] matrix.
 fn row_along_k(i: u32, rows: u32) -> u32 {
@@ -105,8 +80,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
       av = array<vec4f, 8>(a[ra[0] + k4], a[ra[1] + k4], a[ra[2] + k4], a[ra[3] + k4],
                            a[ra[4] + k4], a[ra[5] + k4], a[ra[6] + k4], a[ra[7] + k4]);
     }
-    // Matrices whose column c is opB's column n0 + c (blo) or n0 + 4 + c (bhi) at k .. k+3: a row of
-    // opA times blo is its 4 dot products with those columns.
+    // Matrices whose column c is opB's column n0 + c (blo) or n0 + 4 + c (bhi) at k .. k+3.
     var blo: mat4x4f;
     var bhi: mat4x4f;
     if (TransB) {
@@ -119,14 +93,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
       bhi = transpose(mat4x4f(b[r + bn.y], b[r + b_stride + bn.y], b[r + 2u * b_stride + bn.y],
                               b[r + 3u * b_stride + bn.y]));
     }
-    acc.r0lo += av[0] * blo; acc.r0hi += av[0] * bhi;
-    acc.r1lo += av[1] * blo; acc.r1hi += av[1] * bhi;
-    acc.r2lo += av[2] * blo; acc.r2hi += av[2] * bhi;
-    acc.r3lo += av[3] * blo; acc.r3hi += av[3] * bhi;
-    acc.r4lo += av[4] * blo; acc.r4hi += av[4] * bhi;
-    acc.r5lo += av[5] * blo; acc.r5hi += av[5] * bhi;
-    acc.r6lo += av[6] * blo; acc.r6hi += av[6] * bhi;
-    acc.r7lo += av[7] * blo; acc.r7hi += av[7] * bhi;
+    add_group(&acc, av, blo, bhi);
     if (sums) {
       let lo = transpose(mat4x4f(av[0], av[1], av[2], av[3])); // column j: rows 0..3 at k + j
       let hi = transpose(mat4x4f(av[4], av[5], av[6], av[7]));
@@ -145,8 +112,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
       sum_hi += ahi;
     }
   }
-  store_colsum(m0, n0, sum_lo, sum_hi);
-  store_block(m0, n0, array<vec4f, 16>(acc.r0lo, acc.r0hi, acc.r1lo, acc.r1hi, acc.r2lo, acc.r2hi,
-                                        acc.r3lo, acc.r3hi, acc.r4lo, acc.r4hi, acc.r5lo, acc.r5hi,
-                                        acc.r6lo, acc.r6hi, acc.r7lo, acc.r7hi));
+  store_acc(m0, n0, acc, sum_lo, sum_hi);
 }

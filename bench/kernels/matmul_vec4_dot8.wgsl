@@ -1,5 +1,5 @@
 // Exploration kernel for `npm run bench -- explore` (not part of the library): shaders/matmul_vec4.wgsl
-// with two groups of 4 products (8 k) added to each accumulator at once. Measured no faster than 4.
+// with two dot products of 4 (8 k) added to each accumulator at once. Measured 0-8% slower than 4.
 // CPU reference: matmulReference() in src/ops/matmul.ts.
 
 override TransA: bool = false;
@@ -13,27 +13,6 @@ const Block: u32 = 8u;
 @group(0) @binding(0) var<storage, read> a: array<vec4f>;
 @group(0) @binding(1) var<storage, read> b: array<vec4f>;
 
-// The 8×8 block of C: row r's columns 0..3 in r{r}lo, columns 4..7 in r{r}hi. Named fields, not an
-// array: a dynamically indexed array becomes memory traffic on SwiftShader.
-struct Acc {
-  r0lo: vec4f, r0hi: vec4f, r1lo: vec4f, r1hi: vec4f, r2lo: vec4f, r2hi: vec4f, r3lo: vec4f, r3hi: vec4f,
-  r4lo: vec4f, r4hi: vec4f, r5lo: vec4f, r5hi: vec4f, r6lo: vec4f, r6hi: vec4f, r7lo: vec4f, r7hi: vec4f,
-}
-
-// One step of k (for the last K % 4): opA's rows 0..3 (alo) and 4..7 (ahi) at k, times opB's
-// columns 0..3 (blo) and 4..7 (bhi).
-fn mac(acc: Acc, alo: vec4f, ahi: vec4f, blo: vec4f, bhi: vec4f) -> Acc {
-  var c = acc;
-  c.r0lo += alo.x * blo; c.r0hi += alo.x * bhi;
-  c.r1lo += alo.y * blo; c.r1hi += alo.y * bhi;
-  c.r2lo += alo.z * blo; c.r2hi += alo.z * bhi;
-  c.r3lo += alo.w * blo; c.r3hi += alo.w * bhi;
-  c.r4lo += ahi.x * blo; c.r4hi += ahi.x * bhi;
-  c.r5lo += ahi.y * blo; c.r5hi += ahi.y * bhi;
-  c.r6lo += ahi.z * blo; c.r6hi += ahi.z * bhi;
-  c.r7lo += ahi.w * blo; c.r7hi += ahi.w * bhi;
-  return c;
-}
 
 // Offset, in vec4s, of row `i` (clamped below `rows`) of a [rows, K] matrix.
 fn row_along_k(i: u32, rows: u32) -> u32 {

@@ -7,12 +7,12 @@
  * pass (one dispatch per layer), mask + activation derivative in the backward pass. The order of the
  * epilogue's steps is spelled out in shaders/matmul_epilogue.wgsl and followed exactly below.
  *
- * Two kernels, one semantics: shaders/matmul.wgsl for every shape, and its fast variant
- * shaders/matmul_vec4.wgsl (vec4 loads along each operand's contiguous dimension, products added to
- * the accumulator 4 at a time) whenever the dimensions it reads as vec4 are multiples of 4. Both join
- * the same epilogue file and are checked against the same reference below. Which file runs is a rule
- * (their roundings differ); its workgroup shape is what the autotuner (src/webgpu/autotune.ts) measured
- * fastest on the adapter, which changes no bit of the result.
+ * Two kernels, one arithmetic: shaders/matmul.wgsl for every shape, and its variant
+ * shaders/matmul_vec4.wgsl (vec4 loads along each operand's contiguous dimension) where the dimensions
+ * it reads as vec4 are multiples of 4. Both join the same epilogue file, which also fixes the order of
+ * the sums, so they give the same bits; both are checked against the same reference below. Which one
+ * runs, in which workgroup shape, is what the autotuner (src/webgpu/autotune.ts) measured fastest on
+ * the adapter (default: vec4 where it fits, 8×8); the choice never changes a result.
  */
 import activationWgsl from '../../shaders/activation.wgsl?raw';
 import matmulWgsl from '../../shaders/matmul.wgsl?raw';
@@ -219,11 +219,11 @@ const SCALAR_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul', ma
 const VEC4_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul_vec4', matmulVec4Wgsl, shape));
 
 /**
- * The kernels that may run `p`, the default (8×8 workgroups) first: the vec4 file whenever it fits, else
- * the scalar one, in every workgroup shape. One file only, so every candidate gives the same bits.
+ * The kernels that may run `p`, the default first: both files (the vec4 one where it fits), each in
+ * every workgroup shape. They compute the same bits (tested), so the choice is only about speed.
  */
 function matmulCandidates(p: MatmulParams): readonly GpuKernel<MatmulParams>[] {
-  return matmulVec4Fits(p) ? VEC4_KERNELS : SCALAR_KERNELS;
+  return matmulVec4Fits(p) ? [...VEC4_KERNELS, ...SCALAR_KERNELS] : SCALAR_KERNELS;
 }
 
 /** Below this many multiply-adds a matmul is not timed: the timing would cost more than it saves. */
