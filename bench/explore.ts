@@ -5,13 +5,7 @@
  * kernel found and how far the library's own choice (the autotuner's) is from it. dropgpu only.
  */
 import { OPS } from '../src/ops/index.js';
-import {
-  type MatmulParams,
-  matmulKernel,
-  matmulVec4Fits,
-  PLAIN_EPILOGUE,
-  WORKGROUP_SHAPES,
-} from '../src/ops/matmul.js';
+import { type MatmulParams, matmulKernel, matmulVec4Fits, PLAIN_EPILOGUE } from '../src/ops/matmul.js';
 import { chooseKernel, timeCandidates } from '../src/webgpu/autotune.js';
 import type { WebGpuDevice } from '../src/webgpu/device.js';
 import { type GpuKernel, kernelFor } from '../src/webgpu/kernel.js';
