@@ -57,7 +57,7 @@ console.log(`adapter: ${JSON.stringify(adapterRecord)}`);
 const started = Date.now();
 let ours: Awaited<ReturnType<typeof openDropgpu>>;
 try {
-  ours = await openDropgpu({ gpu }, console.log);
+  ours = await openDropgpu({ gpu, autotune: cli.autotune }, console.log);
 } catch (error) {
   if (error instanceof WebGpuUnavailableError) {
     console.error(`${error.message}\n${NO_ADAPTER}`);
@@ -78,6 +78,7 @@ try {
 const record = {
   suites,
   quick: cli.quick,
+  autotune: cli.autotune,
   runtime: `Node ${process.versions.node}, Dawn (webgpu ${packageVersion('node_modules/webgpu/package.json')})`,
   adapter: adapterRecord,
   versions: { dropgpu: packageVersion('package.json') },

@@ -71,7 +71,9 @@ export async function openDropgpu(options: WebGpuOptions, log: Log): Promise<Ope
         const warm = nextBatch();
         const first = await (await net.trainStep(warm.x, warm.labels)).loss;
         // Includes the autotuner's timings for shapes this page has not tuned yet.
-        log(`  dropgpu B=${batchSize}: compiled in ${compileSeconds.toFixed(1)} s, first loss ${first.toFixed(4)}`);
+        log(
+          `  dropgpu B=${batchSize}: compiled in ${compileSeconds.toFixed(1)} s, first loss ${first.toFixed(4)}`,
+        );
         return {
           async run() {
             for (let i = 1; i <= steps; i++) {

@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   const suites = parseSuites(params.get('suites') ?? undefined);
   const quick = params.get('quick') === '1';
   const adapter = await adapterInfo();
-  const ours = await openDropgpu({}, log);
+  const ours = await openDropgpu({ autotune: params.get('autotune') !== '0' }, log);
   const tfjs = await openTfjs(log);
   log(`adapter: ${JSON.stringify(adapter)}`);
   log(`dropgpu on ${ours.description}; ${tfjs.description}, TF.js ${tfjs.versions.tfjs}`);

@@ -20,14 +20,21 @@ export function packageVersion(path: string): string {
 export interface CliOptions {
   readonly suites: string | undefined;
   readonly quick: boolean;
+  /** `--no-autotune`: dropgpu runs its default kernels (WebGpuOptions.autotune = false). */
+  readonly autotune: boolean;
 }
 
-/** `[suite[,suite…]|all] [--quick]`, in any order. */
+const FLAGS = ['--quick', '--no-autotune'];
+
+/** `[suite[,suite…]|all] [--quick] [--no-autotune]`, in any order. */
 export function parseCli(argv: readonly string[]): CliOptions {
-  const quick = argv.includes('--quick');
-  const unknown = argv.filter((arg) => arg.startsWith('--') && arg !== '--quick');
-  if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(' ')}; have --quick`);
-  return { suites: argv.find((arg) => !arg.startsWith('--')), quick };
+  const unknown = argv.filter((arg) => arg.startsWith('--') && !FLAGS.includes(arg));
+  if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(' ')}; have ${FLAGS.join(', ')}`);
+  return {
+    suites: argv.find((arg) => !arg.startsWith('--')),
+    quick: argv.includes('--quick'),
+    autotune: !argv.includes('--no-autotune'),
+  };
 }
 
 export function formatTable(timings: readonly Timing[]): string {

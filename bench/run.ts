@@ -51,7 +51,7 @@ try {
       if (++loads > 1) reject(new Error('the page reloaded mid-run; its measurements are lost'));
     });
   });
-  const query = `suites=${suites.join(',')}${cli.quick ? '&quick=1' : ''}`;
+  const query = `suites=${suites.join(',')}${cli.quick ? '&quick=1' : ''}${cli.autotune ? '' : '&autotune=0'}`;
   await page.goto(`http://127.0.0.1:${port}/bench/index.html?${query}`);
   const handle = await Promise.race([
     page.waitForFunction(() => window.benchResult, null, { timeout: 0, polling: 1000 }),
@@ -63,6 +63,7 @@ try {
     ...result,
     browser: `Chromium ${browser.version()}`,
     chromiumArgs: CHROMIUM_ARGS,
+    autotune: cli.autotune,
     versions: {
       dropgpu: packageVersion('package.json'),
       tfjs: result.tfjsVersions.tfjs ?? 'unknown',

@@ -14,7 +14,11 @@ export interface TuningRecord {
   readonly adapter: string;
   readonly op: string;
   readonly key: string;
-  /** Milliseconds per dispatch, best of the rounds, by variant, in candidate order. */
+  /**
+   * Milliseconds per dispatch, best of the rounds, by variant: first each kernel file in its default
+   * workgroup shape (stage 1), then every shape of the faster file (stage 2, which times its default
+   * again and keeps that later time).
+   */
   readonly times: Readonly<Record<string, number>>;
   readonly chosen: string;
 }
@@ -123,24 +127,36 @@ export async function chooseKernel<P>(
   const remembered = rememberedChoice(host.adapter, op, key);
   const known = candidates.find((kernel) => kernel.variant === remembered);
   if (known) return known;
-  const times = await timeCandidates(host, op, candidates, tuning.plain(params), tuning.scratch(params));
-  let best = 0;
-  times.forEach((ms, i) => {
-    if (ms < (times[best] as number)) best = i;
+  // Two stages, to compile and time 6 pipelines instead of 10: each file in the default workgroup
+  // shape, then every workgroup shape of the faster file.
+  const plain = tuning.plain(params);
+  const scratch = tuning.scratch(params);
+  const files = [...new Set(candidates.map((kernel) => kernel.name))];
+  const firsts = files.map((file) => candidates.find((kernel) => kernel.name === file) as GpuKernel<P>);
+  const fileTimes = firsts.length > 1 ? await timeCandidates(host, op, firsts, plain, scratch) : [0];
+  const file = firsts[indexOfMin(fileTimes)]?.name;
+  const shapes = candidates.filter((kernel) => kernel.name === file);
+  const shapeTimes = shapes.length > 1 ? await timeCandidates(host, op, shapes, plain, scratch) : fileTimes;
+  const chosen = shapes[indexOfMin(shapeTimes)] as GpuKernel<P>;
+  const variant = chosen.variant ?? '';
+  const times: Record<string, number> = {};
+  firsts.forEach((kernel, i) => {
+    times[kernel.variant ?? ''] = fileTimes[i] as number;
   });
-  const chosen = candidates[best] as GpuKernel<P>;
-  const variant = chosen.variant ?? String(best);
-  records.push({
-    adapter: host.adapter,
-    op,
-    key,
-    times: Object.fromEntries(
-      candidates.map((kernel, i) => [kernel.variant ?? String(i), times[i] as number]),
-    ),
-    chosen: variant,
+  shapes.forEach((kernel, i) => {
+    times[kernel.variant ?? ''] = shapeTimes[i] as number;
   });
+  records.push({ adapter: host.adapter, op, key, times, chosen: variant });
   remember(host.adapter, op, key, variant);
   return chosen;
+}
+
+function indexOfMin(values: readonly number[]): number {
+  let best = 0;
+  values.forEach((value, i) => {
+    if (value < (values[best] as number)) best = i;
+  });
+  return best;
 }
 
 /**
