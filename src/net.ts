@@ -3,12 +3,13 @@
  * buffers, the training program and the inference program, and the step counter t of SPEC §3.2.
  * Every argument is checked before any work starts, so a bad call leaves the net as it was.
  */
-import type { Device, RunResult } from './backend/device.js';
+import { type Device, MAX_STEPS_PER_RUN, type RunResult } from './backend/device.js';
+import { checkDataset, type Dataset } from './data/mnist.js';
 import { ArgumentError, DisposedError, describe } from './errors.js';
 import { type CompiledGraph, compileGraph } from './graph/executor.js';
 import { elementCount, plainStep, type StepContext } from './graph/ir.js';
 import { allTensors, Validator } from './graph/validate.js';
-import { buildPredictGraph, buildTrainGraph } from './nn/graphs.js';
+import { buildPredictGraph, buildTrainGraph, RESIDENT } from './nn/graphs.js';
 import { initParams, type ParamMap } from './nn/init.js';
 import type { MlpSpec } from './nn/mlp.js';
 import { type Optimizer, stepContext } from './nn/optim.js';
@@ -103,6 +104,8 @@ export class Net<Buffer = unknown> {
   readonly #trainInputs: { xId: number; labelsId: number; xBuffer: Buffer; labelsBuffer: Buffer };
   #mc: Promise<CompiledGraph<Buffer>> | undefined;
   #mcCompiled: CompiledGraph<Buffer> | undefined;
+  /** The training set kept on the device and the program that trains from it (see `trainRows`). */
+  #resident: Resident<Buffer> | undefined;
   #step = 0;
   #disposed = false;
 
@@ -188,11 +191,7 @@ export class Net<Buffer = unknown> {
     const { batchSize, spec, optimizer } = this.info;
     const inputs = checkInputs('x', x, batchSize, spec.sizes[0] as number, true);
     const labels = checkLabels('y', y, batchSize, spec.sizes[spec.sizes.length - 1] as number);
-    const lr = hyperparameters.lr ?? optimizer.lr;
-    if (!(Number.isFinite(lr) && lr > 0)) throw new ArgumentError('lr', 'a number > 0', describe(lr));
-    const momentum = hyperparameters.momentum ?? (optimizer.kind === 'sgd' ? optimizer.momentum : 0);
-    if (!(momentum >= 0 && momentum < 1))
-      throw new ArgumentError('momentum', 'a number in [0, 1)', describe(momentum));
+    const { lr, momentum } = this.#hyperparameters(hyperparameters, '');
     const { xId, labelsId, xBuffer, labelsBuffer } = this.#trainInputs;
     this.#device.write(xBuffer, inputs);
     this.#device.write(labelsBuffer, labels);
@@ -210,14 +209,147 @@ export class Net<Buffer = unknown> {
     const run: RunResult = this.#train.program.run(ctx);
     this.#step += 1;
     if (start) await this.#validator?.check(start, ctx);
-    let loss: Promise<number> | undefined;
-    return {
-      step,
-      get loss() {
-        loss ??= run.read(0).then((values) => values[0] as number);
-        return loss;
-      },
+    return stepResult(step, run);
+  }
+
+  /**
+   * Several training steps on rows of `data`, which stays on the device: `rows` holds steps ×
+   * batchSize row indices (step s trains on rows[s·B … (s+1)·B)); `hyperparameters` is one entry per
+   * step, or one for all. The first call with a dataset uploads it (a later call with another one
+   * replaces it; `dispose` frees it), as bytes when it has `bytes` (MNIST: a quarter of x's size);
+   * after that a step uploads only its B row indices, and up to MAX_STEPS_PER_RUN (32) steps go to the
+   * GPU in one submission. The results are those of `trainStep` on the same batches, bit for bit.
+   * When the dataset does not fit the device's buffer limits (or in validate mode), the batches are
+   * gathered on the CPU and trained one `trainStep` at a time, with the same results.
+   */
+  async trainRows(
+    data: Dataset,
+    rows: ArrayLike<number>,
+    hyperparameters: StepHyperparameters | readonly StepHyperparameters[] = {},
+  ): Promise<TrainStepResult[]> {
+    this.#checkLive();
+    const { batchSize, spec, optimizer } = this.info;
+    checkDataset('data', data, spec.sizes);
+    const steps = rows?.length / batchSize;
+    if (!(Number.isInteger(steps) && steps >= 1)) {
+      throw new ArgumentError(
+        'rows',
+        `a non-empty multiple of batchSize = ${batchSize} row indices`,
+        describe(rows),
+      );
+    }
+    const indices = new Uint32Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      if (!(Number.isInteger(row) && (row as number) >= 0 && (row as number) < data.n)) {
+        throw new ArgumentError(`rows[${i}]`, `an integer row index in [0, ${data.n})`, describe(row));
+      }
+      indices[i] = row as number;
+    }
+    const perStep = Array.isArray(hyperparameters);
+    if (perStep && hyperparameters.length !== steps) {
+      throw new ArgumentError(
+        'hyperparameters',
+        `${steps} entries, one per step`,
+        `${hyperparameters.length}`,
+      );
+    }
+    const settings = Array.from({ length: steps }, (_, s) =>
+      this.#hyperparameters(
+        (perStep ? hyperparameters[s] : hyperparameters) as StepHyperparameters,
+        perStep ? `hyperparameters[${s}].` : '',
+      ),
+    );
+    const resident = this.#validator ? null : await this.#residentFor(data);
+    const results: TrainStepResult[] = [];
+    if (!resident) {
+      const features = data.features;
+      const x = new Float32Array(batchSize * features);
+      const y = new Uint8Array(batchSize);
+      for (let s = 0; s < steps; s++) {
+        for (let r = 0; r < batchSize; r++) {
+          const row = indices[s * batchSize + r] as number;
+          x.set(data.x.subarray(row * features, (row + 1) * features), r * features);
+          y[r] = data.y[row] as number;
+        }
+        results.push(await this.trainStep(x, y, settings[s]));
+      }
+      return results;
+    }
+    for (let first = 0; first < steps; first += MAX_STEPS_PER_RUN) {
+      const count = Math.min(MAX_STEPS_PER_RUN, steps - first);
+      const ctxs = settings
+        .slice(first, first + count)
+        .map(({ lr, momentum }, i) => stepContext(optimizer, this.#step + i, lr, momentum));
+      const slice = indices.subarray(first * batchSize, (first + count) * batchSize);
+      resident.program.program.runMany(ctxs, [slice]).forEach((run, i) => {
+        results.push(stepResult(this.#step + i, run));
+      });
+      this.#step += count;
+    }
+    return results;
+  }
+
+  /** The checked lr and momentum of one step; `prefix` names where they came from in errors. */
+  #hyperparameters(given: StepHyperparameters, prefix: string): { lr: number; momentum: number } {
+    const { optimizer } = this.info;
+    const lr = given?.lr ?? optimizer.lr;
+    if (!(Number.isFinite(lr) && lr > 0))
+      throw new ArgumentError(`${prefix}lr`, 'a number > 0', describe(lr));
+    const momentum = given?.momentum ?? (optimizer.kind === 'sgd' ? optimizer.momentum : 0);
+    if (!(momentum >= 0 && momentum < 1)) {
+      throw new ArgumentError(`${prefix}momentum`, 'a number in [0, 1)', describe(momentum));
+    }
+    return { lr, momentum };
+  }
+
+  /**
+   * `data` on the device with a training program that gathers its batches from it: made on first use,
+   * replaced when another dataset comes. Null when the dataset is larger than a device buffer may be.
+   */
+  async #residentFor(data: Dataset): Promise<Resident<Buffer> | null> {
+    if (this.#resident?.data === data) return this.#resident;
+    this.#disposeResident();
+    const { spec, batchSize, optimizer, maxNorm } = this.info;
+    const values = data.n * data.features;
+    const bytes = data.bytes !== undefined && data.bytes.pixels.length === values;
+    const valueWords = new Uint32Array(bytes ? Math.ceil(values / 4) : values);
+    if (valueWords.byteLength > (this.#device.maxBufferBytes ?? Number.POSITIVE_INFINITY)) return null;
+    if (bytes) new Uint8Array(valueWords.buffer).set((data.bytes as NonNullable<Dataset['bytes']>).pixels);
+    else new Float32Array(valueWords.buffer).set(data.x);
+    const labelWords = new Uint32Array(Math.ceil(data.n / 4));
+    new Uint8Array(labelWords.buffer).set(data.y);
+    const table = bytes ? (data.bytes as NonNullable<Dataset['bytes']>).table : new Float32Array(1);
+
+    const made: Buffer[] = [];
+    const upload = (name: string, dtype: 'u32' | 'f32', array: Uint32Array | Float32Array) => {
+      const buffer = this.#device.createBuffer(`resident ${name}`, dtype, array.length);
+      made.push(buffer);
+      this.#device.write(buffer, array);
+      return buffer;
     };
+    const shared = new Map<string, Buffer>([
+      ...[...this.#params, ...this.#state].map(([name, { buffer }]) => [name, buffer] as const),
+      ['metrics', this.#train.bufferOf(this.#train.graph.find('metrics').id)],
+      [RESIDENT.data, upload(RESIDENT.data, 'u32', valueWords)],
+      [RESIDENT.table, upload(RESIDENT.table, 'f32', table)],
+      [RESIDENT.labels, upload(RESIDENT.labels, 'u32', labelWords)],
+    ]);
+    const train = buildTrainGraph(spec, batchSize, optimizer, maxNorm, true, { n: data.n, bytes });
+    const program = await compileGraph(this.#device, 'train (resident data)', train.graph, {
+      shared,
+      snapshots: [train.loss],
+      streamed: [train.graph.find(RESIDENT.rows).id],
+    });
+    this.#resident = { data, program, buffers: made };
+    return this.#resident;
+  }
+
+  #disposeResident(): void {
+    if (!this.#resident) return;
+    this.#resident.program.dispose();
+    for (const buffer of this.#resident.buffers) this.#device.destroyBuffer(buffer);
+    this.#resident = undefined;
   }
 
   /**
@@ -427,6 +559,7 @@ export class Net<Buffer = unknown> {
     // Disposed now if compiled, else as soon as its compile finishes.
     if (this.#mcCompiled) this.#mcCompiled.dispose();
     else this.#mc?.then((mc) => mc.dispose());
+    this.#disposeResident();
     for (const { buffer } of this.#params.values()) this.#device.destroyBuffer(buffer);
     for (const { buffer } of this.#state.values()) this.#device.destroyBuffer(buffer);
   }
@@ -446,6 +579,26 @@ export class Net<Buffer = unknown> {
   #checkLive(): void {
     if (this.#disposed) throw new DisposedError('this net');
   }
+}
+
+/** A dataset resident on the device and the training program that reads it. */
+interface Resident<Buffer> {
+  readonly data: Dataset;
+  readonly program: CompiledGraph<Buffer>;
+  /** The dataset's own buffers (its values, byte table, labels). */
+  readonly buffers: readonly Buffer[];
+}
+
+/** What trainStep and trainRows return for one step: the loss is read back only when awaited. */
+function stepResult(step: number, run: RunResult): TrainStepResult {
+  let loss: Promise<number> | undefined;
+  return {
+    step,
+    get loss() {
+      loss ??= run.read(0).then((values) => values[0] as number);
+      return loss;
+    },
+  };
 }
 
 function checkFinite(argument: string, data: ArrayLike<number> | undefined, length: number): void {

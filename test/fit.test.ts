@@ -191,13 +191,27 @@ describe('checkpoints and resume', () => {
       label: string,
       steps: readonly ProgramStep<NumArray>[],
       snapshots: readonly NumArray[],
+      streamed: readonly { buffer: NumArray; length: number }[] = [],
     ): Promise<Program> {
-      const program = await super.createProgram(label, steps, snapshots);
+      const program = await super.createProgram(label, steps, snapshots, streamed);
+      const lose = () => {
+        if (label.startsWith('train') && this.#runs-- <= 0)
+          throw new DeviceLostError('WebGPU device lost: test');
+      };
       return {
         run: (ctx) => {
-          if (label === 'train' && this.#runs-- <= 0) throw new DeviceLostError('WebGPU device lost: test');
+          lose();
           return program.run(ctx);
         },
+        // Step by step, so that the loss can strike in the middle of a submission's steps.
+        runMany: (ctxs, data) =>
+          ctxs.flatMap((ctx, i) => {
+            lose();
+            const slices = data.map((d) =>
+              d.subarray((i * d.length) / ctxs.length, ((i + 1) * d.length) / ctxs.length),
+            );
+            return program.runMany([ctx], slices);
+          }),
         dispose: () => program.dispose(),
       };
     }

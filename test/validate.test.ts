@@ -23,8 +23,9 @@ class FaultyDevice extends CpuDevice {
     label: string,
     steps: readonly ProgramStep<NumArray>[],
     snapshots: readonly NumArray[],
+    streamed: readonly { buffer: NumArray; length: number }[] = [],
   ): Promise<Program> {
-    const program = await super.createProgram(label, steps, snapshots);
+    const program = await super.createProgram(label, steps, snapshots, streamed);
     const target = steps.find((step) => step.node.name === this.faulty)?.outputs[0];
     return {
       run: (ctx) => {
@@ -32,6 +33,7 @@ class FaultyDevice extends CpuDevice {
         if (target) target[5] = (target[5] as number) + this.error;
         return result;
       },
+      runMany: (ctxs, data) => program.runMany(ctxs, data),
       dispose: () => program.dispose(),
     };
   }

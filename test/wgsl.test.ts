@@ -97,6 +97,7 @@ const SAMPLE_PARAMS: { [O in OpName]: unknown[] } = {
   ],
   adam: [{ length: 6, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 }],
   max_norm: [{ rows: 2, cols: 3, maxNorm: 1 }],
+  gather_rows: [{ batch: 3, features: 5, bytes: true }],
 };
 
 const shaderFiles = import.meta.glob('../shaders/*.wgsl', {

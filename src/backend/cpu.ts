@@ -60,10 +60,19 @@ export class CpuDevice implements Device<NumArray> {
     _label: string,
     steps: readonly ProgramStep<NumArray>[],
     snapshots: readonly NumArray[],
+    streamed: readonly { buffer: NumArray; length: number }[] = [],
   ): Promise<Program> {
     const kernels = steps.map((step) => ({ ...step, reference: OPS[step.node.op].reference as Reference }));
     const read = this.read.bind(this);
-    return {
+    const program = {
+      runMany(ctxs: readonly StepContext[], data: readonly Uint32Array[]): RunResult[] {
+        return ctxs.map((ctx, i) => {
+          streamed.forEach(({ buffer, length }, j) => {
+            buffer.set((data[j] as Uint32Array).subarray(i * length, (i + 1) * length));
+          });
+          return program.run(ctx);
+        });
+      },
       run(ctx: StepContext): RunResult {
         for (const kernel of kernels) kernel.reference(kernel.params, kernel.inputs, kernel.outputs, ctx);
         const captured = snapshots.map((buffer) => buffer.slice());
@@ -77,6 +86,7 @@ export class CpuDevice implements Device<NumArray> {
       },
       dispose() {},
     };
+    return program;
   }
 
   destroyBuffer(buffer: NumArray): void {

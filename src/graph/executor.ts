@@ -4,7 +4,7 @@
  */
 import type { Device, Program } from '../backend/device.js';
 import { OPS } from '../ops/index.js';
-import type { Graph, Node, OpName } from './ir.js';
+import { elementCount, type Graph, type Node, type OpName } from './ir.js';
 import { type BufferPlan, planBuffers } from './plan.js';
 
 export interface CompiledGraph<Buffer> {
@@ -24,6 +24,8 @@ export interface CompileGraphOptions<Buffer> {
   readonly keep?: readonly number[];
   /** Tensors whose values each run captures, for `RunResult.read(i)`. */
   readonly snapshots?: readonly number[];
+  /** u32 input tensors that `Program.runMany` refills before every step. */
+  readonly streamed?: readonly number[];
 }
 
 export async function compileGraph<Buffer>(
@@ -54,7 +56,11 @@ export async function compileGraph<Buffer>(
     inputs: node.inputs.map(bufferOf),
     outputs: node.outputs.map(bufferOf),
   }));
-  const program = await device.createProgram(label, steps, (options.snapshots ?? []).map(bufferOf));
+  const streamed = (options.streamed ?? []).map((id) => ({
+    buffer: bufferOf(id),
+    length: elementCount(graph.get(id).shape),
+  }));
+  const program = await device.createProgram(label, steps, (options.snapshots ?? []).map(bufferOf), streamed);
   return {
     graph,
     plan,

@@ -8,9 +8,17 @@ export type DType = 'f32' | 'u32';
 
 /**
  * What a tensor is for. Roles decide buffer lifetime: everything but activations and gradients lives
- * for the whole program (see plan.ts).
+ * for the whole program (see plan.ts). `dataset`: a training set resident on the device.
  */
-export type Role = 'input' | 'label' | 'parameter' | 'optimizer_state' | 'activation' | 'gradient' | 'output';
+export type Role =
+  | 'input'
+  | 'label'
+  | 'parameter'
+  | 'optimizer_state'
+  | 'activation'
+  | 'gradient'
+  | 'output'
+  | 'dataset';
 
 export interface Tensor {
   readonly id: number;
@@ -75,6 +83,7 @@ export interface OpAttrs {
   sgd: SgdUpdate;
   adam: { beta1: number; beta2: number; epsilon: number; weightDecay: number };
   max_norm: { maxNorm: number };
+  gather_rows: { bytes: boolean };
 }
 
 export type OpName = keyof OpAttrs;

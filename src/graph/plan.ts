@@ -1,6 +1,6 @@
 /**
  * Buffer planning: every tensor gets a slot, once, at compile time. Tensors that outlive a step
- * (inputs, labels, parameters, optimizer state, outputs, and anything the caller asks to keep) get a
+ * (inputs, labels, parameters, optimizer state, outputs, datasets, and anything the caller asks to keep) get a
  * slot each; activations and gradients share slots by liveness, so a step allocates nothing.
  */
 import { type DType, elementCount, type Graph } from './ir.js';
@@ -19,7 +19,7 @@ export interface BufferPlan {
   readonly slotOf: readonly number[];
 }
 
-const PERSISTENT_ROLES = new Set(['input', 'label', 'parameter', 'optimizer_state', 'output']);
+const PERSISTENT_ROLES = new Set(['input', 'label', 'parameter', 'optimizer_state', 'output', 'dataset']);
 
 export function planBuffers(graph: Graph, keep: ReadonlySet<number> = new Set()): BufferPlan {
   const lastUse = new Map<number, number>();

@@ -9,6 +9,21 @@ import { METRICS } from '../ops/softmax-xent.js';
 import { buildForward, type MlpSpec } from './mlp.js';
 import { appendUpdate, type Optimizer } from './optim.js';
 
+/** A training set kept on the device, from which a step gathers its batch (see `gather_rows`). */
+export interface ResidentData {
+  readonly n: number;
+  /** One byte per value through a 256-entry table (Dataset.bytes), or the f32 values. */
+  readonly bytes: boolean;
+}
+
+/** Tensor names of a resident training set: its values, its byte table, its labels. */
+export const RESIDENT = {
+  data: 'dataset',
+  table: 'dataset:table',
+  labels: 'dataset:labels',
+  rows: 'rows',
+} as const;
+
 export interface TrainGraph {
   readonly graph: Graph;
   readonly x: number;
@@ -24,6 +39,8 @@ export interface TrainGraph {
  * With `optimizer` null the graph stops at the gradients (used by gradient checks). `fused` runs the
  * fusion passes (graph/fuse.ts) after differentiation and after the update; compiled nets always do.
  * Fused, a weight's gradient tensor is never computed when SGD updates it (see `fuseUpdates`).
+ * With `resident`, the step starts by gathering x and the labels from a training set on the device,
+ * given the batch's row indices (the tensors named in RESIDENT).
  */
 export function buildTrainGraph(
   spec: MlpSpec,
@@ -31,10 +48,24 @@ export function buildTrainGraph(
   optimizer: Optimizer | null,
   maxNorm?: number,
   fused = false,
+  resident?: ResidentData,
 ): TrainGraph {
   const graph = new Graph();
   const { x, logits, params } = buildForward(graph, spec, batch, 'train');
   const labels = graph.tensor('labels', [batch], 'label', 'u32');
+  if (resident) {
+    const features = spec.sizes[0] as number;
+    const values = resident.n * features;
+    const inputs = [
+      graph.tensor(RESIDENT.rows, [batch], 'input', 'u32'),
+      graph.tensor(RESIDENT.data, [resident.bytes ? Math.ceil(values / 4) : values], 'dataset', 'u32'),
+      graph.tensor(RESIDENT.table, [resident.bytes ? 256 : 1], 'dataset'),
+      graph.tensor(RESIDENT.labels, [Math.ceil(resident.n / 4)], 'dataset', 'u32'),
+    ];
+    graph.node('gather_rows', 'gather batch', inputs, [x, labels], { bytes: resident.bytes });
+    // First: every other node reads x or the labels, or depends on what does.
+    graph.nodes.unshift(graph.nodes.pop() as (typeof graph.nodes)[number]);
+  }
   // Accumulated in place by the loss kernel; read and reset by whoever reports progress.
   const metrics = graph.tensor('metrics', [METRICS.length], 'output');
   const loss = graph.tensor('loss', [1], 'output');

@@ -6,6 +6,7 @@ import { add } from './add.js';
 import { biasAct } from './bias-act.js';
 import { biasGrad } from './bias-grad.js';
 import { dropout } from './dropout.js';
+import { gatherRows } from './gather-rows.js';
 import { matmul } from './matmul.js';
 import { maxNorm } from './max-norm.js';
 import type { OpDef } from './op.js';
@@ -25,4 +26,5 @@ export const OPS = {
   sgd,
   adam,
   max_norm: maxNorm,
+  gather_rows: gatherRows,
 } as const satisfies { [O in OpName]: OpDef<O, unknown> };

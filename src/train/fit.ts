@@ -8,9 +8,11 @@
  * that epoch (a compiled net has one batch size). Shuffling makes the left-out examples differ from
  * epoch to epoch.
  */
-import type { Dataset } from '../data/mnist.js';
+
+import { MAX_STEPS_PER_RUN } from '../backend/device.js';
+import { checkDataset, type Dataset } from '../data/mnist.js';
 import { ArgumentError, DeviceLostError, DisposedError, describe, NonFiniteLossError } from '../errors.js';
-import type { Net, NetCheckpoint, TrainStepResult } from '../net.js';
+import type { Net, NetCheckpoint, StepHyperparameters, TrainStepResult } from '../net.js';
 import { evaluate } from './evaluate.js';
 import {
   checkRamp,
@@ -39,7 +41,7 @@ export interface FitOptions {
   reportEvery?: number;
   /** Called every `reportEvery` steps and after every epoch. */
   onProgress?: (progress: FitProgress) => void;
-  /** Stops training after the current step; `fit` then resolves with stopReason 'aborted'. */
+  /** Stops training after the current run of steps (at most 32); `fit` then resolves with stopReason 'aborted'. */
   signal?: AbortSignal;
   /** Stop when the validation loss has not improved by `minDelta` for `patience` epochs. */
   earlyStopping?: { patience: number; minDelta?: number; restoreBest?: boolean };
@@ -112,8 +114,8 @@ export interface FitHistory {
 export async function fit(net: Net, data: Dataset, options: FitOptions): Promise<FitHistory> {
   if (net.disposed) throw new DisposedError('this net');
   const { batchSize, spec, optimizer } = net.info;
-  checkData('data', data, spec.sizes);
-  if (options.validation) checkData('validation', options.validation, spec.sizes);
+  checkDataset('data', data, spec.sizes);
+  if (options.validation) checkDataset('validation', options.validation, spec.sizes);
   const { epochs } = options;
   if (!Number.isInteger(epochs) || epochs < 1)
     throw new ArgumentError('epochs', 'an integer ≥ 1', describe(epochs));
@@ -160,9 +162,6 @@ export async function fit(net: Net, data: Dataset, options: FitOptions): Promise
     net.restore(resume);
   }
   const seed = options.seed ?? spec.seed;
-  const features = data.features;
-  const x = new Float32Array(batchSize * features);
-  const y = new Uint8Array(batchSize);
   const history: EpochRecord[] = [];
   let best: { loss: number; epoch: number; params: Awaited<ReturnType<Net['getParams']>> } | undefined;
   let sinceBest = 0;
@@ -221,21 +220,33 @@ export async function fit(net: Net, data: Dataset, options: FitOptions): Promise
       let epochCorrect = 0;
       let epochSteps = 0;
       const firstStep = epoch === resume?.epoch ? resume.stepInEpoch : 0;
-      for (let s = firstStep; s < stepsPerEpoch; s++) {
+      // Steps go to the net in runs that end at the next report, checkpoint or epoch end (at most
+      // MAX_STEPS_PER_RUN each, one GPU submission): the data stays on the device, and a run uploads
+      // only its row indices.
+      for (let s = firstStep; s < stepsPerEpoch; ) {
         if (options.signal?.aborted) return { epochs: history, stopReason: 'aborted', ...bestOf(best) };
-        for (let r = 0; r < batchSize; r++) {
-          const row = order ? (order[s * batchSize + r] as number) : s * batchSize + r;
-          x.set(data.x.subarray(row * features, (row + 1) * features), r * features);
-          y[r] = data.y[row] as number;
+        const nextReport = (Math.floor(s / reportEvery) + 1) * reportEvery;
+        const nextCheckpoint = (Math.floor(s / checkpointEvery) + 1) * checkpointEvery;
+        const end = Math.min(stepsPerEpoch, nextReport, nextCheckpoint, s + MAX_STEPS_PER_RUN);
+        const rows = order
+          ? order.subarray(s * batchSize, end * batchSize)
+          : Uint32Array.from({ length: (end - s) * batchSize }, (_, i) => s * batchSize + i);
+        const settings: StepHyperparameters[] = [];
+        for (let step = s; step < end; step++) {
+          const at = {
+            epoch,
+            epochs: epoch + step / stepsPerEpoch,
+            progress: (done + step - s) / totalSteps,
+          };
+          lr = scheduledLr(optimizer.lr, options.lrSchedule, at);
+          if (options.momentumRamp) momentum = rampedMomentum(options.momentumRamp, at);
+          settings.push({ lr, momentum });
         }
-        const at = { epoch, epochs: epoch + s / stepsPerEpoch, progress: done / totalSteps };
-        lr = scheduledLr(optimizer.lr, options.lrSchedule, at);
-        if (options.momentumRamp) momentum = rampedMomentum(options.momentumRamp, at);
-        interval.push(await net.trainStep(x, y, { lr, momentum }));
-        done++;
-        if ((s + 1) % checkpointEvery === 0 && s + 1 < stepsPerEpoch) await takeCheckpoint(epoch, s + 1);
-        const lastOfEpoch = s === stepsPerEpoch - 1;
-        if ((s + 1) % reportEvery === 0 || lastOfEpoch) {
+        interval.push(...(await net.trainRows(data, rows, settings)));
+        done += end - s;
+        s = end;
+        if (s % checkpointEvery === 0 && s < stepsPerEpoch) await takeCheckpoint(epoch, s);
+        if (s % reportEvery === 0 || s === stepsPerEpoch) {
           const metrics = await report('step', epoch);
           epochLoss += metrics.loss * metrics.steps;
           epochCorrect += metrics.accuracy * metrics.examples;
@@ -289,36 +300,4 @@ export async function fit(net: Net, data: Dataset, options: FitOptions): Promise
 
 function bestOf(best: { epoch: number } | undefined): { bestEpoch?: number } {
   return best ? { bestEpoch: best.epoch } : {};
-}
-
-function checkData(argument: string, data: Dataset, sizes: readonly number[]): void {
-  if (
-    typeof data !== 'object' ||
-    data === null ||
-    !(data.x instanceof Float32Array) ||
-    !(data.y instanceof Uint8Array)
-  ) {
-    throw new ArgumentError(argument, 'a Dataset (see dataset())', describe(data));
-  }
-  const inputs = sizes[0] as number;
-  const classes = sizes[sizes.length - 1] as number;
-  if (data.features !== inputs)
-    throw new ArgumentError(
-      `${argument}.features`,
-      `${inputs} (the model's inputs)`,
-      describe(data.features),
-    );
-  if (data.x.length !== data.n * inputs || data.y.length !== data.n) {
-    throw new ArgumentError(
-      argument,
-      `x of ${data.n} × ${inputs} values and y of ${data.n} labels`,
-      `x ${data.x.length}, y ${data.y.length}`,
-    );
-  }
-  if (data.classes > classes)
-    throw new ArgumentError(
-      `${argument}.classes`,
-      `at most ${classes} (the model's outputs)`,
-      describe(data.classes),
-    );
 }

@@ -4,7 +4,13 @@
  * and one submit. Values the caller may want later (the loss) are copied, in that same submit, into
  * a ring of the last SNAPSHOT_HISTORY steps and read back only when asked.
  */
-import type { Device, Program, ProgramStep, RunResult } from '../backend/device.js';
+import {
+  type Device,
+  MAX_STEPS_PER_RUN,
+  type Program,
+  type ProgramStep,
+  type RunResult,
+} from '../backend/device.js';
 import { ArgumentError, DeviceLostError, KernelCompileError, WebGpuUnavailableError } from '../errors.js';
 import {
   type DType,
@@ -121,6 +127,10 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     });
   }
 
+  get maxBufferBytes(): number {
+    return Math.min(this.gpu.limits.maxStorageBufferBindingSize, this.gpu.limits.maxBufferSize);
+  }
+
   check(graph: Graph, batchSize: number): void {
     const { maxStorageBufferBindingSize, maxBufferSize, maxComputeWorkgroupsPerDimension } = this.gpu.limits;
     const maxBytes = Math.min(maxStorageBufferBindingSize, maxBufferSize);
@@ -167,6 +177,7 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     label: string,
     steps: readonly ProgramStep<GPUBuffer>[],
     snapshots: readonly GPUBuffer[],
+    streamed: readonly { buffer: GPUBuffer; length: number }[] = [],
   ): Promise<Program> {
     this.#check();
     const uniforms = this.#buffer({
@@ -217,7 +228,7 @@ export class WebGpuDevice implements Device<GPUBuffer> {
       if (error) throw new KernelCompileError(step.node.op, [`${step.node.name}: ${error.message}`]);
       compiled.push({ pipeline, bindGroup, workgroups: kernel.workgroups(step.params) });
     }
-    return this.#program(label, compiled, [uniforms, stepUniform], snapshots);
+    return this.#program(label, compiled, [uniforms, stepUniform], snapshots, streamed);
   }
 
   destroyBuffer(buffer: GPUBuffer): void {
@@ -250,6 +261,7 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     steps: readonly CompiledStep[],
     [uniforms, stepUniform]: readonly [GPUBuffer, GPUBuffer],
     snapshots: readonly GPUBuffer[],
+    streamed: readonly { buffer: GPUBuffer; length: number }[],
   ): Program {
     const histories = snapshots.map((snapshot, i) =>
       this.#buffer({
@@ -258,57 +270,118 @@ export class WebGpuDevice implements Device<GPUBuffer> {
         usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
       }),
     );
-    const stepWords = new Uint32Array(STEP_UNIFORM_BYTES / 4);
+    // For runMany: every step's `step` uniform and streamed slices, written at once before the submit
+    // and copied into place ahead of each step's pass (copies and passes run in encoding order).
+    const manySteps = streamed.length > 0 ? MAX_STEPS_PER_RUN : 0;
+    const stepStaging =
+      manySteps > 0
+        ? this.#buffer({
+            label: `${label}: step uniforms of runMany`,
+            size: manySteps * STEP_UNIFORM_BYTES,
+            usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+          })
+        : null;
+    const streamStaging = streamed.map(({ length }, i) =>
+      this.#buffer({
+        label: `${label}: streamed input ${i} of runMany`,
+        size: manySteps * length * 4,
+        usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      }),
+    );
+    const stepWords = new Uint32Array((STEP_UNIFORM_BYTES / 4) * MAX_STEPS_PER_RUN);
     let runs = 0;
-    return {
-      dispose: () => {
-        for (const buffer of [uniforms, stepUniform, ...histories]) this.destroyBuffer(buffer);
-      },
-      run: (ctx: StepContext): RunResult => {
-        this.#check();
-        stepWords.set([
+    const packStep = (ctx: StepContext, at: number) => {
+      stepWords.set(
+        [
           ctx.step,
           f32Bits(ctx.lr),
           f32Bits(ctx.momentum),
           f32Bits(ctx.biasCorrection1),
           f32Bits(ctx.biasCorrection2),
-        ]);
-        this.gpu.queue.writeBuffer(stepUniform, 0, stepWords);
+        ],
+        at * (STEP_UNIFORM_BYTES / 4),
+      );
+    };
+    const encodeStep = (encoder: GPUCommandEncoder): RunResult => {
+      const pass = encoder.beginComputePass({ label });
+      for (const step of steps) {
+        pass.setPipeline(step.pipeline);
+        pass.setBindGroup(0, step.bindGroup);
+        pass.dispatchWorkgroups(...step.workgroups);
+      }
+      pass.end();
+      const run = runs++;
+      const slot = run % SNAPSHOT_HISTORY;
+      snapshots.forEach((snapshot, i) => {
+        encoder.copyBufferToBuffer(
+          snapshot,
+          0,
+          histories[i] as GPUBuffer,
+          slot * snapshot.size,
+          snapshot.size,
+        );
+      });
+      return {
+        read: (index) => {
+          const snapshot = snapshots[index];
+          const history = histories[index];
+          if (!snapshot || !history) return Promise.reject(new RangeError(`no snapshot ${index}`));
+          if (runs - run > SNAPSHOT_HISTORY) {
+            return Promise.reject(
+              new RangeError(
+                `this value was overwritten: read it within ${SNAPSHOT_HISTORY} steps of the step that made it`,
+              ),
+            );
+          }
+          return this.#readBytes(history, slot * snapshot.size, snapshot.size);
+        },
+      };
+    };
+    return {
+      dispose: () => {
+        const own = [uniforms, stepUniform, ...histories, ...streamStaging];
+        for (const buffer of stepStaging ? [...own, stepStaging] : own) this.destroyBuffer(buffer);
+      },
+      run: (ctx: StepContext): RunResult => {
+        this.#check();
+        packStep(ctx, 0);
+        this.gpu.queue.writeBuffer(stepUniform, 0, stepWords, 0, STEP_UNIFORM_BYTES / 4);
         const encoder = this.gpu.createCommandEncoder({ label });
-        const pass = encoder.beginComputePass({ label });
-        for (const step of steps) {
-          pass.setPipeline(step.pipeline);
-          pass.setBindGroup(0, step.bindGroup);
-          pass.dispatchWorkgroups(...step.workgroups);
+        const result = encodeStep(encoder);
+        this.gpu.queue.submit([encoder.finish()]);
+        return result;
+      },
+      runMany: (ctxs: readonly StepContext[], data: readonly Uint32Array[]): RunResult[] => {
+        this.#check();
+        if (!stepStaging || ctxs.length > manySteps) {
+          throw new RangeError(
+            `${label}: runMany takes 1 to ${manySteps} steps of a program with streamed inputs`,
+          );
         }
-        pass.end();
-        const run = runs++;
-        const slot = run % SNAPSHOT_HISTORY;
-        snapshots.forEach((snapshot, i) => {
-          encoder.copyBufferToBuffer(
-            snapshot,
+        ctxs.forEach(packStep);
+        this.gpu.queue.writeBuffer(stepStaging, 0, stepWords, 0, ctxs.length * (STEP_UNIFORM_BYTES / 4));
+        streamed.forEach(({ length }, j) => {
+          const values = data[j] as Uint32Array;
+          if (values.length !== ctxs.length * length)
+            throw new RangeError(`${label}: streamed input ${j} size`);
+          this.gpu.queue.writeBuffer(
+            streamStaging[j] as GPUBuffer,
             0,
-            histories[i] as GPUBuffer,
-            slot * snapshot.size,
-            snapshot.size,
+            values.buffer,
+            values.byteOffset,
+            values.byteLength,
           );
         });
+        const encoder = this.gpu.createCommandEncoder({ label });
+        const results = ctxs.map((_, i) => {
+          encoder.copyBufferToBuffer(stepStaging, i * STEP_UNIFORM_BYTES, stepUniform, 0, STEP_UNIFORM_BYTES);
+          streamed.forEach(({ buffer, length }, j) => {
+            encoder.copyBufferToBuffer(streamStaging[j] as GPUBuffer, i * length * 4, buffer, 0, length * 4);
+          });
+          return encodeStep(encoder);
+        });
         this.gpu.queue.submit([encoder.finish()]);
-        return {
-          read: (index) => {
-            const snapshot = snapshots[index];
-            const history = histories[index];
-            if (!snapshot || !history) return Promise.reject(new RangeError(`no snapshot ${index}`));
-            if (runs - run > SNAPSHOT_HISTORY) {
-              return Promise.reject(
-                new RangeError(
-                  `this value was overwritten: read it within ${SNAPSHOT_HISTORY} steps of the step that made it`,
-                ),
-              );
-            }
-            return this.#readBytes(history, slot * snapshot.size, snapshot.size);
-          },
-        };
+        return results;
       },
     };
   }

@@ -360,6 +360,49 @@ describe.skipIf(typeof gpu === 'string')('GPU kernels vs CPU reference', () => {
     });
   });
 
+  describe('gather_rows', () => {
+    // batch × features from n rows; features and n not multiples of 4, so bytes straddle words.
+    it.each([
+      [true, 7, 13, 9],
+      [false, 7, 13, 9],
+      [true, 1, 5, 1],
+      [false, 33, 65, 257],
+    ])('bytes %s: batch %i, features %i, n %i, bit-exact', async (bytes, batch, features, n) => {
+      const pixels = Uint8Array.from({ length: n * features }, (_, i) => (i * 97 + 13) & 0xff);
+      const table = Float32Array.from({ length: 256 }, (_, b) => Math.fround(b / 255 - 0.5));
+      const values = Float32Array.from(randomArray(n * features, n));
+      const words = bytes
+        ? new Uint32Array(
+            Uint8Array.from({ length: Math.ceil(pixels.length / 4) * 4 }, (_, i) => pixels[i] ?? 0).buffer,
+          )
+        : new Uint32Array(values.buffer);
+      const labelWords = new Uint32Array(
+        Uint8Array.from({ length: Math.ceil(n / 4) * 4 }, (_, i) => (i < n ? (i * 5) % 10 : 0)).buffer,
+      );
+      const rows = Array.from({ length: batch }, (_, r) => (r * 7 + 3) % n);
+      const inputs = [
+        { shape: [batch], data: rows, dtype: 'u32' as const },
+        { shape: [words.length], data: words, dtype: 'u32' as const },
+        { shape: [bytes ? 256 : 1], data: bytes ? table : [0] },
+        { shape: [labelWords.length], data: labelWords, dtype: 'u32' as const },
+      ];
+      const outputs = [[batch, features], [batch]];
+      const [x, labels] = await runOp(device, 'gather_rows', { bytes }, inputs, outputs);
+      const want = Float32Array.from({ length: batch * features }, (_, i) => {
+        const at = (rows[Math.floor(i / features)] as number) * features + (i % features);
+        return bytes ? (table[pixels[at] as number] as number) : (values[at] as number);
+      });
+      expect(new Uint32Array((x as Float32Array).buffer)).toEqual(new Uint32Array(want.buffer));
+      // The labels buffer holds u32s; runOp reads every output as f32, so look at its bits.
+      expect(Array.from(new Uint32Array((labels as Float32Array).buffer))).toEqual(
+        rows.map((row) => (row * 5) % 10),
+      );
+      // And the CPU reference agrees with the same expectations.
+      const [cpuX] = await runOp(cpu, 'gather_rows', { bytes }, inputs, outputs);
+      expect(new Uint32Array((cpuX as Float32Array).buffer)).toEqual(new Uint32Array(want.buffer));
+    });
+  });
+
   describe('optimizers and max-norm', () => {
     const length = 1031;
     const param = { shape: [length], data: randomArray(length, 1) };

@@ -189,5 +189,73 @@ describe.skipIf(typeof gpu === 'string')('training on WebGPU', () => {
       expect(new Set(losses).size).toBeGreaterThan(1);
       net.dispose();
     });
+
+    it('trainRows: 39 steps on a resident dataset in 2 submits (32 + 7), creating nothing, bit-identical to trainStep', async () => {
+      const spec = mlp({ sizes: [16, 32, 32, 4], keepProb: { input: 0.8, hidden: 0.5 }, seed: 5 });
+      const options = {
+        batchSize: 8,
+        optimizer: sgd({ lr: 0.05, momentum: 0.9, weightDecay: 1e-3 }),
+        maxNorm: 2,
+      };
+      // A byte dataset as loadMnist makes them: x[i] = table[pixels[i]].
+      const n = 50;
+      const pixels = Uint8Array.from({ length: n * 16 }, (_, i) => (i * 37 + (i >> 3)) & 0xff);
+      const table = Float32Array.from({ length: 256 }, (_, b) => (b / 255 - 0.13) / 0.31);
+      const data = {
+        x: Float32Array.from(pixels, (b) => table[b] as number),
+        y: Uint8Array.from({ length: n }, (_, i) => (i * 7) % 4),
+        n,
+        features: 16,
+        classes: 4,
+        bytes: { pixels, table },
+      };
+      const rows = Uint32Array.from({ length: 40 * 8 }, (_, i) => (i * 13 + 5) % n);
+      const hyper = Array.from({ length: 40 }, (_, s) => ({
+        lr: 0.05 * (1 - s / 80),
+        momentum: 0.5 + s / 100,
+      }));
+
+      const reference = await wrapDevice(await openWebGpu({ device })).compile(spec, options);
+      for (let s = 0; s < 40; s++) {
+        const batch = rows.subarray(s * 8, (s + 1) * 8);
+        const x = new Float32Array(8 * 16);
+        batch.forEach((row, r) => {
+          x.set(data.x.subarray(row * 16, (row + 1) * 16), r * 16);
+        });
+        await reference.trainStep(
+          x,
+          Array.from(batch, (row) => data.y[row] as number),
+          hyper[s],
+        );
+      }
+
+      const backend = wrapDevice(await openWebGpu({ device: counted }));
+      const net = await backend.compile(spec, options);
+      await net.trainRows(data, rows.subarray(0, 8), hyper.slice(0, 1)); // uploads the dataset
+      await device.queue.onSubmittedWorkDone();
+      const before = { ...counts };
+      const results = await net.trainRows(data, rows.subarray(8), hyper.slice(1));
+      expect(counts).toEqual({ ...before, submits: before.submits + 2 }); // 39 steps: 32 + 7
+      expect(results.map((r) => r.step)).toEqual(Array.from({ length: 39 }, (_, i) => i + 1));
+      const losses = await Promise.all(results.map((r) => r.loss));
+      expect(losses.every(Number.isFinite)).toBe(true);
+
+      const [got, want] = [await net.getParams(), await reference.getParams()];
+      for (const name of Object.keys(want)) {
+        const bits = (p: typeof got) => new Uint32Array((p[name] as (typeof p)[string]).data.buffer);
+        expect(bits(got), name).toEqual(bits(want));
+      }
+      expect(net.step).toBe(40);
+      net.dispose();
+      reference.dispose();
+      // The dataset's buffers and program go with the net: a second net leaves the same memory behind
+      // (what stays is the device's own: placeholders and readback staging).
+      const baseline = backend.memory();
+      const again = await backend.compile(spec, options);
+      await again.trainRows(data, rows.subarray(0, 16));
+      await again.getParams();
+      again.dispose();
+      expect(backend.memory()).toEqual(baseline);
+    });
   });
 });
