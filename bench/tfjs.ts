@@ -65,20 +65,39 @@ export async function openTfjs(log: Log): Promise<OpenedLibrary & { versions: Re
       },
     }),
 
-    train: ({ batchSize, readEvery, steps, batches }) => ({
+    train: ({ batchSize, readEvery, steps, batches, resident }) => ({
       library: 'tfjs',
       async setup() {
         const model = buildModel();
         const optimizer = tf.train.momentum(LR, MOMENTUM);
         const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+        // The resident case: every batch's rows on the GPU once; a step uploads its row indices.
+        const allX = resident
+          ? tf.tensor2d(Float32Array.from(batches.flatMap((b) => Array.from(b.x))), [
+              batches.length * batchSize,
+              SIZES[0],
+            ])
+          : null;
+        const allY = resident
+          ? tf.tensor2d(Float32Array.from(batches.flatMap((b) => Array.from(b.oneHot))), [
+              batches.length * batchSize,
+              SIZES[3],
+            ])
+          : null;
         let next = 0;
         const step = (): tf.Scalar => {
-          const batch = batches[next++ % batches.length];
+          const index = next++ % batches.length;
+          const batch = batches[index];
           if (!batch) throw new Error('no batches');
           return tf.tidy(() => {
-            // x and the targets are uploaded every step, as for dropgpu.
-            const x = tf.tensor2d(batch.x, [batchSize, SIZES[0]]);
-            const y = tf.tensor2d(batch.oneHot, [batchSize, SIZES[3]]);
+            const rows = () =>
+              tf.tensor1d(
+                Int32Array.from({ length: batchSize }, (_, r) => index * batchSize + r),
+                'int32',
+              );
+            // x and the targets are uploaded every step (as for dropgpu), or gathered on the GPU.
+            const x = allX ? tf.gather(allX, rows()) : tf.tensor2d(batch.x, [batchSize, SIZES[0]]);
+            const y = allY ? tf.gather(allY, rows()) : tf.tensor2d(batch.oneHot, [batchSize, SIZES[3]]);
             const loss = optimizer.minimize(
               () =>
                 tf.losses.softmaxCrossEntropy(
@@ -110,6 +129,7 @@ export async function openTfjs(log: Log): Promise<OpenedLibrary & { versions: Re
           dispose() {
             optimizer.dispose();
             model.dispose();
+            if (allX && allY) tf.dispose([allX, allY]);
           },
         };
       },

@@ -1,9 +1,9 @@
 // matmul: C[M, N] = Σ_k opA[m, k] · opB[k, n], f32 row-major, with a fused epilogue.
 // A is stored [M, K] ([K, M] when TransA); B is stored [K, N] ([N, K] when TransB). An MLP layer with
 // PyTorch's W [O, I] uses Y = X·Wᵀ (TransB), dX = dY·W and dW = dYᵀ·X (TransA).
-// Needs philox.wgsl, activation.wgsl and matmul_epilogue.wgsl (uniforms, bindings 2..9, the fused
-// epilogue and its order: bias, dropout mask, activation derivative, activation; or the SGD update;
-// the column sums of opA) joined in front.
+// Needs philox.wgsl, activation.wgsl, sgd_step.wgsl and matmul_epilogue.wgsl (uniforms, bindings
+// 2..9, the fused epilogue and its order: bias, dropout mask, activation derivative, activation; or
+// the SGD update; the column sums of opA) joined in front.
 // CPU reference: matmulReference() in src/ops/matmul.ts.
 // Fast variant: matmul_vec4.wgsl (vec4 loads, same order of sums, same bits) where it fits.
 //

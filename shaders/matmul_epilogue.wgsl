@@ -1,5 +1,5 @@
 // The matmul kernels' shared part: the uniforms, the epilogue's overrides and bindings (2..9), and the
-// epilogue itself. Joined after philox.wgsl and activation.wgsl and in front of matmul.wgsl and of its
+// epilogue itself. Joined after philox.wgsl, activation.wgsl and sgd_step.wgsl and in front of matmul.wgsl and of its
 // fast variant matmul_vec4.wgsl, which declare bindings 0 (a) and 1 (b) and the main loop.
 // CPU reference: the epilogue part of matmulReference() in src/ops/matmul.ts.
 //
@@ -103,16 +103,17 @@ fn store_acc(m0: u32, n0: u32, acc: Acc, sum_lo: vec4f, sum_hi: vec4f) {
                                         acc.r6lo, acc.r6hi, acc.r7lo, acc.r7hi));
 }
 
-// The SGD step of sgd.wgsl on the parameter out[i] with gradient `grad`, velocity in out2.
+// sgd_step.wgsl's step on the parameter out[i] with gradient `grad`, velocity in out2.
 fn sgd_update(i: u32, grad: f32) {
-  let g = grad + params.weight_decay * out[i];
-  var direction = g;
+  var v = 0.0;
   if (HasMomentum) {
-    let v = step.momentum * out2[i] + g;
-    out2[i] = v;
-    direction = select(v, g + step.momentum * v, Nesterov);
+    v = out2[i];
   }
-  out[i] = out[i] - step.lr * direction;
+  let next = sgd_step(out[i], grad, v, step.lr, step.momentum, params.weight_decay, HasMomentum, Nesterov);
+  if (HasMomentum) {
+    out2[i] = next.velocity;
+  }
+  out[i] = next.param;
 }
 
 fn store(i: u32, n: u32, value: f32, kept: bool) {

@@ -3,7 +3,7 @@
 // contiguous in memory: A along K when stored [M, K], along M when stored [K, M] (TransA); B along N
 // when stored [K, N], along K when stored [N, K] (TransB). So it needs K % 4 == 0 for A [M, K] and for
 // B [N, K], M % 4 == 0 for TransA, N % 4 == 0 for B [K, N] (`matmulVec4Fits` in src/ops/matmul.ts).
-// Needs philox.wgsl, activation.wgsl and matmul_epilogue.wgsl joined in front (same epilogue).
+// Needs philox.wgsl, activation.wgsl, sgd_step.wgsl and matmul_epilogue.wgsl joined in front (same epilogue).
 // CPU reference: matmulReference() in src/ops/matmul.ts.
 //
 // Design: matmul.wgsl's 8×8 block per invocation and its exact order of sums (`add_group` and `mac` of

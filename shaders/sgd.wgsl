@@ -1,5 +1,5 @@
-// sgd: in place, as torch.optim.SGD: g = grad + wd·p; v = μ·v + g; d = nesterov ? g + μ·v : v;
-// p −= lr·d (without momentum d = g and v is a placeholder). lr and μ come from the step uniform.
+// sgd: in place, sgd_step.wgsl's step (joined in front) on every element: as torch.optim.SGD
+// (without momentum the velocity binding is a placeholder). lr and μ come from the step uniform.
 // Does nothing once the loss kernel counted a non-finite loss (metrics[3] > 0).
 // CPU reference: sgdReference() in src/ops/sgd.ts.
 
@@ -31,12 +31,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   if (i >= params.length || metrics[3] > 0.0) {
     return;
   }
-  let g = grad[i] + params.weight_decay * param[i];
-  var direction = g;
+  var v = 0.0;
   if (HasMomentum) {
-    let v = step.momentum * velocity[i] + g;
-    velocity[i] = v;
-    direction = select(v, g + step.momentum * v, Nesterov);
+    v = velocity[i];
   }
-  param[i] = param[i] - step.lr * direction;
+  let next = sgd_step(param[i], grad[i], v, step.lr, step.momentum, params.weight_decay, HasMomentum, Nesterov);
+  if (HasMomentum) {
+    velocity[i] = next.velocity;
+  }
+  param[i] = next.param;
 }

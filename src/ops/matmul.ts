@@ -19,6 +19,7 @@ import matmulWgsl from '../../shaders/matmul.wgsl?raw';
 import matmulEpilogueWgsl from '../../shaders/matmul_epilogue.wgsl?raw';
 import matmulVec4Wgsl from '../../shaders/matmul_vec4.wgsl?raw';
 import philoxWgsl from '../../shaders/philox.wgsl?raw';
+import sgdStepWgsl from '../../shaders/sgd_step.wgsl?raw';
 import {
   type Activation,
   type DropoutAttrs,
@@ -187,7 +188,7 @@ export function matmulVec4Fits(p: Pick<MatmulParams, 'M' | 'N' | 'K' | 'transA' 
  * or an experiment of `npm run bench -- explore`) behind the shared epilogue, with a workgroup shape.
  */
 export function matmulKernel(name: string, main: string, workgroup: WorkgroupShape): GpuKernel<MatmulParams> {
-  const wgsl = joinWgsl(philoxWgsl, activationWgsl, matmulEpilogueWgsl, main);
+  const wgsl = joinWgsl(philoxWgsl, activationWgsl, sgdStepWgsl, matmulEpilogueWgsl, main);
   return {
     name,
     variant: `${name} ${workgroup.x}x${workgroup.y}`,

@@ -6,8 +6,9 @@
  * loss kernel has counted a non-finite loss in metrics (ops/softmax-xent.ts).
  */
 import sgdWgsl from '../../shaders/sgd.wgsl?raw';
+import sgdStepWgsl from '../../shaders/sgd_step.wgsl?raw';
 import { elementCount } from '../graph/ir.js';
-import { f32Bits, linearWorkgroups } from '../webgpu/kernel.js';
+import { f32Bits, joinWgsl, linearWorkgroups } from '../webgpu/kernel.js';
 import type { NumArray, OpDef } from './op.js';
 import { shapeOf } from './op.js';
 import { METRICS } from './softmax-xent.js';
@@ -20,6 +21,7 @@ export interface SgdParams {
 }
 
 // WGSL twin: shaders/sgd.wgsl
+// WGSL twin: shaders/sgd_step.wgsl
 export function sgdReference(
   p: SgdParams,
   [param, grad, metrics, velocity]: readonly NumArray[],
@@ -46,7 +48,7 @@ export const sgd: OpDef<'sgd', SgdParams> = {
   params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])), ...node.attrs }),
   reference: sgdReference,
   kernel: {
-    wgsl: sgdWgsl,
+    wgsl: joinWgsl(sgdStepWgsl, sgdWgsl),
     // In place: param and velocity are read and written; without momentum velocity is a placeholder.
     bind: (p) => [['in', 0], ['in', 1], p.momentum ? ['in', 3] : null, ['in', 2]],
     uniform: (p) => Uint32Array.of(p.length, f32Bits(p.weightDecay)),

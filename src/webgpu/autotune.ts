@@ -17,7 +17,7 @@ export interface TuningRecord {
   /**
    * Milliseconds per dispatch, best of the rounds, by variant: first each kernel file in its default
    * workgroup shape (stage 1), then every shape of the faster file (stage 2, which times its default
-   * again and keeps that later time).
+   * again and keeps that later time; skipped when it would take over STAGE2_BUDGET_MS).
    */
   readonly times: Readonly<Record<string, number>>;
   readonly chosen: string;
@@ -104,6 +104,8 @@ export interface TuningHost {
 const ROUNDS = 2;
 /** A timed submit lasts at least this long (small dispatches repeat), so timer and submit costs fade. */
 const MIN_SUBMIT_MS = 4;
+/** The most that stage 2 (workgroup shapes) may be expected to take for one node. */
+const STAGE2_BUDGET_MS = 1500;
 
 /**
  * The kernel to run `params` with: the remembered choice for this adapter and shape, or the fastest
@@ -134,17 +136,22 @@ export async function chooseKernel<P>(
   const files = [...new Set(candidates.map((kernel) => kernel.name))];
   const firsts = files.map((file) => candidates.find((kernel) => kernel.name === file) as GpuKernel<P>);
   const fileTimes = firsts.length > 1 ? await timeCandidates(host, op, firsts, plain, scratch) : [0];
-  const file = firsts[indexOfMin(fileTimes)]?.name;
+  const fastest = indexOfMin(fileTimes);
+  const file = firsts[fastest]?.name;
   const shapes = candidates.filter((kernel) => kernel.name === file);
-  const shapeTimes = shapes.length > 1 ? await timeCandidates(host, op, shapes, plain, scratch) : fileTimes;
-  const chosen = shapes[indexOfMin(shapeTimes)] as GpuKernel<P>;
+  // Stage 2 only while it stays within budget: on a slow adapter a big node's dispatch takes a
+  // fraction of a second, and the workgroup shape is worth less than that many seconds of compile.
+  const stage2Ms = shapes.length * (1 + ROUNDS) * Math.max(fileTimes[fastest] as number, MIN_SUBMIT_MS);
+  const tuneShapes = shapes.length > 1 && stage2Ms <= STAGE2_BUDGET_MS;
+  const shapeTimes = tuneShapes ? await timeCandidates(host, op, shapes, plain, scratch) : [];
+  const chosen = (tuneShapes ? shapes[indexOfMin(shapeTimes)] : firsts[fastest]) as GpuKernel<P>;
   const variant = chosen.variant ?? '';
   const times: Record<string, number> = {};
   firsts.forEach((kernel, i) => {
     times[kernel.variant ?? ''] = fileTimes[i] as number;
   });
-  shapes.forEach((kernel, i) => {
-    times[kernel.variant ?? ''] = shapeTimes[i] as number;
+  shapeTimes.forEach((ms, i) => {
+    times[shapes[i]?.variant ?? ''] = ms;
   });
   records.push({ adapter: host.adapter, op, key, times, chosen: variant });
   remember(host.adapter, op, key, variant);
