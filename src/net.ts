@@ -9,12 +9,13 @@ import { ArgumentError, DisposedError, describe } from './errors.js';
 import { type CompiledGraph, compileGraph } from './graph/executor.js';
 import { elementCount, plainStep, type StepContext } from './graph/ir.js';
 import { allTensors, Validator } from './graph/validate.js';
-import { buildPredictGraph, buildTrainGraph, RESIDENT } from './nn/graphs.js';
+import { buildPredictGraph, buildTrainGraph } from './nn/graphs.js';
 import { initParams, type ParamMap } from './nn/init.js';
 import type { MlpSpec } from './nn/mlp.js';
 import { type Optimizer, stepContext } from './nn/optim.js';
 import type { NumArray } from './ops/op.js';
 import { METRICS } from './ops/softmax-xent.js';
+import { checkTrainingData, openResident, type ResidentSet } from './resident.js';
 
 /** How `backend.compile` builds a net: batch size, optimizer, max-norm, validate mode. */
 export interface CompileOptions {
@@ -105,7 +106,7 @@ export class Net<Buffer = unknown> {
   #mc: Promise<CompiledGraph<Buffer>> | undefined;
   #mcCompiled: CompiledGraph<Buffer> | undefined;
   /** The training set kept on the device and the program that trains from it (see `trainRows`). */
-  #resident: Resident<Buffer> | undefined;
+  #resident: ResidentSlot<Buffer> | undefined;
   #step = 0;
   #disposed = false;
 
@@ -221,6 +222,11 @@ export class Net<Buffer = unknown> {
    * GPU in one submission. The results are those of `trainStep` on the same batches, bit for bit.
    * When the dataset does not fit the device's buffer limits (or in validate mode), the batches are
    * gathered on the CPU and trained one `trainStep` at a time, with the same results.
+   * A Dataset object is checked (labels, finite values) and uploaded once: do not change its arrays
+   * after training on it.
+   *
+   * @throws ArgumentError naming `data`, `data.features`, `data.classes`, `data.x[i]`, `data.y[i]`,
+   * `rows`, `rows[i]`, `hyperparameters`, `hyperparameters[s].lr`/`.momentum`, `lr` or `momentum`.
    */
   async trainRows(
     data: Dataset,
@@ -260,7 +266,8 @@ export class Net<Buffer = unknown> {
         perStep ? `hyperparameters[${s}].` : '',
       ),
     );
-    const resident = this.#validator ? null : await this.#residentFor(data);
+    const resident = (await this.#residentFor(data)).program;
+    this.#checkLive(); // disposed while the set was uploading
     const results: TrainStepResult[] = [];
     if (!resident) {
       const features = data.features;
@@ -282,7 +289,7 @@ export class Net<Buffer = unknown> {
         .slice(first, first + count)
         .map(({ lr, momentum }, i) => stepContext(optimizer, this.#step + i, lr, momentum));
       const slice = indices.subarray(first * batchSize, (first + count) * batchSize);
-      resident.program.program.runMany(ctxs, [slice]).forEach((run, i) => {
+      resident.program.runMany(ctxs, [slice]).forEach((run, i) => {
         results.push(stepResult(this.#step + i, run));
       });
       this.#step += count;
@@ -305,50 +312,46 @@ export class Net<Buffer = unknown> {
 
   /**
    * `data` on the device with a training program that gathers its batches from it: made on first use,
-   * replaced when another dataset comes. Null when the dataset is larger than a device buffer may be.
+   * replaced (and the old one freed) when another dataset comes. Checks the whole set first, so that a
+   * bad value fails the call before any step rather than in the middle of it. Concurrent calls share
+   * one upload; a set made after the net or its slot was dropped is freed as soon as it exists.
    */
-  async #residentFor(data: Dataset): Promise<Resident<Buffer> | null> {
-    if (this.#resident?.data === data) return this.#resident;
+  #residentFor(data: Dataset): Promise<ResidentSet<Buffer>> {
+    if (this.#resident?.data === data) return this.#resident.ready;
+    const { spec } = this.info;
+    checkTrainingData(data, spec.sizes[spec.sizes.length - 1] as number);
     this.#disposeResident();
-    const { spec, batchSize, optimizer, maxNorm } = this.info;
-    const values = data.n * data.features;
-    const bytes = data.bytes !== undefined && data.bytes.pixels.length === values;
-    const valueWords = new Uint32Array(bytes ? Math.ceil(values / 4) : values);
-    if (valueWords.byteLength > (this.#device.maxBufferBytes ?? Number.POSITIVE_INFINITY)) return null;
-    if (bytes) new Uint8Array(valueWords.buffer).set((data.bytes as NonNullable<Dataset['bytes']>).pixels);
-    else new Float32Array(valueWords.buffer).set(data.x);
-    const labelWords = new Uint32Array(Math.ceil(data.n / 4));
-    new Uint8Array(labelWords.buffer).set(data.y);
-    const table = bytes ? (data.bytes as NonNullable<Dataset['bytes']>).table : new Float32Array(1);
-
-    const made: Buffer[] = [];
-    const upload = (name: string, dtype: 'u32' | 'f32', array: Uint32Array | Float32Array) => {
-      const buffer = this.#device.createBuffer(`resident ${name}`, dtype, array.length);
-      made.push(buffer);
-      this.#device.write(buffer, array);
-      return buffer;
-    };
     const shared = new Map<string, Buffer>([
       ...[...this.#params, ...this.#state].map(([name, { buffer }]) => [name, buffer] as const),
       ['metrics', this.#train.bufferOf(this.#train.graph.find('metrics').id)],
-      [RESIDENT.data, upload(RESIDENT.data, 'u32', valueWords)],
-      [RESIDENT.table, upload(RESIDENT.table, 'f32', table)],
-      [RESIDENT.labels, upload(RESIDENT.labels, 'u32', labelWords)],
     ]);
-    const train = buildTrainGraph(spec, batchSize, optimizer, maxNorm, true, { n: data.n, bytes });
-    const program = await compileGraph(this.#device, 'train (resident data)', train.graph, {
-      shared,
-      snapshots: [train.loss],
-      streamed: [train.graph.find(RESIDENT.rows).id],
-    });
-    this.#resident = { data, program, buffers: made };
-    return this.#resident;
+    const slot: ResidentSlot<Buffer> = {
+      data,
+      // Validate mode checks steps one trainStep at a time, against inputs it can see.
+      ready: this.#validator
+        ? Promise.resolve({ program: null, dispose() {} })
+        : openResident(this.#device, this.info, shared, data),
+      dropped: false,
+    };
+    slot.ready.then(
+      (set) => {
+        if (slot.dropped) set.dispose();
+        else slot.made = set;
+      },
+      () => {
+        // A failed upload or compile is not remembered: the next call tries again.
+        if (this.#resident === slot) this.#resident = undefined;
+      },
+    );
+    this.#resident = slot;
+    return slot.ready;
   }
 
   #disposeResident(): void {
-    if (!this.#resident) return;
-    this.#resident.program.dispose();
-    for (const buffer of this.#resident.buffers) this.#device.destroyBuffer(buffer);
+    const slot = this.#resident;
+    if (!slot) return;
+    slot.dropped = true;
+    slot.made?.dispose();
     this.#resident = undefined;
   }
 
@@ -581,12 +584,13 @@ export class Net<Buffer = unknown> {
   }
 }
 
-/** A dataset resident on the device and the training program that reads it. */
-interface Resident<Buffer> {
+/** The dataset `trainRows` keeps on the device: being uploaded (`ready`), then `made`. */
+interface ResidentSlot<Buffer> {
   readonly data: Dataset;
-  readonly program: CompiledGraph<Buffer>;
-  /** The dataset's own buffers (its values, byte table, labels). */
-  readonly buffers: readonly Buffer[];
+  readonly ready: Promise<ResidentSet<Buffer>>;
+  made?: ResidentSet<Buffer>;
+  /** Replaced or disposed: whatever `ready` yields is freed at once. */
+  dropped: boolean;
 }
 
 /** What trainStep and trainRows return for one step: the loss is read back only when awaited. */

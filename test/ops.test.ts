@@ -8,6 +8,7 @@ import { adamReference } from '../src/ops/adam.js';
 import { biasActReference } from '../src/ops/bias-act.js';
 import { biasGradReference } from '../src/ops/bias-grad.js';
 import { dropoutReference } from '../src/ops/dropout.js';
+import { gatherRowsReference } from '../src/ops/gather-rows.js';
 import { matmulReference, PLAIN_EPILOGUE } from '../src/ops/matmul.js';
 import { maxNormReference } from '../src/ops/max-norm.js';
 import { sgdReference } from '../src/ops/sgd.js';
@@ -153,6 +154,41 @@ describe('dropout', () => {
     const mean = out.reduce((s, v) => s + v, 0) / length;
     // sd of one draw is sqrt(p(1-p))/p = 0.5; 4σ of the mean:
     expect(Math.abs(mean - 1)).toBeLessThan((4 * 0.5) / Math.sqrt(length));
+  });
+});
+
+describe('gather_rows', () => {
+  // A dataset of n = 3 rows × 3 features; labels 7, 8, 9. Words are little-endian: byte k of a word
+  // is bits 8k…8k+7, so the bytes 0…8 are the words 0x03020100, 0x07060504, 0x00000008.
+  const labelWords = Uint32Array.of(0x00090807);
+
+  it('reads bytes through the table, across word boundaries', () => {
+    const words = Uint32Array.of(0x03020100, 0x07060504, 0x00000008);
+    const table = Float64Array.from({ length: 256 }, (_, b) => b * 0.5);
+    const x = new Float64Array(6);
+    const labels = new Uint32Array(2);
+    gatherRowsReference(
+      { batch: 2, features: 3, bytes: true },
+      [Uint32Array.of(2, 0), words, table, labelWords],
+      [x, labels],
+    );
+    // row 2 = bytes 6, 7, 8 → 3, 3.5, 4; row 0 = bytes 0, 1, 2 → 0, 0.5, 1.
+    expect(Array.from(x)).toEqual([3, 3.5, 4, 0, 0.5, 1]);
+    expect(Array.from(labels)).toEqual([9, 7]);
+  });
+
+  it('copies f32 rows bit for bit, repeating a row when asked', () => {
+    const values = Float32Array.of(10, 11, 12, 20, 21, 22, -0, Number.NaN, 1e-40);
+    const x = new Float32Array(9);
+    const labels = new Uint32Array(3);
+    gatherRowsReference(
+      { batch: 3, features: 3, bytes: false },
+      [Uint32Array.of(1, 1, 2), new Uint32Array(values.buffer), new Float32Array(1), labelWords],
+      [x, labels],
+    );
+    const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer));
+    expect(bits(x)).toEqual(bits(Float32Array.of(20, 21, 22, 20, 21, 22, -0, Number.NaN, 1e-40)));
+    expect(Array.from(labels)).toEqual([8, 8, 9]);
   });
 });
 

@@ -89,9 +89,29 @@ describe('trainRows', () => {
     const resident = await compile();
     await resident.trainRows(floats, rows, hyper);
     expectSameBits(await resident.getParams(), want);
-    const small = await compile(new SmallDevice('f32'));
+    const smallDevice = new SmallDevice('f32');
+    const small = await compile(smallDevice);
+    const compiled = smallDevice.memory();
     await small.trainRows(floats, rows, hyper);
     expectSameBits(await small.getParams(), want);
+    expect(smallDevice.memory()).toEqual(compiled); // nothing uploaded, nothing compiled
+  });
+
+  it('keeps a set whose bytes do not reproduce x as f32, still bit-identical to trainStep', async () => {
+    const real = digits();
+    const bytes = real.bytes as NonNullable<Dataset['bytes']>;
+    // One value off by one ulp, and a table entry of -0 where x has +0: both must be noticed.
+    const table = Float32Array.from(bytes.table);
+    const zero = bytes.pixels[5] as number;
+    const x = Float32Array.from(real.x, (v, i) => (bytes.pixels[i] === zero ? 0 : v));
+    table[zero] = -0;
+    const lying: Dataset = { ...real, x, bytes: { pixels: bytes.pixels, table } };
+    const device = new CpuDevice('f32');
+    const net = await compile(device);
+    const compiled = device.memory().bytes;
+    await net.trainRows(lying, rows, hyper);
+    expect(device.memory().bytes).toBeGreaterThan(compiled + 40 * 784 * 4);
+    expectSameBits(await net.getParams(), await byTrainStep(lying, rows, lrs));
   });
 
   it('replaces the resident set when another comes, and frees it on dispose', async () => {
@@ -106,6 +126,48 @@ describe('trainRows', () => {
     expect(device.memory()).toEqual(withA);
     net.dispose();
     expect(device.memory()).toEqual({ buffers: 0, bytes: 0 });
+  });
+
+  it('uploads once for concurrent calls, and frees a set whose upload outlived the net', async () => {
+    const device = new CpuDevice('f32');
+    const net = await compile(device);
+    const data = digits();
+    const [first, second] = await Promise.all([
+      net.trainRows(data, rows.subarray(0, 8)),
+      net.trainRows(data, rows.subarray(8, 16)),
+    ]);
+    expect([first[0]?.step, second[0]?.step]).toEqual([0, 1]);
+    net.dispose();
+    expect(device.memory()).toEqual({ buffers: 0, bytes: 0 });
+
+    const early = await compile(device);
+    const pending = early.trainRows(digits(), rows.subarray(0, 8));
+    early.dispose();
+    await expect(pending).rejects.toThrow(/disposed/);
+    expect(device.memory()).toEqual({ buffers: 0, bytes: 0 });
+  });
+
+  it('checks the whole set before the first step: labels the model has, finite values', async () => {
+    const device = new CpuDevice('f32');
+    const net = await compile(device);
+    const before = { params: await net.getParams(), memory: device.memory() };
+    const data = digits();
+    const y = Uint8Array.from(data.y);
+    y[33] = 10;
+    const x = Float32Array.from(data.x);
+    x[39 * 784 + 2] = Number.NaN;
+    for (const [bad, message] of [
+      [{ ...data, y }, /data\.y\[33\]: expected an integer class in \[0, 10\)/],
+      [{ ...data, x, bytes: undefined }, /data\.x\[30578\]: expected a finite number/],
+    ] as const) {
+      // Row 0 alone is fine: the set is checked, not the rows asked for.
+      const error = await net.trainRows(bad as Dataset, rows.subarray(0, 8)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ArgumentError);
+      expect((error as Error).message).toMatch(message);
+    }
+    expect(net.step).toBe(0);
+    expect(device.memory()).toEqual(before.memory);
+    expectSameBits(await net.getParams(), before.params);
   });
 
   it('rejects bad rows and hyperparameters before any work, changing nothing', async () => {
