@@ -1,12 +1,17 @@
 /**
  * Whole training steps on WebGPU against the CPU reference: the same spec, seed and batches give the
  * same parameters after 5 steps with dropout on, for each activation, optimizer and max-norm; a
- * small net learns the toy problem; a training step makes no GPU objects and exactly one submit.
+ * small net learns the toy problem; a training step makes no GPU objects and exactly one submit;
+ * training from a resident dataset (trainRows, fit) gives the bits of uploading each batch.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { wrapDevice } from '../../src/backend/backend.js';
+import type { Dataset } from '../../src/data/mnist.js';
 import { spirals, toyMetrics, trainToyEpoch } from '../../src/data/toy.js';
 import { adam, createBackend, type HiddenActivation, mlp, type Optimizer, sgd } from '../../src/index.js';
+import { fit } from '../../src/train/fit.js';
+import { rampedMomentum, scheduledLr } from '../../src/train/schedule.js';
+import { epochOrder } from '../../src/train/shuffle.js';
 import { openWebGpu } from '../../src/webgpu/device.js';
 import { compareClose, randomArray, randomLabels } from '../helpers.js';
 import { type GpuContext, requestTestDevice } from './gpu.js';
@@ -116,6 +121,63 @@ describe.skipIf(typeof gpu === 'string')('training on WebGPU', () => {
       net.dispose();
     },
   );
+
+  it('fit on a resident dataset gives the bits of the per-step trainStep path it replaced', async () => {
+    const spec = mlp({ sizes: [12, 24, 5], keepProb: { input: 0.8, hidden: 0.5 }, seed: 4 });
+    const options = { batchSize: 6, optimizer: sgd({ lr: 0.05, momentum: 0.9 }), maxNorm: 2 };
+    const n = 40; // 6 steps per epoch, 4 rows left out, different ones each epoch
+    const pixels = Uint8Array.from({ length: n * 12 }, (_, i) => (i * 53 + (i >> 2)) & 0xff);
+    const table = Float32Array.from({ length: 256 }, (_, b) => b / 255);
+    const data: Dataset = {
+      x: Float32Array.from(pixels, (b) => table[b] as number),
+      y: Uint8Array.from({ length: n }, (_, i) => (i * 3) % 5),
+      n,
+      features: 12,
+      classes: 5,
+      bytes: { pixels, table },
+    };
+    const fitOptions = {
+      epochs: 2,
+      seed: 3,
+      reportEvery: 4, // each epoch: a run of 4 steps (to the report), then one of 2 (to its end)
+      lrSchedule: { kind: 'cosine' } as const,
+      momentumRamp: { from: 0.5, to: 0.9, epochs: 2 },
+    };
+    const fitted = await wrapDevice(await openWebGpu({ device })).compile(spec, options);
+    await fit(fitted, data, fitOptions);
+
+    const manual = await wrapDevice(await openWebGpu({ device })).compile(spec, options);
+    const stepsPerEpoch = Math.floor(n / 6);
+    let done = 0;
+    for (let epoch = 0; epoch < 2; epoch++) {
+      const order = epochOrder(n, fitOptions.seed, epoch);
+      for (let s = 0; s < stepsPerEpoch; s++) {
+        const at = { epoch, epochs: epoch + s / stepsPerEpoch, progress: done / (2 * stepsPerEpoch) };
+        const batch = order.subarray(s * 6, (s + 1) * 6);
+        const x = new Float32Array(6 * 12);
+        batch.forEach((row, r) => {
+          x.set(data.x.subarray(row * 12, (row + 1) * 12), r * 12);
+        });
+        await manual.trainStep(
+          x,
+          Array.from(batch, (row) => data.y[row] as number),
+          {
+            lr: scheduledLr(0.05, fitOptions.lrSchedule, at),
+            momentum: rampedMomentum(fitOptions.momentumRamp, at),
+          },
+        );
+        done++;
+      }
+    }
+    expect(fitted.step).toBe(manual.step);
+    const [got, want] = [await fitted.getParams(), await manual.getParams()];
+    for (const name of Object.keys(want)) {
+      const bits = (p: typeof got) => new Uint32Array((p[name] as (typeof p)[string]).data.buffer);
+      expect(bits(got), name).toEqual(bits(want));
+    }
+    fitted.dispose();
+    manual.dispose();
+  });
 
   it('createBackend() picks WebGPU when an adapter exists and says so', async () => {
     const backend = await createBackend();
