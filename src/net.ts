@@ -223,7 +223,8 @@ export class Net<Buffer = unknown> {
    * When the dataset does not fit the device's buffer limits (or in validate mode), the batches are
    * gathered on the CPU and trained one `trainStep` at a time, with the same results.
    * A Dataset object is checked (labels, finite values) and uploaded once: do not change its arrays
-   * after training on it.
+   * after training on it. Switching to another dataset frees the old one's program, and with it the
+   * loss history of its steps: await the losses you want before switching.
    *
    * @throws ArgumentError naming `data`, `data.features`, `data.classes`, `data.x[i]`, `data.y[i]`,
    * `rows`, `rows[i]`, `hyperparameters`, `hyperparameters[s].lr`/`.momentum`, `lr` or `momentum`.
