@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { CpuDevice } from '../src/backend/cpu.js';
+import type { Program } from '../src/backend/device.js';
+import { compileGraph } from '../src/graph/executor.js';
 import { planBuffers } from '../src/graph/plan.js';
 import { buildPredictGraph, buildTrainGraph } from '../src/nn/graphs.js';
 import { mlp } from '../src/nn/mlp.js';
@@ -150,5 +153,19 @@ describe('fusion', () => {
     expect(graph.nodesOf('bias_grad')).toHaveLength(0);
     const written = new Set(graph.nodes.flatMap((n) => n.outputs));
     for (const grad of grads) expect(written.has(grad), graph.get(grad).name).toBe(true);
+  });
+});
+
+describe('compileGraph', () => {
+  it('frees the buffers it made when the device cannot make the program', async () => {
+    class Failing extends CpuDevice {
+      override async createProgram(): Promise<Program> {
+        throw new Error('no program here');
+      }
+    }
+    const device = new Failing('f32');
+    const { graph } = buildTrainGraph(spec, 4, sgd({ lr: 0.1 }), undefined, true);
+    await expect(compileGraph(device, 'failing', graph)).rejects.toThrow('no program here');
+    expect(device.memory()).toEqual({ buffers: 0, bytes: 0 });
   });
 });

@@ -60,7 +60,14 @@ export async function compileGraph<Buffer>(
     buffer: bufferOf(id),
     length: elementCount(graph.get(id).shape),
   }));
-  const program = await device.createProgram(label, steps, (options.snapshots ?? []).map(bufferOf), streamed);
+  let program: Program;
+  try {
+    program = await device.createProgram(label, steps, (options.snapshots ?? []).map(bufferOf), streamed);
+  } catch (error) {
+    // A kernel that does not compile must not leave the graph's buffers behind.
+    for (const buffer of owned) device.destroyBuffer(buffer);
+    throw error;
+  }
   return {
     graph,
     plan,
