@@ -15,7 +15,7 @@ import type { MlpSpec } from './nn/mlp.js';
 import { type Optimizer, stepContext } from './nn/optim.js';
 import type { NumArray } from './ops/op.js';
 import { METRICS } from './ops/softmax-xent.js';
-import { checkTrainingData, openResident, type ResidentSet } from './resident.js';
+import { openResident, type ResidentSet } from './resident.js';
 
 /** How `backend.compile` builds a net: batch size, optimizer, max-norm, validate mode. */
 export interface CompileOptions {
@@ -320,7 +320,10 @@ export class Net<Buffer = unknown> {
   #residentFor(data: Dataset): Promise<ResidentSet<Buffer>> {
     if (this.#resident?.data === data) return this.#resident.ready;
     const { spec } = this.info;
-    checkTrainingData(data, spec.sizes[spec.sizes.length - 1] as number);
+    // What trainStep would reject in any batch, for the whole set before its first step (dataset()
+    // and the MNIST loaders guarantee both; a Dataset built by hand may not).
+    checkLabels('data.y', data.y, data.n, spec.sizes[spec.sizes.length - 1] as number);
+    checkFinite('data.x', data.x, data.x.length);
     this.#disposeResident();
     const shared = new Map<string, Buffer>([
       ...[...this.#params, ...this.#state].map(([name, { buffer }]) => [name, buffer] as const),

@@ -6,7 +6,6 @@
  */
 import type { Device } from './backend/device.js';
 import type { Dataset } from './data/mnist.js';
-import { ArgumentError, describe } from './errors.js';
 import { type CompiledGraph, compileGraph } from './graph/executor.js';
 import type { NetInfo } from './net.js';
 import { buildTrainGraph, RESIDENT } from './nn/graphs.js';
@@ -15,26 +14,6 @@ import { buildTrainGraph, RESIDENT } from './nn/graphs.js';
 export interface ResidentSet<Buffer> {
   readonly program: CompiledGraph<Buffer> | null;
   dispose(): void;
-}
-
-/**
- * What trainStep would reject in any batch of `data`, checked for the whole set before the first
- * step: a label outside the model's classes, a non-finite value. (`dataset()` and the MNIST loaders
- * already guarantee both; a Dataset built by hand may not.)
- *
- * @throws ArgumentError naming `data.y[i]` or `data.x[i]`.
- */
-export function checkTrainingData(data: Dataset, classes: number): void {
-  for (let i = 0; i < data.n; i++) {
-    const label = data.y[i] as number;
-    if (label >= classes) {
-      throw new ArgumentError(`data.y[${i}]`, `an integer class in [0, ${classes})`, describe(label));
-    }
-  }
-  const { x } = data;
-  for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i])) throw new ArgumentError(`data.x[${i}]`, 'a finite number', describe(x[i]));
-  }
 }
 
 /**

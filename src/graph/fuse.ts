@@ -12,6 +12,12 @@
  */
 import type { Graph, Node } from './ir.js';
 
+/** Whether a matmul already has a fused epilogue of any kind. */
+function hasEpilogue(node: Node<'matmul'>): boolean {
+  const { bias, activation, activationGrad, dropout, update, colSum } = node.attrs;
+  return Boolean(bias || activation !== undefined || activationGrad || dropout || update || colSum);
+}
+
 export function fuse(graph: Graph): void {
   const readers = new Map<number, number>();
   for (const node of graph.nodes)
@@ -21,11 +27,7 @@ export function fuse(graph: Graph): void {
     const reader = graph.nodes.find((n) => n.inputs.includes(id));
     return reader?.op === op ? reader : undefined;
   };
-  const isPlain = (node: Node<'matmul'>) =>
-    !node.attrs.bias &&
-    !node.attrs.activationGrad &&
-    !node.attrs.dropout &&
-    node.attrs.activation === undefined;
+  const isPlain = (node: Node<'matmul'>) => !hasEpilogue(node);
 
   const replaced = new Map<Node, Node | null>();
   for (const matmul of graph.nodesOf('matmul')) {
@@ -93,16 +95,6 @@ export function fuseUpdates(graph: Graph): void {
   for (const node of graph.nodes)
     for (const id of new Set(node.inputs)) readers.set(id, [...(readers.get(id) ?? []), node]);
   const producer = (id: number) => graph.nodes.find((node) => node.outputs.includes(id));
-  const hasEpilogue = (node: Node<'matmul'>) =>
-    Boolean(
-      node.attrs.bias ||
-        node.attrs.activation ||
-        node.attrs.activationGrad ||
-        node.attrs.dropout ||
-        node.attrs.update ||
-        node.attrs.colSum,
-    );
-
   // Which plain weight-gradient matmul each sgd node absorbs.
   const updates = new Map<Node, Node<'sgd'>>();
   for (const sgd of graph.nodesOf('sgd')) {

@@ -79,8 +79,7 @@ export function matmulReference(
   const B = inputs[1] as NumArray;
   const bias = p.bias ? inputs[2] : undefined;
   const y = p.activationGrad !== 'identity' ? inputs[p.bias ? 3 : 2] : undefined;
-  // With an update, C is the parameter's gradient, kept here and handed to the SGD reference.
-  const C = p.update ? new Float64Array(M * N) : (outputs[0] as NumArray);
+  const C = outputs[0] as NumArray;
   const dropped = p.dropout && !p.dropoutBackward ? outputs[1] : undefined;
   const key = p.dropout ? seedKey(p.dropout.seed) : [0, 0];
   const threshold = p.dropout ? keepThreshold(p.dropout.keepProb) : null;
@@ -88,6 +87,10 @@ export function matmulReference(
   const kept = (i: number) =>
     keptAt(key, ctx.step, p.dropout?.site ?? 0, p.dropout?.stream ?? 0, threshold, i);
   const opA = (m: number, k: number) => (p.transA ? (A[k * M + m] as number) : (A[m * K + k] as number));
+  // With an update, each row of sums is row m of the parameter's gradient, handed to the SGD
+  // reference on row m of the parameter (and velocity): the gradient is never stored, as on the GPU.
+  const [param, metrics, velocity] = inputs.slice(2) as NumArray[];
+  const update = p.update && { length: N, ...p.update };
   const sums = new Float64Array(N);
   for (let m = 0; m < M; m++) {
     sums.fill(0);
@@ -102,6 +105,12 @@ export function matmulReference(
         const aValue = opA(m, k);
         for (let n = 0; n < N; n++) sums[n] = (sums[n] as number) + aValue * (B[k * N + n] as number);
       }
+    }
+    if (update) {
+      const row = (array: NumArray) => array.subarray(m * N, (m + 1) * N);
+      const state = velocity ? [row(velocity)] : [];
+      sgdReference(update, [row(param as NumArray), sums, metrics as NumArray, ...state], [], ctx);
+      continue;
     }
     for (let n = 0; n < N; n++) {
       let sum = sums[n] as number;
@@ -120,16 +129,6 @@ export function matmulReference(
       for (let k = 0; k < K; k++) sum += opA(m, k);
       colsum[m] = sum;
     }
-  }
-  if (p.update) {
-    const [param, metrics, velocity] = inputs.slice(2) as NumArray[];
-    const { momentum, nesterov, weightDecay } = p.update;
-    sgdReference(
-      { length: M * N, momentum, nesterov, weightDecay },
-      [param as NumArray, C, metrics as NumArray, ...(velocity ? [velocity] : [])],
-      [],
-      ctx,
-    );
   }
 }
 
@@ -218,13 +217,14 @@ export function matmulKernel(name: string, main: string, workgroup: WorkgroupSha
 
 const SCALAR_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul', matmulWgsl, shape));
 const VEC4_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul_vec4', matmulVec4Wgsl, shape));
+const ALL_KERNELS = [...VEC4_KERNELS, ...SCALAR_KERNELS];
 
 /**
  * The kernels that may run `p`, the default first: both files (the vec4 one where it fits), each in
  * every workgroup shape. They compute the same bits (tested), so the choice is only about speed.
  */
 function matmulCandidates(p: MatmulParams): readonly GpuKernel<MatmulParams>[] {
-  return matmulVec4Fits(p) ? [...VEC4_KERNELS, ...SCALAR_KERNELS] : SCALAR_KERNELS;
+  return matmulVec4Fits(p) ? ALL_KERNELS : SCALAR_KERNELS;
 }
 
 /** Below this many multiply-adds a matmul is not timed: the timing would cost more than it saves. */

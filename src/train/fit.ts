@@ -8,7 +8,6 @@
  * that epoch (a compiled net has one batch size). Shuffling makes the left-out examples differ from
  * epoch to epoch.
  */
-
 import { MAX_STEPS_PER_RUN } from '../backend/device.js';
 import { checkDataset, type Dataset } from '../data/mnist.js';
 import { ArgumentError, DeviceLostError, DisposedError, describe, NonFiniteLossError } from '../errors.js';

@@ -135,7 +135,8 @@ export async function chooseKernel<P>(
   const scratch = tuning.scratch(params);
   const files = [...new Set(candidates.map((kernel) => kernel.name))];
   const firsts = files.map((file) => candidates.find((kernel) => kernel.name === file) as GpuKernel<P>);
-  const fileTimes = firsts.length > 1 ? await timeCandidates(host, op, firsts, plain, scratch) : [0];
+  // Timed even when there is one file: its time is what stage 2's budget is judged by.
+  const fileTimes = await timeCandidates(host, op, firsts, plain, scratch);
   const fastest = indexOfMin(fileTimes);
   const file = firsts[fastest]?.name;
   const shapes = candidates.filter((kernel) => kernel.name === file);

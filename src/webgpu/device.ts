@@ -132,8 +132,8 @@ export class WebGpuDevice implements Device<GPUBuffer> {
   }
 
   check(graph: Graph, batchSize: number): void {
-    const { maxStorageBufferBindingSize, maxBufferSize, maxComputeWorkgroupsPerDimension } = this.gpu.limits;
-    const maxBytes = Math.min(maxStorageBufferBindingSize, maxBufferSize);
+    const { maxBufferSize, maxComputeWorkgroupsPerDimension } = this.gpu.limits;
+    const maxBytes = this.maxBufferBytes;
     const limitName = maxBytes === maxBufferSize ? 'maxBufferSize' : 'maxStorageBufferBindingSize';
     for (const tensor of graph.tensors) {
       const bytes = elementCount(tensor.shape) * 4;
@@ -290,17 +290,14 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     );
     const stepWords = new Uint32Array((STEP_UNIFORM_BYTES / 4) * MAX_STEPS_PER_RUN);
     let runs = 0;
+    // Written word by word: a step allocates nothing, not even an array literal.
     const packStep = (ctx: StepContext, at: number) => {
-      stepWords.set(
-        [
-          ctx.step,
-          f32Bits(ctx.lr),
-          f32Bits(ctx.momentum),
-          f32Bits(ctx.biasCorrection1),
-          f32Bits(ctx.biasCorrection2),
-        ],
-        at * (STEP_UNIFORM_BYTES / 4),
-      );
+      const base = at * (STEP_UNIFORM_BYTES / 4);
+      stepWords[base] = ctx.step;
+      stepWords[base + 1] = f32Bits(ctx.lr);
+      stepWords[base + 2] = f32Bits(ctx.momentum);
+      stepWords[base + 3] = f32Bits(ctx.biasCorrection1);
+      stepWords[base + 4] = f32Bits(ctx.biasCorrection2);
     };
     const encodeStep = (encoder: GPUCommandEncoder): RunResult => {
       const pass = encoder.beginComputePass({ label });
