@@ -1,6 +1,7 @@
 import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
 import { CHROMIUM_ARGS, findChromium, NO_CHROMIUM_MESSAGE } from './scripts/chromium.js';
+import { wasmKernels } from './scripts/wasm-kernels.js';
 
 /**
  * Two projects: `node` (CPU reference, RNG, graph, WGSL parsing: no browser needed) and `browser`
@@ -32,6 +33,7 @@ if (!chromiumPath && wantsBrowser) {
 }
 
 export default defineConfig({
+  plugins: [wasmKernels()],
   test: {
     reporters: ['default', './test/summary-reporter.ts'],
     // Read by the GPU tests: with CI set, a missing WebGPU adapter fails the run instead of skipping.
