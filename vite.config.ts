@@ -1,5 +1,6 @@
 import { builtinModules } from 'node:module';
 import { defineConfig } from 'vite';
+import { wasmKernels } from './scripts/wasm-kernels.js';
 
 // Library build: ES modules with every .wgsl file inlined (imported with `?raw`), so users need no
 // plugin. Three entries: the library (browser and Node), `dropgpu/node` (MNIST from disk, WebGPU via
@@ -7,6 +8,7 @@ import { defineConfig } from 'vite';
 // progress bar is bundled, so the package has no runtime dependencies. Type declarations come from
 // `tsc -p tsconfig.build.json` (see `npm run build`).
 export default defineConfig({
+  plugins: [wasmKernels()],
   build: {
     lib: {
       entry: { dropgpu: 'src/index.ts', node: 'src/node/index.ts', cli: 'src/cli/main.ts' },

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { defineConfig, type Plugin } from 'vite';
+import { wasmKernels } from './scripts/wasm-kernels.js';
 
 /**
  * The demo page (demo/): `npm run demo` serves it, `npm run build:demo` builds it into dist-demo/, a
@@ -60,7 +61,7 @@ export default defineConfig({
   root: join(ROOT, 'demo'),
   // Relative asset URLs, so dist-demo/ works from any path on any static host.
   base: './',
-  plugins: [mnistAssets()],
+  plugins: [mnistAssets(), wasmKernels()],
   server: { host: '127.0.0.1' },
   preview: { host: '127.0.0.1' },
   build: {

@@ -52,7 +52,9 @@ export async function runWasmKernel<P>(
     return at;
   };
   const refs = kernel.bind(p);
-  const pointers = refs.map((ref) => (ref === null ? 0 : place((ref[0] === 'in' ? inputs : outputs)[ref[1]] as NumArray)));
+  const pointers = refs.map((ref) =>
+    ref === null ? 0 : place((ref[0] === 'in' ? inputs : outputs)[ref[1]] as NumArray),
+  );
   for (const output of outputs) place(output);
   const scratchBytes = kernel.scratch?.(p, parts) ?? 0;
   const scratch = scratchBytes > 0 ? alloc(scratchBytes) : 0;
