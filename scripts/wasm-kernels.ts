@@ -79,8 +79,16 @@ export async function compileKernels(relaxed: boolean): Promise<{ binary: Uint8A
       async listFiles() {
         return [];
       },
-      stdout: { write: (text) => void (log += text) },
-      stderr: { write: (text) => void (log += text) },
+      stdout: {
+        write(text) {
+          log += text;
+        },
+      },
+      stderr: {
+        write(text) {
+          log += text;
+        },
+      },
     },
   );
   if (error || !binary) throw new Error(`wasm/ did not compile: ${error?.message ?? ''}\n${log}`);
