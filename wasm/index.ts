@@ -1,3 +1,5 @@
-// The Wasm backend's kernels (AssemblyScript, compiled by scripts/wasm-kernels.ts). Every kernel
-// works on raw pointers into the one shared memory and computes part `part` of `parts` of its output.
+// The Wasm backend's kernels (AssemblyScript, compiled by scripts/wasm-kernels.ts into one module).
+// Every kernel export follows the calling convention of src/kernels/wasm.ts.
 export { philox_test } from './philox';
+export * from './matmul_kernels';
+export * from './op_kernels';

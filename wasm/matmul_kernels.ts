@@ -1,0 +1,2 @@
+// The matmul kernels (see wasm/index.ts).
+export const MATMUL_KERNELS: i32 = 0;

@@ -1,0 +1,2 @@
+// The kernels of every op but matmul (see wasm/index.ts).
+export const OP_KERNELS: i32 = 0;
