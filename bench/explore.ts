@@ -8,7 +8,7 @@ import { OPS } from '../src/ops/index.js';
 import { type MatmulParams, matmulKernel, matmulVec4Fits, PLAIN_EPILOGUE } from '../src/ops/matmul.js';
 import { chooseKernel, timeCandidates } from '../src/webgpu/autotune.js';
 import type { WebGpuDevice } from '../src/webgpu/device.js';
-import { type GpuKernel, kernelFor } from '../src/webgpu/kernel.js';
+import { type BoundTuning, bindGpuKernel, type GpuKernel } from '../src/kernels/gpu.js';
 import dot8Wgsl from './kernels/matmul_vec4_dot8.wgsl?raw';
 import seqWgsl from './kernels/matmul_vec4_seq.wgsl?raw';
 import type { Log } from './measure.js';
@@ -48,11 +48,13 @@ export async function exploreMatmul(
     const fits = matmulVec4Fits(p);
     const candidates: GpuKernel<MatmulParams>[] = [...tuning.candidates(p)];
     if (fits) {
-      for (const [name, wgsl] of EXPERIMENTS) candidates.push(matmulKernel(name, wgsl, { x: 8, y: 8 }));
+      for (const [name, wgsl] of EXPERIMENTS) candidates.push(matmulKernel(name, { name: `${name}.wgsl`, code: wgsl }, { x: 8, y: 8 }));
     }
     const host = device.tuningHost();
-    const chosen = await chooseKernel(host, 'matmul', base, p, kernelFor(base, p));
-    const ms = await timeCandidates(host, 'matmul', candidates, p, tuning.scratch(p), ROUNDS);
+    const bound = bindGpuKernel('matmul', base, p);
+    const chosen = await chooseKernel(host, 'matmul', bound.tuning as BoundTuning, bound.kernel);
+    const timed = candidates.map((kernel) => bindGpuKernel('matmul', kernel, p).kernel);
+    const ms = await timeCandidates(host, 'matmul', timed, tuning.scratch(p), ROUNDS);
     const times = Object.fromEntries(
       candidates.map((kernel, i) => [kernel.variant ?? String(i), ms[i] as number]),
     );

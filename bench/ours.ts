@@ -4,9 +4,10 @@
  * the library has no public matmul, so it times exactly the kernel the training step dispatches.
  */
 import { compileGraph } from '../src/graph/executor.js';
-import { Graph, plainStep } from '../src/graph/ir.js';
+import { Graph, plainStep } from '../src/ir/ir.js';
 import { createBackend, dataset, mlp, sgd } from '../src/index.js';
-import { openWebGpu, type WebGpuDevice, type WebGpuOptions } from '../src/webgpu/device.js';
+import type { WebGpuDevice } from '../src/webgpu/device.js';
+import { openWebGpu, type WebGpuOptions } from '../src/webgpu/open.js';
 import type { Log } from './measure.js';
 import { KEEP_PROB, type Library, LR, MOMENTUM, SEED, SIZES } from './suites.js';
 

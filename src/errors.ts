@@ -60,9 +60,8 @@ export function describe(value: unknown): string {
 }
 
 /**
- * The GPU device failed after it was set up: it was lost (driver reset, another tab, sleep) or
- * reported an error outside any call. Training can go on from the last parameters read back, on a
- * new backend.
+ * The GPU device was lost after it was set up (driver reset, another tab, sleep). Training can go on
+ * from the last parameters read back, on a new backend.
  */
 export class DeviceLostError extends DropgpuError {
   override name = 'DeviceLostError';
@@ -71,6 +70,16 @@ export class DeviceLostError extends DropgpuError {
    * a net compiled on a new backend to continue exactly where that checkpoint was taken.
    */
   checkpoint?: unknown;
+}
+
+/**
+ * The GPU reported an error outside any call's own checks: a validation error (a kernel or buffer use
+ * the device refused: a bug in dropgpu or in code sharing the device) or running out of memory. The
+ * device is not lost, but the work submitted with the error did not run, so the backend refuses every
+ * later call; the message says what happened and names the GPU object by its label.
+ */
+export class GpuValidationError extends DropgpuError {
+  override name = 'GpuValidationError';
 }
 
 /**

@@ -2,12 +2,11 @@
  * dropgpu: train multilayer perceptrons with dropout on the GPU in the browser (WebGPU), with a
  * pure-TypeScript CPU reference backend. This file is the whole public API.
  */
-export { type Backend, type BackendOptions, createBackend } from './backend/backend.js';
-export type { CpuPrecision } from './backend/cpu.js';
-export type { BackendKind } from './backend/device.js';
+export { type Backend, type BackendOptions, createBackend } from './backend.js';
+export type { CpuPrecision } from './device/cpu.js';
+export type { BackendKind } from './device/device.js';
+export { type Dataset, dataset } from './data/dataset.js';
 export {
-  type Dataset,
-  dataset,
   type IdxBytes,
   type LoadMnistOptions,
   loadMnist,
@@ -25,29 +24,30 @@ export {
   DeviceLostError,
   DisposedError,
   DropgpuError,
+  GpuValidationError,
   KernelCompileError,
   ModelFileError,
   NonFiniteLossError,
   ValidationError,
   WebGpuUnavailableError,
 } from './errors.js';
-export type { Activation } from './graph/ir.js';
+export type { Activation } from './ir/ir.js';
 export {
   type LoadedModel,
   loadSafetensors,
   type SafetensorsLimits,
   saveSafetensors,
 } from './io/safetensors.js';
+export type { Net } from './net/net.js';
 export type {
   CompileOptions,
   McPrediction,
-  Net,
   NetCheckpoint,
   NetInfo,
   StepHyperparameters,
   TrainingMetrics,
   TrainStepResult,
-} from './net.js';
+} from './net/types.js';
 export type { ParamMap, ParamTensor } from './nn/init.js';
 export { type HiddenActivation, type MlpOptions, type MlpSpec, mlp } from './nn/mlp.js';
 export { type AdamOptions, adam, type Optimizer, type SgdOptions, sgd } from './nn/optim.js';

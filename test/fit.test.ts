@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { wrapDevice } from '../src/backend/backend.js';
-import { CpuDevice } from '../src/backend/cpu.js';
-import type { Program, ProgramStep } from '../src/backend/device.js';
-import { dataset } from '../src/data/mnist.js';
+import { wrapDevice } from '../src/backend.js';
+import { CpuDevice } from '../src/device/cpu.js';
+import type { Program, ProgramStep } from '../src/device/device.js';
+import { dataset } from '../src/data/dataset.js';
 import { spirals } from '../src/data/toy.js';
 import { ArgumentError, createBackend, DeviceLostError, mlp, NonFiniteLossError, sgd } from '../src/index.js';
 import type { NumArray } from '../src/ops/op.js';

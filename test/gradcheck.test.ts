@@ -3,9 +3,9 @@
  * parameter element of small nets with two hidden layers and dropout (keepProb 0.5) at a fixed step.
  */
 import { describe, expect, it } from 'vitest';
-import { CpuDevice } from '../src/backend/cpu.js';
+import { CpuDevice } from '../src/device/cpu.js';
 import { compileGraph } from '../src/graph/executor.js';
-import { plainStep } from '../src/graph/ir.js';
+import { plainStep } from '../src/ir/ir.js';
 import { buildTrainGraph } from '../src/nn/graphs.js';
 import { initParams } from '../src/nn/init.js';
 import { type HiddenActivation, mlp } from '../src/nn/mlp.js';

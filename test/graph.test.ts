@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CpuDevice } from '../src/backend/cpu.js';
-import type { Program } from '../src/backend/device.js';
+import { CpuDevice } from '../src/device/cpu.js';
+import type { Program } from '../src/device/device.js';
 import { compileGraph } from '../src/graph/executor.js';
 import { planBuffers } from '../src/graph/plan.js';
 import { buildPredictGraph, buildTrainGraph } from '../src/nn/graphs.js';

@@ -7,8 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { dataset } from '../src/data/dataset.js';
 import {
-  dataset,
   loadMnist,
   MNIST_FILES,
   MNIST_MEAN,

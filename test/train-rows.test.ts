@@ -4,9 +4,10 @@
  * fits the device or falls back to gathering on the CPU; bad arguments change nothing.
  */
 import { describe, expect, it } from 'vitest';
-import { wrapDevice } from '../src/backend/backend.js';
-import { CpuDevice } from '../src/backend/cpu.js';
-import { type Dataset, dataset, mnistFromIdx } from '../src/data/mnist.js';
+import { wrapDevice } from '../src/backend.js';
+import { CpuDevice } from '../src/device/cpu.js';
+import { type Dataset, dataset } from '../src/data/dataset.js';
+import { mnistFromIdx } from '../src/data/mnist.js';
 import { ArgumentError, mlp, type Net, sgd } from '../src/index.js';
 import type { ParamMap } from '../src/nn/init.js';
 import { fit } from '../src/train/fit.js';
@@ -34,9 +35,9 @@ function digits(): Dataset {
   );
 }
 
-/** A device whose buffers may hold at most `bytes`: the dataset does not fit, trainRows falls back. */
+/** A device whose buffers hold the net (layers.0.weight: 16 × 784 floats) but not the 40-row dataset: trainRows falls back. */
 class SmallDevice extends CpuDevice {
-  readonly maxBufferBytes = 4096;
+  override readonly limits = { maxBufferBytes: 16 * 784 * 4, maxBufferLimit: 'test limit' };
 }
 
 async function compile(device = new CpuDevice('f32')): Promise<Net> {

@@ -3,9 +3,9 @@
  * node whose device output is off. Here the "device" is the CPU backend with one injected fault.
  */
 import { describe, expect, it } from 'vitest';
-import { wrapDevice } from '../src/backend/backend.js';
-import { CpuDevice } from '../src/backend/cpu.js';
-import type { Program, ProgramStep } from '../src/backend/device.js';
+import { wrapDevice } from '../src/backend.js';
+import { CpuDevice } from '../src/device/cpu.js';
+import type { Program, ProgramStep } from '../src/device/device.js';
 import { mlp, sgd, ValidationError } from '../src/index.js';
 import type { NumArray } from '../src/ops/op.js';
 import { randomArray, randomLabels } from './helpers.js';

@@ -3,7 +3,7 @@
  * Philox noise so a seed fixes the data. Not linearly separable: a net must learn it.
  */
 import { philox4x32 } from '../rng/philox.js';
-import type { Dataset } from './mnist.js';
+import type { Dataset } from './dataset.js';
 
 /** x [n, 2], y [n] in {0, 1, 2}. */
 export type ToyData = Dataset;

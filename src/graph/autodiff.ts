@@ -4,7 +4,7 @@
  */
 import { OPS } from '../ops/index.js';
 import type { Grads } from '../ops/op.js';
-import type { Graph, Node, OpName } from './ir.js';
+import type { Graph, Node, OpName } from '../ir/ir.js';
 
 type VjpRule = (graph: Graph, node: Node, outputGrads: Grads, needed: readonly boolean[]) => Grads;
 

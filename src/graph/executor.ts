@@ -1,10 +1,11 @@
 /**
- * Compiles a graph for a device: plans buffers (plan.ts), creates each slot's buffer once, resolves
- * every node's parameters and buffers, and hands the list to the device as one program.
+ * Compiles a graph for a device: plans buffers (plan.ts), creates each slot's buffer once, binds every
+ * node's op to its parameters (ops/index.ts `bindOp`), and hands the list to the device as one program.
  */
-import type { Device, Program } from '../backend/device.js';
-import { OPS } from '../ops/index.js';
-import { elementCount, type Graph, type Node, type OpName } from './ir.js';
+import type { Device, Program, ProgramStep } from '../device/device.js';
+import { ArgumentError } from '../errors.js';
+import { elementCount, type Graph, type Role } from '../ir/ir.js';
+import { bindOp } from '../ops/index.js';
 import { type BufferPlan, planBuffers } from './plan.js';
 
 export interface CompiledGraph<Buffer> {
@@ -13,12 +14,21 @@ export interface CompiledGraph<Buffer> {
   readonly program: Program;
   /** The buffer holding tensor `id`. */
   bufferOf(id: number): Buffer;
+  /** The buffer holding the tensor named `name`. */
+  bufferNamed(name: string): Buffer;
   /** Frees the buffers this graph allocated (not the shared ones). */
   dispose(): void;
 }
 
+/** Roles whose tensors live outside any one program: a program must find them in `shared`. */
+const SHARED_ROLES: ReadonlySet<Role> = new Set(['parameter', 'optimizer_state', 'metrics']);
+
 export interface CompileGraphOptions<Buffer> {
-  /** Buffers owned elsewhere, by tensor name: parameters and optimizer state shared by programs. */
+  /**
+   * Buffers owned elsewhere (by the net: its parameters, optimizer state and metrics), by tensor name.
+   * When given, every parameter, optimizer-state and metrics tensor of the graph must be here: a program
+   * of a net never trains or reads a copy of its own. Without it the program owns all its tensors.
+   */
   readonly shared?: ReadonlyMap<string, Buffer>;
   /** Tensors that must survive the run (readable afterwards) even if nothing reads them later. */
   readonly keep?: readonly number[];
@@ -34,25 +44,41 @@ export async function compileGraph<Buffer>(
   graph: Graph,
   options: CompileGraphOptions<Buffer> = {},
 ): Promise<CompiledGraph<Buffer>> {
+  const shared = options.shared ?? new Map<string, Buffer>();
+  for (const tensor of graph.tensors) {
+    if (options.shared && SHARED_ROLES.has(tensor.role) && !shared.has(tensor.name)) {
+      throw new RangeError(`${label}: ${tensor.role} "${tensor.name}" has no shared buffer`);
+    }
+  }
+  const ops = graph.nodes.map((node) => bindOp(node, graph));
   const keep = new Set([...(options.keep ?? []), ...(options.snapshots ?? [])]);
   const plan = planBuffers(graph, keep);
   const owned: Buffer[] = [];
-  const buffers = plan.slots.map((slot) => {
-    const sharedName = slot.tensors.map((id) => graph.get(id).name).find((name) => options.shared?.has(name));
-    if (sharedName !== undefined) return options.shared?.get(sharedName) as Buffer;
-    const names = slot.tensors.map((id) => graph.get(id).name).join(' | ');
-    const buffer = device.createBuffer(`${label}: ${names}`, slot.dtype, slot.length);
-    owned.push(buffer);
-    return buffer;
-  });
+  const destroyOwned = () => {
+    for (const buffer of owned) device.destroyBuffer(buffer);
+  };
+  let buffers: Buffer[];
+  try {
+    buffers = plan.slots.map((slot) => {
+      const names = slot.tensors.map((id) => graph.get(id).name);
+      const sharedName = names.find((name) => shared.has(name));
+      if (sharedName !== undefined) return shared.get(sharedName) as Buffer;
+      const buffer = device.createBuffer(`${label}: ${names.join(' | ')}`, slot.dtype, slot.length);
+      owned.push(buffer);
+      return buffer;
+    });
+  } catch (error) {
+    destroyOwned();
+    throw error;
+  }
   const bufferOf = (id: number): Buffer => {
     const buffer = buffers[plan.slotOf[id] ?? -1];
     if (buffer === undefined) throw new RangeError(`tensor ${id} has no buffer`);
     return buffer;
   };
-  const steps = graph.nodes.map((node) => ({
+  const steps: ProgramStep<Buffer>[] = graph.nodes.map((node, i) => ({
     node,
-    params: (OPS[node.op as OpName].params as (n: Node, g: Graph) => unknown)(node, graph),
+    op: ops[i] as ProgramStep<Buffer>['op'],
     inputs: node.inputs.map(bufferOf),
     outputs: node.outputs.map(bufferOf),
   }));
@@ -65,7 +91,7 @@ export async function compileGraph<Buffer>(
     program = await device.createProgram(label, steps, (options.snapshots ?? []).map(bufferOf), streamed);
   } catch (error) {
     // A kernel that does not compile must not leave the graph's buffers behind.
-    for (const buffer of owned) device.destroyBuffer(buffer);
+    destroyOwned();
     throw error;
   }
   return {
@@ -73,9 +99,40 @@ export async function compileGraph<Buffer>(
     plan,
     program,
     bufferOf,
+    bufferNamed: (name) => bufferOf(graph.find(name).id),
     dispose: () => {
       program.dispose();
-      for (const buffer of owned) device.destroyBuffer(buffer);
+      destroyOwned();
     },
   };
+}
+
+/**
+ * Throws `ArgumentError` when `graph` would not fit `device` (a buffer over its binding limit, a
+ * dispatch over its per-dimension workgroup limit), before anything is allocated. Names `batchSize`
+ * when a smaller batch would fit, else the layer's size.
+ */
+export function checkFits(device: Device<unknown>, graph: Graph, batchSize: number): void {
+  const { maxBufferBytes, maxBufferLimit, maxWorkgroupsPerDimension } = device.limits;
+  for (const tensor of graph.tensors) {
+    const bytes = elementCount(tensor.shape) * 4;
+    if (bytes <= maxBufferBytes) continue;
+    const rows = Math.floor((maxBufferBytes / bytes) * batchSize);
+    const perRow = tensor.shape[0] === batchSize;
+    const what = `${tensor.name} [${tensor.shape}] needs ${bytes} bytes, over this device's ${maxBufferLimit} of ${maxBufferBytes}`;
+    if (perRow && rows >= 1) {
+      throw new ArgumentError('batchSize', `at most ${rows} rows on this device: ${what}`, String(batchSize));
+    }
+    throw new ArgumentError('spec.sizes', `layers that fit this device: ${what}`, `[${tensor.shape}]`);
+  }
+  if (maxWorkgroupsPerDimension === undefined) return;
+  for (const node of graph.nodes) {
+    const groups = bindOp(node, graph).gpu.workgroups;
+    if (groups.every((g) => g <= maxWorkgroupsPerDimension)) continue;
+    throw new ArgumentError(
+      'batchSize',
+      `a batch whose ${node.name} (${node.op}) dispatch fits this device's maxComputeWorkgroupsPerDimension of ${maxWorkgroupsPerDimension} (it needs [${groups}])`,
+      String(batchSize),
+    );
+  }
 }

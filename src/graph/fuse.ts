@@ -10,7 +10,7 @@
  *
  * `fuseUpdates` runs after the optimizer's nodes are appended (see there).
  */
-import type { Graph, Node } from './ir.js';
+import type { Graph, Node } from '../ir/ir.js';
 
 /** Whether a matmul already has a fused epilogue of any kind. */
 function hasEpilogue(node: Node<'matmul'>): boolean {

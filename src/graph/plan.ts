@@ -3,7 +3,7 @@
  * (inputs, labels, parameters, optimizer state, outputs, datasets, and anything the caller asks to keep) get a
  * slot each; activations and gradients share slots by liveness, so a step allocates nothing.
  */
-import { type DType, elementCount, type Graph } from './ir.js';
+import { type DType, elementCount, type Graph } from '../ir/ir.js';
 
 export interface Slot {
   readonly dtype: DType;
@@ -19,7 +19,15 @@ export interface BufferPlan {
   readonly slotOf: readonly number[];
 }
 
-const PERSISTENT_ROLES = new Set(['input', 'label', 'parameter', 'optimizer_state', 'output', 'dataset']);
+const PERSISTENT_ROLES = new Set([
+  'input',
+  'label',
+  'parameter',
+  'optimizer_state',
+  'output',
+  'metrics',
+  'dataset',
+]);
 
 export function planBuffers(graph: Graph, keep: ReadonlySet<number> = new Set()): BufferPlan {
   const lastUse = new Map<number, number>();

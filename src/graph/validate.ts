@@ -6,11 +6,11 @@
  *
  * Needs every tensor of the step readable afterwards: compile the graph with all tensors kept.
  */
-import type { Device } from '../backend/device.js';
+import type { Device } from '../device/device.js';
 import { ValidationError } from '../errors.js';
 import { OPS } from '../ops/index.js';
 import type { NumArray, Tolerance } from '../ops/op.js';
-import { elementCount, type Graph, type Node, type StepContext } from './ir.js';
+import { elementCount, type Graph, type Node, type StepContext } from '../ir/ir.js';
 
 type Reference = (
   p: unknown,

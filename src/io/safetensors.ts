@@ -17,7 +17,7 @@
  * and a model with NaN or infinite weights cannot train or predict.
  */
 import { ArgumentError, describe, ModelFileError } from '../errors.js';
-import type { Net } from '../net.js';
+import type { Net } from '../net/net.js';
 import type { ParamMap, ParamTensor } from '../nn/init.js';
 import { biasName, type MlpSpec, mlp, weightName } from '../nn/mlp.js';
 

@@ -23,3 +23,21 @@ export interface WasmKernel<P> {
   /** Bytes of scratch memory (e.g. packed panels) for `parts` parts; absent or 0: none. */
   scratch?(p: P, parts: number): number;
 }
+
+/** A Wasm kernel with one node's parameters applied (see `WasmKernel`). */
+export interface BoundWasmKernel {
+  readonly phases: readonly string[];
+  readonly bindings: readonly BufferRef[];
+  readonly params: readonly number[];
+  /** Bytes of scratch memory for `parts` parts. */
+  scratch(parts: number): number;
+}
+
+export function bindWasmKernel<P>(kernel: WasmKernel<P>, p: P): BoundWasmKernel {
+  return {
+    phases: kernel.phases,
+    bindings: kernel.bind(p),
+    params: kernel.params(p),
+    scratch: (parts) => kernel.scratch?.(p, parts) ?? 0,
+  };
+}

@@ -4,7 +4,7 @@
  */
 import { appendBackward } from '../graph/autodiff.js';
 import { fuse, fuseUpdates } from '../graph/fuse.js';
-import { Graph } from '../graph/ir.js';
+import { Graph } from '../ir/ir.js';
 import { METRICS } from '../ops/softmax-xent.js';
 import { buildForward, type MlpSpec } from './mlp.js';
 import { appendUpdate, type Optimizer } from './optim.js';
@@ -67,7 +67,7 @@ export function buildTrainGraph(
     graph.nodes.unshift(graph.nodes.pop() as (typeof graph.nodes)[number]);
   }
   // Accumulated in place by the loss kernel; read and reset by whoever reports progress.
-  const metrics = graph.tensor('metrics', [METRICS.length], 'output');
+  const metrics = graph.tensor('metrics', [METRICS.length], 'metrics');
   const loss = graph.tensor('loss', [1], 'output');
   graph.node('softmax_xent', 'loss', [logits, labels, metrics], [loss, metrics], {});
   const grads = appendBackward(graph, loss, params);

@@ -4,7 +4,7 @@
  * `buildForward` turns a spec into graph nodes for a given batch size.
  */
 import { ArgumentError, describe } from '../errors.js';
-import type { Activation, Graph } from '../graph/ir.js';
+import type { Activation, Graph } from '../ir/ir.js';
 import { STREAM } from '../rng/philox.js';
 
 /** The activation of the hidden layers. */

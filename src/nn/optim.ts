@@ -3,7 +3,7 @@
  * after the backward pass: the update of every parameter, then the max-norm projection of every weight.
  */
 import { ArgumentError, describe } from '../errors.js';
-import type { Graph, StepContext } from '../graph/ir.js';
+import type { Graph, StepContext } from '../ir/ir.js';
 
 /** Options of `sgd()`. */
 export interface SgdOptions {

@@ -2,11 +2,9 @@
  * act_grad: dx[i] = dy[i]·act'(z[i]), written in terms of the activation's output y = act(z):
  * relu' = [y > 0], tanh' = 1 − y², sigmoid' = y(1 − y). Inputs dy and y, output dx, all the same shape.
  */
-import actGradWgsl from '../../shaders/act_grad.wgsl?raw';
-import activationWgsl from '../../shaders/activation.wgsl?raw';
-import type { Activation } from '../graph/ir.js';
-import { elementCount } from '../graph/ir.js';
-import { ACTIVATION_CODE, inputsThenOutputs, joinWgsl, linearWorkgroups } from '../webgpu/kernel.js';
+import type { Activation } from '../ir/ir.js';
+import { elementCount } from '../ir/ir.js';
+import { ACTIVATION_CODE, inputsThenOutputs, joinWgsl, linearWorkgroups } from '../kernels/gpu.js';
 import { type NumArray, ONE_ULP, type OpDef, shapeOf } from './op.js';
 
 export interface ActGradParams {
@@ -51,7 +49,7 @@ export const actGrad: OpDef<'act_grad', ActGradParams> = {
   }),
   reference: actGradReference,
   kernel: {
-    wgsl: joinWgsl(activationWgsl, actGradWgsl),
+    wgsl: joinWgsl('activation', 'act_grad'),
     bind: () => inputsThenOutputs(2, 1),
     uniform: (p) => Uint32Array.of(p.length),
     usesStep: false,

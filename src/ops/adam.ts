@@ -6,9 +6,8 @@
  * Inputs [p, grad, metrics, m, v], outputs [p, m, v]. Does nothing once the loss kernel has counted
  * a non-finite loss in metrics (ops/softmax-xent.ts).
  */
-import adamWgsl from '../../shaders/adam.wgsl?raw';
-import { elementCount } from '../graph/ir.js';
-import { f32Bits, linearWorkgroups } from '../webgpu/kernel.js';
+import { elementCount } from '../ir/ir.js';
+import { f32Bits, linearWorkgroups, joinWgsl } from '../kernels/gpu.js';
 import type { NumArray, OpDef } from './op.js';
 import { shapeOf } from './op.js';
 import { METRICS } from './softmax-xent.js';
@@ -50,7 +49,7 @@ export const adam: OpDef<'adam', AdamParams> = {
   params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])), ...node.attrs }),
   reference: adamReference,
   kernel: {
-    wgsl: adamWgsl,
+    wgsl: joinWgsl('adam'),
     // param, grad, m, v, metrics
     bind: () => [
       ['in', 0],

@@ -1,7 +1,6 @@
 /** add: out[i] = a[i] + b[i]. Autodiff uses it to sum the gradients of a tensor read by several nodes. */
-import addWgsl from '../../shaders/add.wgsl?raw';
-import { elementCount } from '../graph/ir.js';
-import { inputsThenOutputs, linearWorkgroups } from '../webgpu/kernel.js';
+import { elementCount } from '../ir/ir.js';
+import { inputsThenOutputs, linearWorkgroups, joinWgsl } from '../kernels/gpu.js';
 import { type Grads, type NumArray, ONE_ULP, type OpDef, shapeOf } from './op.js';
 
 export interface AddParams {
@@ -19,7 +18,7 @@ export const add: OpDef<'add', AddParams> = {
   params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])) }),
   reference: addReference,
   kernel: {
-    wgsl: addWgsl,
+    wgsl: joinWgsl('add'),
     bind: () => inputsThenOutputs(2, 1),
     uniform: (p) => Uint32Array.of(p.length),
     usesStep: false,

@@ -2,10 +2,8 @@
  * bias_act: out[r,c] = act(x[r,c] + b[c]), x and out [rows, cols], b [cols]. Its gradient goes through
  * act_grad, which needs only the output: every activation here has a derivative expressible in it.
  */
-import activationWgsl from '../../shaders/activation.wgsl?raw';
-import biasActWgsl from '../../shaders/bias_act.wgsl?raw';
-import type { Activation } from '../graph/ir.js';
-import { ACTIVATION_CODE, inputsThenOutputs, joinWgsl, linearWorkgroups } from '../webgpu/kernel.js';
+import type { Activation } from '../ir/ir.js';
+import { ACTIVATION_CODE, inputsThenOutputs, joinWgsl, linearWorkgroups } from '../kernels/gpu.js';
 import { type Grads, type NumArray, ONE_ULP, type OpDef, shapeOf } from './op.js';
 
 export interface BiasActParams {
@@ -57,7 +55,7 @@ export const biasAct: OpDef<'bias_act', BiasActParams> = {
   },
   reference: biasActReference,
   kernel: {
-    wgsl: joinWgsl(activationWgsl, biasActWgsl),
+    wgsl: joinWgsl('activation', 'bias_act'),
     bind: () => inputsThenOutputs(2, 1),
     uniform: (p) => Uint32Array.of(p.rows, p.cols),
     usesStep: false,

@@ -1,6 +1,5 @@
 /** bias_grad: db[c] = Σ_r dz[r,c], the column sum of dz [rows, cols]. */
-import biasGradWgsl from '../../shaders/bias_grad.wgsl?raw';
-import { inputsThenOutputs, rowWorkgroups } from '../webgpu/kernel.js';
+import { inputsThenOutputs, rowWorkgroups, joinWgsl } from '../kernels/gpu.js';
 import type { NumArray, OpDef } from './op.js';
 import { shapeOf } from './op.js';
 
@@ -32,7 +31,7 @@ export const biasGrad: OpDef<'bias_grad', BiasGradParams> = {
   },
   reference: biasGradReference,
   kernel: {
-    wgsl: biasGradWgsl,
+    wgsl: joinWgsl('bias_grad'),
     bind: () => inputsThenOutputs(1, 1),
     uniform: (p) => Uint32Array.of(p.rows, p.cols),
     usesStep: false,

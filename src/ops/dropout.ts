@@ -3,12 +3,10 @@
  * is kept at (seed, step, site), else 0. The op is its own vector-Jacobian product (the same mask and
  * scale applied to the gradient), so the backward pass regenerates the mask and never stores it.
  */
-import dropoutWgsl from '../../shaders/dropout.wgsl?raw';
-import philoxWgsl from '../../shaders/philox.wgsl?raw';
-import { elementCount } from '../graph/ir.js';
+import { elementCount } from '../ir/ir.js';
 import { philox4x32 } from '../rng/philox.js';
-import { dropoutWords } from '../webgpu/dropout-uniform.js';
-import { inputsThenOutputs, joinWgsl, linearWorkgroups } from '../webgpu/kernel.js';
+import { dropoutWords } from '../kernels/dropout-words.js';
+import { inputsThenOutputs, joinWgsl, linearWorkgroups } from '../kernels/gpu.js';
 import { type Grads, type NumArray, ONE_ULP, type OpDef, shapeOf } from './op.js';
 
 export interface DropoutParams {
@@ -46,7 +44,7 @@ export const dropout: OpDef<'dropout', DropoutParams> = {
   params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])), ...node.attrs }),
   reference: dropoutReference,
   kernel: {
-    wgsl: joinWgsl(philoxWgsl, dropoutWgsl),
+    wgsl: joinWgsl('philox', 'dropout'),
     bind: () => inputsThenOutputs(1, 1),
     uniform: (p) => Uint32Array.of(p.length, ...dropoutWords(p)),
     usesStep: true,

@@ -4,8 +4,7 @@
  * outputs [x, labels]. `data` holds bytes 4 to a word (each value is table[byte]) when `bytes`, else
  * the values' f32 bits; labels are bytes 4 to a word. See shaders/gather_rows.wgsl.
  */
-import gatherRowsWgsl from '../../shaders/gather_rows.wgsl?raw';
-import { inputsThenOutputs, linearWorkgroups } from '../webgpu/kernel.js';
+import { inputsThenOutputs, linearWorkgroups, joinWgsl } from '../kernels/gpu.js';
 import { type NumArray, type OpDef, shapeOf } from './op.js';
 
 export interface GatherRowsParams {
@@ -53,7 +52,7 @@ export const gatherRows: OpDef<'gather_rows', GatherRowsParams> = {
   },
   reference: gatherRowsReference,
   kernel: {
-    wgsl: gatherRowsWgsl,
+    wgsl: joinWgsl('gather_rows'),
     bind: () => inputsThenOutputs(4, 2),
     uniform: (p) => Uint32Array.of(p.batch, p.features),
     usesStep: false,

@@ -14,22 +14,16 @@
  * runs, in which workgroup shape, is what the autotuner (src/webgpu/autotune.ts) measured fastest on
  * the adapter (default: vec4 where it fits, 8×8); the choice never changes a result.
  */
-import activationWgsl from '../../shaders/activation.wgsl?raw';
-import matmulWgsl from '../../shaders/matmul.wgsl?raw';
-import matmulEpilogueWgsl from '../../shaders/matmul_epilogue.wgsl?raw';
-import matmulVec4Wgsl from '../../shaders/matmul_vec4.wgsl?raw';
-import philoxWgsl from '../../shaders/philox.wgsl?raw';
-import sgdStepWgsl from '../../shaders/sgd_step.wgsl?raw';
 import {
   type Activation,
   type DropoutAttrs,
   plainStep,
   type SgdUpdate,
   type StepContext,
-} from '../graph/ir.js';
+} from '../ir/ir.js';
 import { keepThreshold, keptAt, seedKey } from '../rng/philox.js';
-import { dropoutWords } from '../webgpu/dropout-uniform.js';
-import { ACTIVATION_CODE, type BufferRef, f32Bits, type GpuKernel, joinWgsl } from '../webgpu/kernel.js';
+import { dropoutWords } from '../kernels/dropout-words.js';
+import { ACTIVATION_CODE, type BufferRef, f32Bits, type GpuKernel, joinWgsl, type WgslFile } from '../kernels/gpu.js';
 import { derivativeFromOutput } from './act-grad.js';
 import { activationReference } from './bias-act.js';
 import { at, type Grads, type NumArray, type OpDef, shapeOf } from './op.js';
@@ -186,8 +180,12 @@ export function matmulVec4Fits(p: Pick<MatmulParams, 'M' | 'N' | 'K' | 'transA' 
  * One matmul kernel: a WGSL file with matmul.wgsl's interface (shaders/matmul.wgsl, its vec4 variant,
  * or an experiment of `npm run bench -- explore`) behind the shared epilogue, with a workgroup shape.
  */
-export function matmulKernel(name: string, main: string, workgroup: WorkgroupShape): GpuKernel<MatmulParams> {
-  const wgsl = joinWgsl(philoxWgsl, activationWgsl, sgdStepWgsl, matmulEpilogueWgsl, main);
+export function matmulKernel(
+  name: string,
+  main: string | WgslFile,
+  workgroup: WorkgroupShape,
+): GpuKernel<MatmulParams> {
+  const wgsl = joinWgsl('philox', 'activation', 'sgd_step', 'matmul_epilogue', main);
   return {
     name,
     variant: `${name} ${workgroup.x}x${workgroup.y}`,
@@ -215,8 +213,8 @@ export function matmulKernel(name: string, main: string, workgroup: WorkgroupSha
   };
 }
 
-const SCALAR_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul', matmulWgsl, shape));
-const VEC4_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul_vec4', matmulVec4Wgsl, shape));
+const SCALAR_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul', 'matmul', shape));
+const VEC4_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul_vec4', 'matmul_vec4', shape));
 const ALL_KERNELS = [...VEC4_KERNELS, ...SCALAR_KERNELS];
 
 /**

@@ -3,8 +3,7 @@
  * so row o is unit o's incoming weights): a row with ‖w_o‖₂ > c is scaled to norm c; rows with norm
  * ≤ c are left exactly as they are (a projection).
  */
-import maxNormWgsl from '../../shaders/max_norm.wgsl?raw';
-import { f32Bits, rowWorkgroups } from '../webgpu/kernel.js';
+import { f32Bits, rowWorkgroups, joinWgsl } from '../kernels/gpu.js';
 import type { NumArray, OpDef } from './op.js';
 import { shapeOf } from './op.js';
 
@@ -35,7 +34,7 @@ export const maxNorm: OpDef<'max_norm', MaxNormParams> = {
   },
   reference: maxNormReference,
   kernel: {
-    wgsl: maxNormWgsl,
+    wgsl: joinWgsl('max_norm'),
     bind: () => [['in', 0]],
     uniform: (p) => Uint32Array.of(p.rows, p.cols, f32Bits(p.maxNorm)),
     usesStep: false,

@@ -1,13 +1,15 @@
 /**
  * What every op is: a name, the per-call parameters derived from a node and its tensors' shapes, a
- * plain-loop CPU reference, and (for differentiable ops) a vector-Jacobian rule that appends the
- * backward nodes to the graph. The WebGPU backend adds its kernel next to each of these.
+ * plain-loop CPU reference, (for differentiable ops) a vector-Jacobian rule that appends the backward
+ * nodes to the graph, and its kernel for each backend: shaders/<name>.wgsl for WebGPU, an export of
+ * wasm/ for Wasm, each described as plain data (src/kernels/).
  */
-import type { Graph, Node, OpName, StepContext } from '../graph/ir.js';
-import type { GpuKernel } from '../webgpu/kernel.js';
+import type { NumArray, Tolerance } from '../device/device.js';
+import type { Graph, Node, OpName, StepContext } from '../ir/ir.js';
+import type { GpuKernel } from '../kernels/gpu.js';
+import type { WasmKernel } from '../kernels/wasm.js';
 
-/** Buffers as the CPU reference sees them. Float64Array lets gradient checks run in double precision. */
-export type NumArray = Float32Array | Float64Array | Uint32Array;
+export type { NumArray, Tolerance } from '../device/device.js';
 
 /** Gradients of a node's outputs (undefined: no gradient flows there). */
 export type Grads = readonly (number | undefined)[];
@@ -18,8 +20,10 @@ export interface OpDef<O extends OpName, P> {
   reference(p: P, inputs: readonly NumArray[], outputs: readonly NumArray[], ctx: StepContext): void;
   /** The WebGPU kernel: shaders/<name>.wgsl and how to bind and dispatch it. */
   readonly kernel: GpuKernel<P>;
+  /** The Wasm kernel: exports of wasm/index.ts and how to bind them. */
+  readonly wasm?: WasmKernel<P>;
   /**
-   * How far an f32 GPU result may be from this reference: |gpu − ref| ≤ atol + rtol·|ref| (SPEC §4).
+   * How far an f32 GPU result may be from this reference: |gpu − ref| ≤ atol + rtol·|ref| (docs/contracts.md, "Tolerances").
    * Used by the conformance tests and by validate mode.
    */
   tolerance(p: P): Tolerance;
@@ -28,11 +32,6 @@ export interface OpDef<O extends OpName, P> {
    * `needed[i]` says whether input i needs a gradient at all; returns one entry per input.
    */
   vjp?(graph: Graph, node: Node<O>, outputGrads: Grads, needed: readonly boolean[]): Grads;
-}
-
-export interface Tolerance {
-  readonly atol: number;
-  readonly rtol: number;
 }
 
 /** About one f32 rounding (2^-23 ≈ 1.2e-7) of difference, from a different order of two roundings. */

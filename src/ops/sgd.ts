@@ -5,10 +5,8 @@
  * schedules can move them. Inputs [p, grad, metrics, v?], outputs [p, v?]. Does nothing once the
  * loss kernel has counted a non-finite loss in metrics (ops/softmax-xent.ts).
  */
-import sgdWgsl from '../../shaders/sgd.wgsl?raw';
-import sgdStepWgsl from '../../shaders/sgd_step.wgsl?raw';
-import { elementCount } from '../graph/ir.js';
-import { f32Bits, joinWgsl, linearWorkgroups } from '../webgpu/kernel.js';
+import { elementCount } from '../ir/ir.js';
+import { f32Bits, joinWgsl, linearWorkgroups } from '../kernels/gpu.js';
 import type { NumArray, OpDef } from './op.js';
 import { shapeOf } from './op.js';
 import { METRICS } from './softmax-xent.js';
@@ -48,7 +46,7 @@ export const sgd: OpDef<'sgd', SgdParams> = {
   params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])), ...node.attrs }),
   reference: sgdReference,
   kernel: {
-    wgsl: joinWgsl(sgdStepWgsl, sgdWgsl),
+    wgsl: joinWgsl('sgd_step', 'sgd'),
     // In place: param and velocity are read and written; without momentum velocity is a placeholder.
     bind: (p) => [['in', 0], ['in', 1], p.momentum ? ['in', 3] : null, ['in', 2]],
     uniform: (p) => Uint32Array.of(p.length, f32Bits(p.weightDecay)),

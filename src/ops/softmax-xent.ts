@@ -8,11 +8,7 @@
  * Σ rows, Σ non-finite losses]. The optimizers skip their update while metrics[3] > 0, which keeps
  * the parameters from before the first step whose loss was not finite.
  */
-import softmaxWgsl from '../../shaders/softmax.wgsl?raw';
-import softmaxRowWgsl from '../../shaders/softmax_row.wgsl?raw';
-import softmaxXentWgsl from '../../shaders/softmax_xent.wgsl?raw';
-import softmaxXentGradWgsl from '../../shaders/softmax_xent_grad.wgsl?raw';
-import { type GpuKernel, inputsThenOutputs, joinWgsl, rowWorkgroups } from '../webgpu/kernel.js';
+import { type GpuKernel, inputsThenOutputs, joinWgsl, rowWorkgroups } from '../kernels/gpu.js';
 import type { Grads, NumArray, OpDef, Tolerance } from './op.js';
 import { shapeOf } from './op.js';
 
@@ -66,9 +62,9 @@ function rowsAndClasses(shape: readonly number[]): SoftmaxXentParams {
 }
 
 /** One invocation per row (softmax, softmax_xent_grad). */
-function perRowKernel(wgsl: string, inputs: number): GpuKernel<SoftmaxXentParams> {
+function perRowKernel(shaderName: string, inputs: number): GpuKernel<SoftmaxXentParams> {
   return {
-    wgsl: joinWgsl(softmaxRowWgsl, wgsl),
+    wgsl: joinWgsl('softmax_row', shaderName),
     bind: () => inputsThenOutputs(inputs, 1),
     uniform: (p) => Uint32Array.of(p.rows, p.classes),
     usesStep: false,
@@ -84,7 +80,7 @@ export const softmaxXent: OpDef<'softmax_xent', SoftmaxXentParams> = {
   params: (node, graph) => rowsAndClasses(shapeOf(graph, node.inputs[0])),
   reference: softmaxXentReference,
   kernel: {
-    wgsl: softmaxXentWgsl,
+    wgsl: joinWgsl('softmax_xent'),
     // logits, labels, metrics (read and written in place), loss
     bind: () => [
       ['in', 0],
@@ -138,7 +134,7 @@ export const softmaxXentGrad: OpDef<'softmax_xent_grad', SoftmaxXentParams> = {
   name: 'softmax_xent_grad',
   params: (node, graph) => rowsAndClasses(shapeOf(graph, node.inputs[0])),
   reference: softmaxXentGradReference,
-  kernel: perRowKernel(softmaxXentGradWgsl, 2),
+  kernel: perRowKernel('softmax_xent_grad', 2),
   tolerance: () => SOFTMAX_TOLERANCE,
 };
 
@@ -165,6 +161,6 @@ export const softmax: OpDef<'softmax', SoftmaxXentParams> = {
   name: 'softmax',
   params: (node, graph) => rowsAndClasses(shapeOf(graph, node.inputs[0])),
   reference: softmaxReference,
-  kernel: perRowKernel(softmaxWgsl, 1),
+  kernel: perRowKernel('softmax', 1),
   tolerance: () => SOFTMAX_TOLERANCE,
 };

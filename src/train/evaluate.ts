@@ -1,8 +1,8 @@
 /**
  * `evaluate`: loss and accuracy of a net on a dataset, without dropout (the net's `predict`).
  */
-import type { Dataset } from '../data/mnist.js';
-import type { Net } from '../net.js';
+import type { Dataset } from '../data/dataset.js';
+import type { Net } from '../net/net.js';
 
 /** Loss, accuracy and confusion matrix of a net on a dataset. */
 export interface Evaluation {

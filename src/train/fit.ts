@@ -8,10 +8,11 @@
  * that epoch (a compiled net has one batch size). Shuffling makes the left-out examples differ from
  * epoch to epoch.
  */
-import { MAX_STEPS_PER_RUN } from '../backend/device.js';
-import { checkDataset, type Dataset } from '../data/mnist.js';
+import { MAX_STEPS_PER_RUN } from '../device/device.js';
+import { checkDataset, type Dataset } from '../data/dataset.js';
 import { ArgumentError, DeviceLostError, DisposedError, describe, NonFiniteLossError } from '../errors.js';
-import type { Net, NetCheckpoint, StepHyperparameters, TrainStepResult } from '../net.js';
+import type { Net } from '../net/net.js';
+import type { NetCheckpoint, StepHyperparameters, TrainStepResult } from '../net/types.js';
 import { evaluate } from './evaluate.js';
 import {
   checkRamp,

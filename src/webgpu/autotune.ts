@@ -7,7 +7,7 @@
  * products and sums, whatever the workgroup shape or load width), so the choice changes speed, never
  * results: training stays bit-reproducible even if two timings disagree.
  */
-import type { GpuKernel } from './kernel.js';
+import type { BoundGpuKernel, BoundTuning } from '../kernels/gpu.js';
 
 /** One timed choice, kept for reports (`npm run bench` writes them into its results). */
 export interface TuningRecord {
@@ -97,7 +97,7 @@ function localStorageOrNull(): Storage | null {
 export interface TuningHost {
   readonly gpu: GPUDevice;
   readonly adapter: string;
-  pipeline(op: string, kernel: GpuKernel<unknown>, params: unknown): Promise<GPUComputePipeline>;
+  pipeline(op: string, kernel: BoundGpuKernel): Promise<GPUComputePipeline>;
 }
 
 /** Rounds of timing after the warm-up: each candidate's time is its best round. */
@@ -111,51 +111,59 @@ const STAGE2_BUDGET_MS = 1500;
  * The kernel to run `params` with: the remembered choice for this adapter and shape, or the fastest
  * candidate timed now, or `fallback` when the node is too small to be worth timing.
  */
-export async function chooseKernel<P>(
+export async function chooseKernel(
   host: TuningHost,
   op: string,
-  base: GpuKernel<P>,
-  params: P,
-  fallback: GpuKernel<P>,
-): Promise<GpuKernel<P>> {
-  const tuning = base.tuning;
-  if (!tuning?.worthTiming(params)) return fallback;
+  tuning: BoundTuning,
+  fallback: BoundGpuKernel,
+): Promise<BoundGpuKernel> {
+  if (!tuning.worthTiming) return fallback;
   const limit = host.gpu.limits.maxComputeWorkgroupsPerDimension;
-  const candidates = tuning
-    .candidates(params)
-    .filter((kernel) => kernel.workgroups(params).every((groups) => groups <= limit));
+  const fits = tuning.candidates.map((kernel) => kernel.workgroups.every((groups) => groups <= limit));
+  const candidates = tuning.candidates.filter((_, i) => fits[i]);
+  const timed = tuning.timed.filter((_, i) => fits[i]);
   if (candidates.length < 2) return fallback;
-  const key = tuning.key(params);
+  const { key, scratch } = tuning;
   const remembered = rememberedChoice(host.adapter, op, key);
   const known = candidates.find((kernel) => kernel.variant === remembered);
   if (known) return known;
   // Two stages, to compile and time 6 pipelines instead of 10: each file in the default workgroup
   // shape, then every workgroup shape of the faster file.
-  const plain = tuning.plain(params);
-  const scratch = tuning.scratch(params);
   const files = [...new Set(candidates.map((kernel) => kernel.name))];
-  const firsts = files.map((file) => candidates.find((kernel) => kernel.name === file) as GpuKernel<P>);
+  const firsts = files.map((file) => candidates.findIndex((kernel) => kernel.name === file));
   // Timed even when there is one file: its time is what stage 2's budget is judged by.
-  const fileTimes = await timeCandidates(host, op, firsts, plain, scratch);
+  const fileTimes = await timeCandidates(
+    host,
+    op,
+    firsts.map((i) => timed[i] as BoundGpuKernel),
+    scratch,
+  );
   const fastest = indexOfMin(fileTimes);
-  const file = firsts[fastest]?.name;
-  const shapes = candidates.filter((kernel) => kernel.name === file);
+  const file = candidates[firsts[fastest] as number]?.name;
+  const shapes = candidates.flatMap((kernel, i) => (kernel.name === file ? [i] : []));
   // Stage 2 only while it stays within budget: on a slow adapter a big node's dispatch takes a
   // fraction of a second, and the workgroup shape is worth less than that many seconds of compile.
   const stage2Ms = shapes.length * (1 + ROUNDS) * Math.max(fileTimes[fastest] as number, MIN_SUBMIT_MS);
   const tuneShapes = shapes.length > 1 && stage2Ms <= STAGE2_BUDGET_MS;
-  const shapeTimes = tuneShapes ? await timeCandidates(host, op, shapes, plain, scratch) : [];
-  const chosen = (tuneShapes ? shapes[indexOfMin(shapeTimes)] : firsts[fastest]) as GpuKernel<P>;
-  const variant = chosen.variant ?? '';
+  const shapeTimes = tuneShapes
+    ? await timeCandidates(
+        host,
+        op,
+        shapes.map((i) => timed[i] as BoundGpuKernel),
+        scratch,
+      )
+    : [];
+  const chosenIndex = tuneShapes ? (shapes[indexOfMin(shapeTimes)] as number) : (firsts[fastest] as number);
+  const chosen = candidates[chosenIndex] as BoundGpuKernel;
   const times: Record<string, number> = {};
-  firsts.forEach((kernel, i) => {
-    times[kernel.variant ?? ''] = fileTimes[i] as number;
+  firsts.forEach((index, i) => {
+    times[candidates[index]?.variant ?? ''] = fileTimes[i] as number;
   });
   shapeTimes.forEach((ms, i) => {
-    times[shapes[i]?.variant ?? ''] = ms;
+    times[candidates[shapes[i] as number]?.variant ?? ''] = ms;
   });
-  records.push({ adapter: host.adapter, op, key, times, chosen: variant });
-  remember(host.adapter, op, key, variant);
+  records.push({ adapter: host.adapter, op, key, times, chosen: chosen.variant });
+  remember(host.adapter, op, key, chosen.variant);
   return chosen;
 }
 
@@ -168,14 +176,13 @@ function indexOfMin(values: readonly number[]): number {
 }
 
 /**
- * Milliseconds per dispatch of each candidate on `params` (on zeroed scratch buffers), best of `rounds`
+ * Milliseconds per dispatch of each candidate (bound to what is timed; on zeroed scratch buffers), best of `rounds`
  * after a warm-up. Also used by `npm run bench -- explore` to rank kernels outside the library.
  */
-export async function timeCandidates<P>(
+export async function timeCandidates(
   host: TuningHost,
   op: string,
-  candidates: readonly GpuKernel<P>[],
-  params: P,
+  candidates: readonly BoundGpuKernel[],
   scratch: readonly number[],
   rounds = ROUNDS,
 ): Promise<number[]> {
@@ -192,14 +199,14 @@ export async function timeCandidates<P>(
     );
     const uniforms = candidates.map((kernel, i) => {
       const uniform = buffer(256, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, `params ${i}`);
-      const words = kernel.uniform(params);
+      const words = kernel.uniform;
       gpu.queue.writeBuffer(uniform, 0, words.buffer, words.byteOffset, words.byteLength);
       return uniform;
     });
     const step = buffer(32, GPUBufferUsage.UNIFORM, 'step');
     const runs = await Promise.all(
       candidates.map(async (kernel, i) => {
-        const pipeline = await host.pipeline(op, kernel as GpuKernel<unknown>, params);
+        const pipeline = await host.pipeline(op, kernel);
         const entries: GPUBindGroupEntry[] = storage.map((resource, binding) => ({
           binding,
           resource: { buffer: resource },
@@ -211,7 +218,7 @@ export async function timeCandidates<P>(
           layout: pipeline.getBindGroupLayout(0),
           entries,
         });
-        return { pipeline, bindGroup, workgroups: kernel.workgroups(params) };
+        return { pipeline, bindGroup, workgroups: kernel.workgroups };
       }),
     );
     const time = async (index: number, repeats: number): Promise<number> => {

@@ -1,85 +1,46 @@
 /**
- * The WebGPU backend's `Device`: the only code that touches GPU objects. Buffers are storage buffers;
- * a program is built once (pipelines, bind groups, uniforms) and each `run` is one command encoder
- * and one submit. Values the caller may want later (the loss) are copied, in that same submit, into
- * a ring of the last SNAPSHOT_HISTORY steps and read back only when asked.
+ * The WebGPU backend's `Device`: buffers and their accounting, the device's failure state, and program
+ * building (each node's kernel choice, pipeline, uniforms and bind group). Pipelines are cached in
+ * pipelines.ts, programs run in program.ts, reads go through readback.ts; opening a device is open.ts.
  */
-import {
-  type Device,
-  MAX_STEPS_PER_RUN,
-  type Program,
-  type ProgramStep,
-  type RunResult,
-} from '../backend/device.js';
-import { ArgumentError, DeviceLostError, KernelCompileError, WebGpuUnavailableError } from '../errors.js';
-import {
-  type DType,
-  elementCount,
-  type Graph,
-  type Node,
-  type OpName,
-  type StepContext,
-} from '../graph/ir.js';
-import { OPS } from '../ops/index.js';
+import type { Device, DeviceLimits, Program, ProgramStep } from '../device/device.js';
+import { DeviceLostError, GpuValidationError } from '../errors.js';
+import type { DType } from '../ir/ir.js';
+import type { BoundGpuKernel } from '../kernels/gpu.js';
+import { STEP_UNIFORM_BYTES } from '../kernels/gpu.js';
 import { chooseKernel, type TuningHost } from './autotune.js';
-import { f32Bits, type GpuKernel, kernelFor, STEP_UNIFORM_BYTES } from './kernel.js';
+import { PipelineCache } from './pipelines.js';
+import { createProgram, type EncodedStep } from './program.js';
+import { Readback } from './readback.js';
 
-/** How many runs back a snapshot (the loss) can still be read. */
-export const SNAPSHOT_HISTORY = 1024;
 const UNIFORM_SLOT_BYTES = 256;
 
-export interface WebGpuOptions {
-  /** Use this device instead of requesting one. It is not destroyed by `dispose()`. */
-  device?: GPUDevice;
-  /** The WebGPU entry point, e.g. the `webgpu` npm package's `create([])` in Node. Default `navigator.gpu`. */
-  gpu?: GPU;
-  powerPreference?: GPUPowerPreference;
-  /**
-   * Time the interchangeable kernels of each large enough node at compile and keep the fastest, per
-   * adapter and shape (src/webgpu/autotune.ts; they compute the same bits). Default true; false runs
-   * the defaults.
-   */
-  autotune?: boolean;
-}
+/**
+ * Picks the kernel of a node that several kernels can run: the `variant` of one of `variants` (the
+ * default first), or undefined for the usual choice (the autotuner's, or the default without it).
+ * Tests use it to run each candidate on its own.
+ */
+export type KernelChoice = (node: {
+  readonly op: string;
+  readonly key: string;
+  readonly variants: readonly string[];
+}) => string | undefined;
 
-export async function openWebGpu(options: WebGpuOptions = {}): Promise<WebGpuDevice> {
-  const autotune = options.autotune ?? true;
-  if (options.device) {
-    return new WebGpuDevice(options.device, 'WebGPU (caller’s device)', false, undefined, autotune);
-  }
-  const gpu = options.gpu ?? (typeof navigator !== 'undefined' ? navigator.gpu : undefined);
-  if (!gpu) throw new WebGpuUnavailableError('WebGPU is not available here: navigator.gpu is missing');
-  const adapter = await gpu.requestAdapter(
-    options.powerPreference ? { powerPreference: options.powerPreference } : {},
-  );
-  if (!adapter)
-    throw new WebGpuUnavailableError('WebGPU is not available here: requestAdapter() returned null');
-  const device = await adapter.requestDevice({
-    label: 'dropgpu',
-    requiredLimits: {
-      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-      maxBufferSize: adapter.limits.maxBufferSize,
-    },
-  });
-  const { vendor, architecture, description } = adapter.info;
-  const name = [vendor, architecture, description].filter(Boolean).join(' ');
-  return new WebGpuDevice(device, `WebGPU: ${name || 'unknown adapter'}`, true, [gpu, adapter], autotune);
-}
-
-interface CompiledStep {
-  readonly pipeline: GPUComputePipeline;
-  readonly bindGroup: GPUBindGroup;
-  readonly workgroups: readonly [number, number, number];
+/** How a WebGpuDevice chooses kernels (see `WebGpuOptions`). */
+export interface KernelPolicy {
+  readonly autotune: boolean;
+  readonly kernelChoice: KernelChoice | undefined;
 }
 
 export class WebGpuDevice implements Device<GPUBuffer> {
   readonly kind = 'webgpu';
   readonly description: string;
   readonly gpu: GPUDevice;
+  readonly limits: DeviceLimits;
   readonly #owned: boolean;
-  readonly #pipelines = new Map<string, Promise<GPUComputePipeline>>();
-  readonly #modules = new Map<string, GPUShaderModule>();
-  readonly #staging: GPUBuffer[] = [];
+  readonly #policy: KernelPolicy;
+  readonly #pipelines: PipelineCache;
+  readonly #readback: Readback;
   #placeholders: GPUBuffer[] = [];
   /** Every buffer this device made and has not destroyed, for `memory()`. */
   readonly #live = new Set<GPUBuffer>();
@@ -93,68 +54,42 @@ export class WebGpuDevice implements Device<GPUBuffer> {
    */
   readonly origin: readonly [GPU, GPUAdapter] | undefined;
 
-  /** Whether compile times candidate kernels (see `WebGpuOptions.autotune`). */
-  readonly autotune: boolean;
-  /**
-   * Tests only: forces the kernel of every node that has candidates to the one whose `variant` this
-   * returns (undefined: the usual choice), so that each candidate can be checked on its own.
-   */
-  forceVariant: ((op: string, params: unknown) => string | undefined) | undefined;
-
   constructor(
     device: GPUDevice,
     description: string,
     owned: boolean,
+    policy: KernelPolicy,
     origin?: readonly [GPU, GPUAdapter],
-    autotune = true,
   ) {
     this.gpu = device;
-    this.autotune = autotune;
     this.origin = origin;
     this.description = description;
     this.#owned = owned;
+    this.#policy = policy;
+    this.#pipelines = new PipelineCache(device);
+    this.#readback = new Readback(
+      device,
+      (descriptor) => this.#buffer(descriptor),
+      (error) => this.#fail(error),
+    );
+    const { maxBufferSize, maxStorageBufferBindingSize, maxComputeWorkgroupsPerDimension } = device.limits;
+    this.limits = {
+      maxBufferBytes: Math.min(maxStorageBufferBindingSize, maxBufferSize),
+      maxBufferLimit: maxBufferSize <= maxStorageBufferBindingSize ? 'maxBufferSize' : 'maxStorageBufferBindingSize',
+      maxWorkgroupsPerDimension: maxComputeWorkgroupsPerDimension,
+    };
     device.addEventListener('uncapturederror', (event) => {
-      this.#failure ??= new DeviceLostError(
-        `WebGPU error: ${(event as GPUUncapturedErrorEvent).error.message}`,
-      );
+      // An error outside any error scope is a bug (ours or the caller's), not a lost device: the device
+      // still works, but what was submitted with the error did not run, so every later call refuses.
+      const error = (event as GPUUncapturedErrorEvent).error;
+      const kind = error.constructor?.name === 'GPUOutOfMemoryError' ? 'out of memory' : 'validation error';
+      this.#fail(new GpuValidationError(`WebGPU ${kind}: ${error.message}`));
     });
     device.lost.then((info) => {
       // destroy() from this object is an orderly end; anything else (a driver reset, or someone else
       // destroying a device they lent us) is a loss the caller must hear about.
-      if (!this.#destroying) {
-        this.#failure ??= new DeviceLostError(`WebGPU device lost (${info.reason}): ${info.message}`);
-      }
+      if (!this.#destroying) this.#fail(new DeviceLostError(`WebGPU device lost (${info.reason}): ${info.message}`));
     });
-  }
-
-  get maxBufferBytes(): number {
-    return Math.min(this.gpu.limits.maxStorageBufferBindingSize, this.gpu.limits.maxBufferSize);
-  }
-
-  check(graph: Graph, batchSize: number): void {
-    const { maxBufferSize, maxComputeWorkgroupsPerDimension } = this.gpu.limits;
-    const maxBytes = this.maxBufferBytes;
-    const limitName = maxBytes === maxBufferSize ? 'maxBufferSize' : 'maxStorageBufferBindingSize';
-    for (const tensor of graph.tensors) {
-      const bytes = elementCount(tensor.shape) * 4;
-      if (bytes <= maxBytes) continue;
-      const rows = Math.floor((maxBytes / bytes) * batchSize);
-      throw new ArgumentError(
-        'batchSize',
-        `at most ${rows} rows on this device: ${tensor.name} [${tensor.shape}] needs ${bytes} bytes, over its ${limitName} of ${maxBytes}`,
-        String(batchSize),
-      );
-    }
-    for (const node of graph.nodes) {
-      const params = (OPS[node.op].params as (n: Node, g: Graph) => unknown)(node, graph);
-      const groups = kernelFor(OPS[node.op].kernel as GpuKernel<unknown>, params).workgroups(params);
-      if (groups.every((g) => g <= maxComputeWorkgroupsPerDimension)) continue;
-      throw new ArgumentError(
-        'batchSize',
-        `a batch whose ${node.name} (${node.op}) dispatch fits this device's maxComputeWorkgroupsPerDimension of ${maxComputeWorkgroupsPerDimension} (it needs [${groups}])`,
-        String(batchSize),
-      );
-    }
   }
 
   createBuffer(label: string, _dtype: DType, length: number): GPUBuffer {
@@ -169,7 +104,7 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     this.gpu.queue.writeBuffer(buffer, offset * 4, data.buffer, data.byteOffset, data.byteLength);
   }
 
-  async read(buffer: GPUBuffer, length: number): Promise<Float32Array> {
+  read(buffer: GPUBuffer, length: number): Promise<Float32Array> {
     return this.#readBytes(buffer, 0, length * 4);
   }
 
@@ -190,45 +125,26 @@ export class WebGpuDevice implements Device<GPUBuffer> {
       size: STEP_UNIFORM_BYTES,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
-    const compiled: CompiledStep[] = [];
-    for (const [index, step] of steps.entries()) {
-      const kernel = await this.#kernel(step.node.op, step.params);
-      const words = kernel.uniform(step.params);
-      this.gpu.queue.writeBuffer(
-        uniforms,
-        index * UNIFORM_SLOT_BYTES,
-        words.buffer,
-        words.byteOffset,
-        words.byteLength,
-      );
-      const pipeline = await this.#pipeline(step.node.op, kernel, step.params);
-      let unused = 0;
-      const storage = kernel.bind(step.params).map((ref) => {
-        if (ref === null) return this.#placeholder(unused++);
-        const buffer = (ref[0] === 'in' ? step.inputs : step.outputs)[ref[1]];
-        if (!buffer) throw new RangeError(`${step.node.name}: no ${ref[0]}put ${ref[1]}`);
-        return buffer;
-      });
-      const entries: GPUBindGroupEntry[] = storage.map((buffer, binding) => ({
-        binding,
-        resource: { buffer },
-      }));
-      entries.push({
-        binding: entries.length,
-        resource: { buffer: uniforms, offset: index * UNIFORM_SLOT_BYTES, size: UNIFORM_SLOT_BYTES },
-      });
-      if (kernel.usesStep) entries.push({ binding: entries.length, resource: { buffer: stepUniform } });
-      this.gpu.pushErrorScope('validation');
-      const bindGroup = this.gpu.createBindGroup({
-        label: `${label}: ${step.node.name}`,
-        layout: pipeline.getBindGroupLayout(0),
-        entries,
-      });
-      const error = await this.gpu.popErrorScope();
-      if (error) throw new KernelCompileError(step.node.op, [`${step.node.name}: ${error.message}`]);
-      compiled.push({ pipeline, bindGroup, workgroups: kernel.workgroups(step.params) });
+    try {
+      const encoded: EncodedStep[] = [];
+      for (const [index, step] of steps.entries()) {
+        const kernel = await this.#kernel(step);
+        const pipeline = await this.#pipelines.pipeline(step.op.name, kernel);
+        const words = kernel.uniform;
+        const offset = index * UNIFORM_SLOT_BYTES;
+        this.gpu.queue.writeBuffer(uniforms, offset, words.buffer, words.byteOffset, words.byteLength);
+        const bindGroup = await this.#bindGroup(`${label}: ${step.node.name}`, step, kernel, pipeline, [
+          { buffer: uniforms, offset, size: UNIFORM_SLOT_BYTES },
+          { buffer: stepUniform },
+        ]);
+        encoded.push({ pipeline, bindGroup, workgroups: kernel.workgroups });
+      }
+      return createProgram(this.#host(), label, encoded, [uniforms, stepUniform], stepUniform, snapshots, streamed);
+    } catch (error) {
+      this.destroyBuffer(uniforms);
+      this.destroyBuffer(stepUniform);
+      throw error;
     }
-    return this.#program(label, compiled, [uniforms, stepUniform], snapshots, streamed);
   }
 
   destroyBuffer(buffer: GPUBuffer): void {
@@ -242,159 +158,11 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     return { buffers: this.#live.size, bytes };
   }
 
-  #buffer(descriptor: GPUBufferDescriptor): GPUBuffer {
-    const buffer = this.gpu.createBuffer(descriptor);
-    this.#live.add(buffer);
-    return buffer;
-  }
-
   destroy(): void {
     this.#destroying = true;
-    for (const buffer of [...this.#staging, ...this.#placeholders]) this.destroyBuffer(buffer);
-    this.#staging.length = 0;
+    for (const buffer of [...this.#readback.drain(), ...this.#placeholders]) this.destroyBuffer(buffer);
     this.#placeholders = [];
     if (this.#owned) this.gpu.destroy();
-  }
-
-  #program(
-    label: string,
-    steps: readonly CompiledStep[],
-    [uniforms, stepUniform]: readonly [GPUBuffer, GPUBuffer],
-    snapshots: readonly GPUBuffer[],
-    streamed: readonly { buffer: GPUBuffer; length: number }[],
-  ): Program {
-    const histories = snapshots.map((snapshot, i) =>
-      this.#buffer({
-        label: `${label}: snapshot ${i} history`,
-        size: snapshot.size * SNAPSHOT_HISTORY,
-        usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-      }),
-    );
-    // For runMany: every step's `step` uniform and streamed slices, written at once before the submit
-    // and copied into place ahead of each step's pass (copies and passes run in encoding order).
-    const manySteps = streamed.length > 0 ? MAX_STEPS_PER_RUN : 0;
-    const stepStaging =
-      manySteps > 0
-        ? this.#buffer({
-            label: `${label}: step uniforms of runMany`,
-            size: manySteps * STEP_UNIFORM_BYTES,
-            usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-          })
-        : null;
-    const streamStaging = streamed.map(({ length }, i) =>
-      this.#buffer({
-        label: `${label}: streamed input ${i} of runMany`,
-        size: manySteps * length * 4,
-        usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-      }),
-    );
-    const stepWords = new Uint32Array((STEP_UNIFORM_BYTES / 4) * MAX_STEPS_PER_RUN);
-    let runs = 0;
-    // Written word by word: a step allocates nothing, not even an array literal.
-    const packStep = (ctx: StepContext, at: number) => {
-      const base = at * (STEP_UNIFORM_BYTES / 4);
-      stepWords[base] = ctx.step;
-      stepWords[base + 1] = f32Bits(ctx.lr);
-      stepWords[base + 2] = f32Bits(ctx.momentum);
-      stepWords[base + 3] = f32Bits(ctx.biasCorrection1);
-      stepWords[base + 4] = f32Bits(ctx.biasCorrection2);
-    };
-    const encodeStep = (encoder: GPUCommandEncoder): RunResult => {
-      const pass = encoder.beginComputePass({ label });
-      for (const step of steps) {
-        pass.setPipeline(step.pipeline);
-        pass.setBindGroup(0, step.bindGroup);
-        pass.dispatchWorkgroups(...step.workgroups);
-      }
-      pass.end();
-      const run = runs++;
-      const slot = run % SNAPSHOT_HISTORY;
-      snapshots.forEach((snapshot, i) => {
-        encoder.copyBufferToBuffer(
-          snapshot,
-          0,
-          histories[i] as GPUBuffer,
-          slot * snapshot.size,
-          snapshot.size,
-        );
-      });
-      return {
-        read: (index) => {
-          const snapshot = snapshots[index];
-          const history = histories[index];
-          if (!snapshot || !history) return Promise.reject(new RangeError(`no snapshot ${index}`));
-          if (runs - run > SNAPSHOT_HISTORY) {
-            return Promise.reject(
-              new RangeError(
-                `this value was overwritten: read it within ${SNAPSHOT_HISTORY} steps of the step that made it`,
-              ),
-            );
-          }
-          return this.#readBytes(history, slot * snapshot.size, snapshot.size);
-        },
-      };
-    };
-    return {
-      dispose: () => {
-        const own = [uniforms, stepUniform, ...histories, ...streamStaging];
-        for (const buffer of stepStaging ? [...own, stepStaging] : own) this.destroyBuffer(buffer);
-      },
-      run: (ctx: StepContext): RunResult => {
-        this.#check();
-        packStep(ctx, 0);
-        this.gpu.queue.writeBuffer(stepUniform, 0, stepWords, 0, STEP_UNIFORM_BYTES / 4);
-        const encoder = this.gpu.createCommandEncoder({ label });
-        const result = encodeStep(encoder);
-        this.gpu.queue.submit([encoder.finish()]);
-        return result;
-      },
-      runMany: (ctxs: readonly StepContext[], data: readonly Uint32Array[]): RunResult[] => {
-        this.#check();
-        if (!stepStaging || ctxs.length > manySteps) {
-          throw new RangeError(
-            `${label}: runMany takes 1 to ${manySteps} steps of a program with streamed inputs`,
-          );
-        }
-        ctxs.forEach(packStep);
-        this.gpu.queue.writeBuffer(stepStaging, 0, stepWords, 0, ctxs.length * (STEP_UNIFORM_BYTES / 4));
-        streamed.forEach(({ length }, j) => {
-          const values = data[j] as Uint32Array;
-          if (values.length !== ctxs.length * length)
-            throw new RangeError(`${label}: streamed input ${j} size`);
-          this.gpu.queue.writeBuffer(
-            streamStaging[j] as GPUBuffer,
-            0,
-            values.buffer,
-            values.byteOffset,
-            values.byteLength,
-          );
-        });
-        const encoder = this.gpu.createCommandEncoder({ label });
-        const results = ctxs.map((_, i) => {
-          encoder.copyBufferToBuffer(stepStaging, i * STEP_UNIFORM_BYTES, stepUniform, 0, STEP_UNIFORM_BYTES);
-          streamed.forEach(({ buffer, length }, j) => {
-            encoder.copyBufferToBuffer(streamStaging[j] as GPUBuffer, i * length * 4, buffer, 0, length * 4);
-          });
-          return encodeStep(encoder);
-        });
-        this.gpu.queue.submit([encoder.finish()]);
-        return results;
-      },
-    };
-  }
-
-  /** The kernel that runs a node: forced (tests), tuned (autotune.ts), or the op's default. */
-  async #kernel(op: OpName, params: unknown): Promise<GpuKernel<unknown>> {
-    const base = OPS[op].kernel as GpuKernel<unknown>;
-    const fallback = kernelFor(base, params);
-    const forced = this.forceVariant?.(op, params);
-    if (forced !== undefined) {
-      const kernel = base.tuning?.candidates(params).find((candidate) => candidate.variant === forced);
-      if (!kernel) throw new RangeError(`${op}: no candidate kernel ${forced} for these parameters`);
-      return kernel;
-    }
-    if (!this.autotune) return fallback;
-    return chooseKernel(this.tuningHost(), op, base, params, fallback);
   }
 
   /** This device as the autotuner sees it (also used by `npm run bench -- explore`). */
@@ -402,68 +170,75 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     return {
       gpu: this.gpu,
       adapter: this.#adapterName(),
-      pipeline: (name: string, kernel: GpuKernel<unknown>, p: unknown) => this.#pipeline(name, kernel, p),
+      pipeline: (op, kernel) => this.#pipelines.pipeline(op, kernel),
+    };
+  }
+
+  /** The kernel that runs a step: chosen by the caller's `kernelChoice`, the autotuner, or the default. */
+  async #kernel(step: ProgramStep<GPUBuffer>): Promise<BoundGpuKernel> {
+    const { gpu: fallback, gpuTuning: tuning, name } = step.op;
+    if (!tuning) return fallback;
+    const variants = tuning.candidates.map((candidate) => candidate.variant);
+    const forced = this.#policy.kernelChoice?.({ op: name, key: tuning.key, variants });
+    if (forced !== undefined) {
+      const kernel = tuning.candidates.find((candidate) => candidate.variant === forced);
+      if (!kernel) throw new RangeError(`${name}: no candidate kernel ${forced} (candidates: ${variants.join(', ')})`);
+      return kernel;
+    }
+    if (!this.#policy.autotune) return fallback;
+    return chooseKernel(this.tuningHost(), name, tuning, fallback);
+  }
+
+  async #bindGroup(
+    label: string,
+    step: ProgramStep<GPUBuffer>,
+    kernel: BoundGpuKernel,
+    pipeline: GPUComputePipeline,
+    [params, stepUniform]: readonly [GPUBufferBinding, GPUBufferBinding],
+  ): Promise<GPUBindGroup> {
+    let unused = 0;
+    const entries: GPUBindGroupEntry[] = kernel.bindings.map((ref, binding) => {
+      const buffer = ref === null ? this.#placeholder(unused++) : (ref[0] === 'in' ? step.inputs : step.outputs)[ref[1]];
+      if (!buffer) throw new RangeError(`${step.node.name}: no ${ref?.[0]}put ${ref?.[1]}`);
+      return { binding, resource: { buffer } };
+    });
+    entries.push({ binding: entries.length, resource: params });
+    if (kernel.usesStep) entries.push({ binding: entries.length, resource: stepUniform });
+    this.gpu.pushErrorScope('validation');
+    const bindGroup = this.gpu.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
+    const error = await this.gpu.popErrorScope();
+    if (error) throw new GpuValidationError(`bind group "${label}" (${kernel.variant}): ${error.message}`);
+    return bindGroup;
+  }
+
+  #host() {
+    return {
+      gpu: this.gpu,
+      buffer: (descriptor: GPUBufferDescriptor) => this.#buffer(descriptor),
+      destroyBuffer: (buffer: GPUBuffer) => this.destroyBuffer(buffer),
+      readBytes: (source: GPUBuffer, offset: number, bytes: number) => this.#readBytes(source, offset, bytes),
+      check: () => this.#check(),
     };
   }
 
   /** What the tuner's choices are remembered under: the adapter's identity, as exact as it gets. */
   #adapterName(): string {
-    const info =
-      this.origin?.[1].info ?? (this.gpu as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    const info = this.origin?.[1].info ?? (this.gpu as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
     if (!info) return this.description;
     return [info.vendor, info.architecture, info.device, info.description].join(' / ');
   }
 
-  async #pipeline(op: string, kernel: GpuKernel<unknown>, params: unknown): Promise<GPUComputePipeline> {
-    const name = kernel.name ?? op;
-    const constants = kernel.overrides?.(params) ?? {};
-    const key = `${name} ${JSON.stringify(constants)}`;
-    let pipeline = this.#pipelines.get(key);
-    if (!pipeline) {
-      pipeline = this.#createPipeline(name, kernel.wgsl, constants);
-      this.#pipelines.set(key, pipeline);
-    }
-    return pipeline;
-  }
-
-  async #createPipeline(
-    name: string,
-    code: string,
-    constants: Record<string, number>,
-  ): Promise<GPUComputePipeline> {
-    let module = this.#modules.get(name);
-    if (!module) {
-      module = this.gpu.createShaderModule({ label: name, code });
-      this.#modules.set(name, module);
-    }
-    this.gpu.pushErrorScope('validation');
-    this.gpu.pushErrorScope('out-of-memory');
-    const created = await this.gpu
-      .createComputePipelineAsync({
-        label: name,
-        layout: 'auto',
-        compute: { module, entryPoint: 'main', constants },
-      })
-      .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
-    const outOfMemory = await this.gpu.popErrorScope();
-    const invalid = await this.gpu.popErrorScope();
-    if (!(created instanceof Error) && !outOfMemory && !invalid) return created;
-    const info = await module.getCompilationInfo();
-    const messages = info.messages.map((m) => `${m.type} at ${m.lineNum}:${m.linePos}: ${m.message}`);
-    for (const error of [created, outOfMemory, invalid])
-      if (error instanceof Error || error) messages.push(String((error as Error).message));
-    throw new KernelCompileError(name, messages);
+  #buffer(descriptor: GPUBufferDescriptor): GPUBuffer {
+    const buffer = this.gpu.createBuffer(descriptor);
+    this.#live.add(buffer);
+    return buffer;
   }
 
   /** A 4-byte buffer for the n-th unused binding of a dispatch (distinct, so no usage conflicts). */
   #placeholder(n: number): GPUBuffer {
     while (this.#placeholders.length <= n) {
       this.#placeholders.push(
-        this.#buffer({
-          label: `placeholder ${this.#placeholders.length}`,
-          size: 4,
-          usage: GPUBufferUsage.STORAGE,
-        }),
+        this.#buffer({ label: `placeholder ${this.#placeholders.length}`, size: 4, usage: GPUBufferUsage.STORAGE }),
       );
     }
     return this.#placeholders[n] as GPUBuffer;
@@ -471,34 +246,16 @@ export class WebGpuDevice implements Device<GPUBuffer> {
 
   async #readBytes(source: GPUBuffer, offset: number, bytes: number): Promise<Float32Array> {
     this.#check();
-    const index = this.#staging.findIndex((buffer) => buffer.size >= bytes);
-    const staging =
-      index >= 0
-        ? (this.#staging.splice(index, 1)[0] as GPUBuffer)
-        : this.#buffer({
-            label: 'readback staging',
-            size: Math.max(256, 2 ** Math.ceil(Math.log2(bytes))),
-            usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-          });
-    const encoder = this.gpu.createCommandEncoder({ label: 'readback' });
-    encoder.copyBufferToBuffer(source, offset, staging, 0, bytes);
-    this.gpu.queue.submit([encoder.finish()]);
     try {
-      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
-      const values = new Float32Array(staging.getMappedRange(0, bytes).slice(0));
-      staging.unmap();
-      return values;
+      return await this.#readback.read(source, offset, bytes);
     } catch (error) {
-      // Nothing here unmaps or destroys a staging buffer mid-read: an aborted map means the device went
-      // away, and that is what the caller is told.
-      if ((error as Error).name === 'AbortError') {
-        this.#failure ??= new DeviceLostError(`WebGPU device lost: ${(error as Error).message}`);
-      }
       this.#check();
       throw error;
-    } finally {
-      this.#staging.push(staging);
     }
+  }
+
+  #fail(error: Error): void {
+    this.#failure ??= error;
   }
 
   #check(): void {

@@ -5,11 +5,12 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileGraph } from '../../src/graph/executor.js';
-import { Graph, plainStep } from '../../src/graph/ir.js';
+import { Graph, plainStep } from '../../src/ir/ir.js';
 import { OPS } from '../../src/ops/index.js';
 import { PLAIN_EPILOGUE } from '../../src/ops/matmul.js';
 import { clearTuning, tuningRecords } from '../../src/webgpu/autotune.js';
-import { openWebGpu, type WebGpuDevice } from '../../src/webgpu/device.js';
+import type { WebGpuDevice } from '../../src/webgpu/device.js';
+import { openWebGpu } from '../../src/webgpu/open.js';
 import { randomArray } from '../helpers.js';
 import { type GpuContext, requestTestDevice } from './gpu.js';
 

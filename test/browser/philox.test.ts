@@ -1,9 +1,10 @@
 /** Philox4x32-10 in WGSL against Random123's vectors, and dropout masks bit-identical to the CPU's. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import philoxWgsl from '../../shaders/philox.wgsl?raw';
-import { CpuDevice } from '../../src/backend/cpu.js';
+import { CpuDevice } from '../../src/device/cpu.js';
 import { dropoutMask } from '../../src/rng/philox.js';
-import { openWebGpu, type WebGpuDevice } from '../../src/webgpu/device.js';
+import type { WebGpuDevice } from '../../src/webgpu/device.js';
+import { openWebGpu } from '../../src/webgpu/open.js';
 import { PHILOX_KAT } from '../kat.js';
 import { type GpuContext, requestTestDevice } from './gpu.js';
 import { runOp } from './run-op.js';

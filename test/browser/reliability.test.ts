@@ -3,11 +3,11 @@
  * memory stays flat over thousands of steps and returns to its baseline; results repeat bit for bit.
  */
 import { describe, expect, it } from 'vitest';
-import { wrapDevice } from '../../src/backend/backend.js';
-import { dataset } from '../../src/data/mnist.js';
+import { wrapDevice } from '../../src/backend.js';
+import { dataset } from '../../src/data/dataset.js';
 import { ArgumentError, DeviceLostError, mlp, sgd } from '../../src/index.js';
 import { type FitCheckpoint, fit } from '../../src/train/fit.js';
-import { openWebGpu } from '../../src/webgpu/device.js';
+import { openWebGpu } from '../../src/webgpu/open.js';
 import { randomArray, randomLabels } from '../helpers.js';
 import { requestTestDevice } from './gpu.js';
 

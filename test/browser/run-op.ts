@@ -2,7 +2,7 @@
  * Runs one op on a device as a one-node graph: inputs written from the given arrays, outputs read back.
  * The same call on the CPU device gives the reference, so each conformance test is one comparison.
  */
-import type { Device } from '../../src/backend/device.js';
+import type { Device } from '../../src/device/device.js';
 import { compileGraph } from '../../src/graph/executor.js';
 import {
   type DType,
@@ -11,7 +11,7 @@ import {
   type OpName,
   plainStep,
   type StepContext,
-} from '../../src/graph/ir.js';
+} from '../../src/ir/ir.js';
 
 export interface OpInput {
   readonly shape: readonly number[];

@@ -5,14 +5,14 @@
  * training from a resident dataset (trainRows, fit) gives the bits of uploading each batch.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { wrapDevice } from '../../src/backend/backend.js';
+import { wrapDevice } from '../../src/backend.js';
 import type { Dataset } from '../../src/data/mnist.js';
 import { spirals, toyMetrics, trainToyEpoch } from '../../src/data/toy.js';
 import { adam, createBackend, type HiddenActivation, mlp, type Optimizer, sgd } from '../../src/index.js';
 import { fit } from '../../src/train/fit.js';
 import { rampedMomentum, scheduledLr } from '../../src/train/schedule.js';
 import { epochOrder } from '../../src/train/shuffle.js';
-import { openWebGpu } from '../../src/webgpu/device.js';
+import { openWebGpu } from '../../src/webgpu/open.js';
 import { compareClose, randomArray, randomLabels } from '../helpers.js';
 import { type GpuContext, requestTestDevice } from './gpu.js';
 

@@ -4,7 +4,7 @@
  * each phase for every part in turn, in part order, then copies the outputs back.
  */
 import { maximumPages, simd } from 'virtual:wasm-kernels';
-import type { StepContext } from '../../src/graph/ir.js';
+import type { StepContext } from '../../src/ir/ir.js';
 import { f32Bits } from '../../src/kernels/bindings.js';
 import type { WasmKernel } from '../../src/kernels/wasm.js';
 import type { NumArray } from '../../src/ops/op.js';

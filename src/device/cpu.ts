@@ -3,26 +3,21 @@
  * plain-loop reference. It runs anywhere (browser or Node) and is what the WebGPU backend is checked
  * against. `precision: 'f64'` stores every float tensor in a Float64Array, for gradient checks.
  */
-import type { DType, StepContext } from '../graph/ir.js';
-import { OPS } from '../ops/index.js';
-import type { NumArray } from '../ops/op.js';
-import type { Device, Program, ProgramStep, RunResult } from './device.js';
+import type { DType, StepContext } from '../ir/ir.js';
+import type { Device, DeviceLimits, NumArray, Program, ProgramStep, RunResult } from './device.js';
 
 /** Float precision of the CPU backend's buffers. */
 export type CpuPrecision = 'f32' | 'f64';
 
-type Reference = (
-  p: unknown,
-  inputs: readonly NumArray[],
-  outputs: readonly NumArray[],
-  ctx: StepContext,
-) => void;
+/** Typed arrays are indexed by 32-bit integers; past 2^31 elements they cannot be made. */
+const MAX_ARRAY_BYTES = 2 ** 31 - 1;
 
 export class CpuDevice implements Device<NumArray> {
   readonly kind = 'cpu';
   readonly description: string;
   readonly #precision: CpuPrecision;
   readonly #live = new Set<NumArray>();
+  readonly limits: DeviceLimits = { maxBufferBytes: MAX_ARRAY_BYTES, maxBufferLimit: 'typed-array size' };
 
   constructor(precision: CpuPrecision = 'f32') {
     this.#precision = precision;
@@ -62,7 +57,6 @@ export class CpuDevice implements Device<NumArray> {
     snapshots: readonly NumArray[],
     streamed: readonly { buffer: NumArray; length: number }[] = [],
   ): Promise<Program> {
-    const kernels = steps.map((step) => ({ ...step, reference: OPS[step.node.op].reference as Reference }));
     const read = this.read.bind(this);
     const program = {
       runMany(ctxs: readonly StepContext[], data: readonly Uint32Array[]): RunResult[] {
@@ -74,7 +68,7 @@ export class CpuDevice implements Device<NumArray> {
         });
       },
       run(ctx: StepContext): RunResult {
-        for (const kernel of kernels) kernel.reference(kernel.params, kernel.inputs, kernel.outputs, ctx);
+        for (const { op, inputs, outputs } of steps) op.reference(inputs, outputs, ctx);
         const captured = snapshots.map((buffer) => buffer.slice());
         return {
           read: (index) => {

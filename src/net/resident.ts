@@ -2,13 +2,15 @@
  * A training set kept on the device for `Net.trainRows`: checked once, packed (one byte per value
  * through its 256-entry table when `Dataset.bytes` says so exactly, else its f32 values; labels one
  * byte each), uploaded once, with a training program whose first node gathers the batch from it
- * (`gather_rows`). Steps then upload only their row indices.
+ * (`gather_rows`). Steps then upload only their row indices. A net keeps one such set at a time
+ * (`ResidentDataset`): another dataset replaces it, and the net's `dispose` frees it.
  */
-import type { Device } from './backend/device.js';
-import type { Dataset } from './data/mnist.js';
-import { type CompiledGraph, compileGraph } from './graph/executor.js';
-import type { NetInfo } from './net.js';
-import { buildTrainGraph, RESIDENT } from './nn/graphs.js';
+import { checkFinite, checkLabels } from '../check.js';
+import type { Dataset } from '../data/dataset.js';
+import type { Device } from '../device/device.js';
+import { type CompiledGraph, compileGraph } from '../graph/executor.js';
+import { buildTrainGraph, RESIDENT } from '../nn/graphs.js';
+import type { NetInfo } from './types.js';
 
 /** The device copy of one Dataset. `program` null: the set exceeds the device's buffers. */
 export interface ResidentSet<Buffer> {
@@ -54,7 +56,7 @@ export async function openResident<Buffer>(
   const bytes = exactBytes(data);
   const values = data.n * data.features;
   const words = bytes ? Math.ceil(values / 4) : values;
-  if (words * 4 > (device.maxBufferBytes ?? Number.POSITIVE_INFINITY)) {
+  if (words * 4 > device.limits.maxBufferBytes) {
     return { program: null, dispose() {} };
   }
   const valueWords = new Uint32Array(words);
@@ -101,4 +103,73 @@ export async function openResident<Buffer>(
       destroy();
     },
   };
+}
+
+/** The dataset being uploaded (`ready`), then `made`; `dropped` once replaced or disposed. */
+interface Slot<Buffer> {
+  readonly data: Dataset;
+  readonly ready: Promise<ResidentSet<Buffer>>;
+  made?: ResidentSet<Buffer>;
+  dropped: boolean;
+}
+
+/** The one training set a net keeps on its device, with the program that trains from it. */
+export class ResidentDataset<Buffer> {
+  readonly #device: Device<Buffer>;
+  readonly #info: NetInfo;
+  readonly #shared: ReadonlyMap<string, Buffer>;
+  /** Validate mode checks steps one trainStep at a time, against inputs it can see: nothing resident. */
+  readonly #enabled: boolean;
+  #slot: Slot<Buffer> | undefined;
+
+  constructor(device: Device<Buffer>, info: NetInfo, shared: ReadonlyMap<string, Buffer>, enabled: boolean) {
+    this.#device = device;
+    this.#info = info;
+    this.#shared = shared;
+    this.#enabled = enabled;
+  }
+
+  /**
+   * `data` on the device with its training program: made on first use, replaced (and the old one freed)
+   * when another dataset comes. Checks the whole set first, so that a bad value fails the call before
+   * any step rather than in the middle of it. Concurrent calls share one upload; a set made after it
+   * was dropped is freed as soon as it exists. `program` null: train step by step instead.
+   */
+  for(data: Dataset): Promise<ResidentSet<Buffer>> {
+    if (this.#slot?.data === data) return this.#slot.ready;
+    const { spec } = this.#info;
+    // What trainStep would reject in any batch, for the whole set before its first step (dataset()
+    // and the MNIST loaders guarantee both; a Dataset built by hand may not).
+    checkLabels('data.y', data.y, data.n, spec.sizes[spec.sizes.length - 1] as number);
+    checkFinite('data.x', data.x, data.x.length);
+    this.dispose();
+    const slot: Slot<Buffer> = {
+      data,
+      ready: this.#enabled
+        ? openResident(this.#device, this.#info, this.#shared, data)
+        : Promise.resolve({ program: null, dispose() {} }),
+      dropped: false,
+    };
+    slot.ready.then(
+      (set) => {
+        if (slot.dropped) set.dispose();
+        else slot.made = set;
+      },
+      () => {
+        // A failed upload or compile is not remembered: the next call tries again.
+        if (this.#slot === slot) this.#slot = undefined;
+      },
+    );
+    this.#slot = slot;
+    return slot.ready;
+  }
+
+  /** Frees the set (now, or as soon as its upload finishes). */
+  dispose(): void {
+    const slot = this.#slot;
+    if (!slot) return;
+    slot.dropped = true;
+    slot.made?.dispose();
+    this.#slot = undefined;
+  }
 }

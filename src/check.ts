@@ -1,0 +1,75 @@
+/**
+ * The library's one validator for tensors handed in by callers: lengths, shapes, finiteness (as f32:
+ * a double like 1e39 is finite but becomes Infinity in a Float32Array) and integer labels. Every check
+ * throws `ArgumentError` naming the argument (and the first bad index) before any work starts.
+ */
+import { ArgumentError, describe } from './errors.js';
+
+/** Whether two shapes are the same list of dimensions. */
+export function sameShape(a: readonly number[] | undefined, b: readonly number[]): boolean {
+  return Array.isArray(a) && a.length === b.length && b.every((d, i) => a[i] === d);
+}
+
+/** `data` holds exactly `length` numbers, each finite as an f32. */
+export function checkFinite(argument: string, data: ArrayLike<number> | undefined, length: number): void {
+  if (!data || typeof data !== 'object' || typeof data.length !== 'number' || data.length !== length) {
+    throw new ArgumentError(argument, `${length} numbers`, describe(data));
+  }
+  // A Float32Array holds f32 values already; anything else is rounded to f32 where it is used.
+  const rounds = !(data instanceof Float32Array);
+  for (let i = 0; i < length; i++) {
+    const value = data[i];
+    if (typeof value !== 'number' || !Number.isFinite(rounds ? Math.fround(value) : value)) {
+      const expected = typeof value === 'number' && Number.isFinite(value) ? 'a number within f32 range (|x| < 3.4e38)' : 'a finite number';
+      throw new ArgumentError(`${argument}[${i}]`, expected, describe(value));
+    }
+  }
+}
+
+/** `x`: rows × width finite values (exactly that many when `exact`), as a Float32Array. */
+export function checkInputs(
+  argument: string,
+  x: ArrayLike<number>,
+  rows: number,
+  width: number,
+  exact: boolean,
+): Float32Array {
+  if (exact && x?.length !== rows * width) {
+    throw new ArgumentError(argument, `${rows * width} values (${rows} rows × ${width} inputs)`, describe(x));
+  }
+  checkFinite(argument, x, rows * width);
+  return x instanceof Float32Array ? x : Float32Array.from(x);
+}
+
+/** `y`: `rows` integer labels in [0, classes), as a Uint32Array. */
+export function checkLabels(argument: string, y: ArrayLike<number>, rows: number, classes: number): Uint32Array {
+  if (y?.length !== rows) throw new ArgumentError(argument, `${rows} labels`, describe(y));
+  const labels = new Uint32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const label = y[i];
+    if (!Number.isInteger(label) || (label as number) < 0 || (label as number) >= classes) {
+      throw new ArgumentError(`${argument}[${i}]`, `an integer class in [0, ${classes})`, describe(label));
+    }
+    labels[i] = label as number;
+  }
+  return labels;
+}
+
+/** `given` is a `{ shape, data }` tensor of `shape` with finite f32 values; returns its data as f32. */
+export function checkTensor(
+  argument: string,
+  given: { shape?: readonly number[]; data?: ArrayLike<number> } | undefined,
+  shape: readonly number[],
+): Float32Array {
+  if (typeof given !== 'object' || given === null) {
+    throw new ArgumentError(argument, `a tensor of shape [${shape}]`, given === undefined ? 'nothing' : describe(given));
+  }
+  // Read once: a getter must not be able to pass the check and then hand over something else.
+  const { shape: givenShape, data } = given;
+  if (!sameShape(givenShape, shape)) {
+    throw new ArgumentError(`${argument}.shape`, `[${shape}]`, Array.isArray(givenShape) ? `[${givenShape}]` : describe(givenShape));
+  }
+  const length = shape.reduce((a, b) => a * b, 1);
+  checkFinite(`${argument}.data`, data, length);
+  return Float32Array.from(data as ArrayLike<number>);
+}

@@ -1,0 +1,131 @@
+/**
+ * A net's state on its device: the parameter, optimizer-state and metrics buffers, which every program
+ * of the net shares, and the step counter t of the next step's dropout masks. The sharing map is made
+ * here, once, from the training graph's own tensors; compileGraph refuses a program that needs a
+ * shared tensor this map lacks.
+ */
+import { checkTensor } from '../check.js';
+import type { Device } from '../device/device.js';
+import { ArgumentError, describe } from '../errors.js';
+import { elementCount, type Graph } from '../ir/ir.js';
+import type { ParamMap } from '../nn/init.js';
+import type { NetCheckpoint } from './types.js';
+
+interface Stored<Buffer> {
+  readonly shape: readonly number[];
+  readonly buffer: Buffer;
+}
+
+export class NetState<Buffer> {
+  readonly #device: Device<Buffer>;
+  readonly #params = new Map<string, Stored<Buffer>>();
+  readonly #optimizer = new Map<string, Stored<Buffer>>();
+  /** Every buffer above, plus metrics, by tensor name: what the programs share. */
+  readonly shared = new Map<string, Buffer>();
+  /** Training steps taken so far: the step counter t of the next step's dropout masks. */
+  step = 0;
+
+  /** Makes the buffers of `train`'s parameter, optimizer-state and metrics tensors (not yet written). */
+  constructor(device: Device<Buffer>, train: Graph) {
+    this.#device = device;
+    try {
+      for (const tensor of train.tensors) {
+        const kind = tensor.role;
+        if (kind !== 'parameter' && kind !== 'optimizer_state' && kind !== 'metrics') continue;
+        const buffer = device.createBuffer(tensor.name, tensor.dtype, elementCount(tensor.shape));
+        this.shared.set(tensor.name, buffer);
+        if (kind === 'parameter') this.#params.set(tensor.name, { shape: tensor.shape, buffer });
+        if (kind === 'optimizer_state') this.#optimizer.set(tensor.name, { shape: tensor.shape, buffer });
+      }
+    } catch (error) {
+      this.dispose();
+      throw error;
+    }
+  }
+
+  /** The metrics buffer the loss kernel accumulates into. */
+  get metrics(): Buffer {
+    const buffer = this.shared.get('metrics');
+    if (buffer === undefined) throw new RangeError('the training graph has no metrics tensor');
+    return buffer;
+  }
+
+  /** The parameters' buffers only: what inference programs share. */
+  paramBuffers(): Map<string, Buffer> {
+    return new Map([...this.#params].map(([name, { buffer }]) => [name, buffer]));
+  }
+
+  /** The parameters by PyTorch name, copied to the CPU. */
+  async readParams(): Promise<ParamMap> {
+    return this.#read(this.#params);
+  }
+
+  /** Checks `params` (exactly these names and shapes, finite f32 values): the f32 data to write. */
+  checkParams(params: ParamMap): Map<string, Float32Array> {
+    if (typeof params !== 'object' || params === null) {
+      throw new ArgumentError('params', 'an object of { shape, data } by parameter name', describe(params));
+    }
+    for (const name of Object.keys(params)) {
+      if (!this.#params.has(name)) {
+        throw new ArgumentError('params', `only the names ${[...this.#params.keys()].join(', ')}`, JSON.stringify(name));
+      }
+    }
+    return this.#check(this.#params, params, 'params');
+  }
+
+  /** Writes what `checkParams` returned. */
+  writeParams(data: ReadonlyMap<string, Float32Array>): void {
+    for (const [name, { buffer }] of this.#params) this.#device.write(buffer, data.get(name) as Float32Array);
+  }
+
+  /** Parameters, optimizer state and step, copied to the CPU (see `Net.checkpoint`). */
+  async checkpoint(): Promise<NetCheckpoint> {
+    const step = this.step;
+    const optimizerState = await this.#read(this.#optimizer);
+    return { params: await this.readParams(), optimizerState, step };
+  }
+
+  /** Puts a checkpoint back, after checking all of it: a bad one changes nothing. */
+  restore(checkpoint: NetCheckpoint): void {
+    if (typeof checkpoint !== 'object' || checkpoint === null) {
+      throw new ArgumentError('checkpoint', 'what net.checkpoint() returned', describe(checkpoint));
+    }
+    const { step } = checkpoint;
+    if (!(Number.isSafeInteger(step) && step >= 0)) {
+      throw new ArgumentError('checkpoint.step', 'an integer ≥ 0', describe(step));
+    }
+    const state = checkpoint.optimizerState;
+    if (typeof state !== 'object' || state === null) {
+      throw new ArgumentError('checkpoint.optimizerState', 'an object of tensors by name', describe(state));
+    }
+    const params = this.checkParams(checkpoint.params);
+    const optimizer = this.#check(this.#optimizer, state, 'checkpoint.optimizerState');
+    this.writeParams(params);
+    for (const [name, { buffer }] of this.#optimizer) this.#device.write(buffer, optimizer.get(name) as Float32Array);
+    this.step = step;
+  }
+
+  /** Frees every buffer. */
+  dispose(): void {
+    for (const buffer of this.shared.values()) this.#device.destroyBuffer(buffer);
+    this.shared.clear();
+  }
+
+  #check(stored: ReadonlyMap<string, Stored<Buffer>>, given: ParamMap, argument: string): Map<string, Float32Array> {
+    const data = new Map<string, Float32Array>();
+    for (const [name, { shape }] of stored) {
+      const tensor = Object.hasOwn(given, name) ? given[name] : undefined;
+      data.set(name, checkTensor(`${argument}["${name}"]`, tensor, shape));
+    }
+    return data;
+  }
+
+  async #read(stored: ReadonlyMap<string, Stored<Buffer>>): Promise<ParamMap> {
+    // Every read is queued before the first one resolves, so they all see one state.
+    const reads = [...stored].map(async ([name, { shape, buffer }]) => {
+      const values = await this.#device.read(buffer, elementCount(shape));
+      return [name, { shape: [...shape], data: Float32Array.from(values) }] as const;
+    });
+    return Object.fromEntries(await Promise.all(reads));
+  }
+}

@@ -1,0 +1,483 @@
+/**
+ * The Wasm backend's thread pool: runs lists of kernel calls on worker threads that share one
+ * `WebAssembly.Memory`. A call `(exportIndex, block)` runs as `threads` parts, part p calling
+ * `exports[name](block, step, p, threads)` on worker p (so part numbers never depend on scheduling),
+ * with a barrier before the next call. With `threads` = 1 there are no workers: calls run inline on the
+ * calling thread (the single-threaded SIMD path, for when shared memory or workers are unavailable).
+ *
+ * One run costs the main thread no message: it appends a record (step pointer and calls) to a ring of
+ * words in a SharedArrayBuffer and bumps a counter the idle workers wait on; the workers cross their
+ * barriers with Atomics alone, and the last one to finish a record bumps a done counter that the main
+ * thread awaits with Atomics.waitAsync (or, where that is missing, a `done` message). Runs queue: a run
+ * submitted while others are pending is appended behind them and the workers go straight on to it.
+ * The worker side and the message types are in worker-main.ts.
+ */
+import { ArgumentError, DropgpuError, describe } from '../errors.js';
+import {
+  type ControlLayout,
+  type FromWorker,
+  RECORD_RELOAD,
+  RECORD_WRAP,
+  type ToWorker,
+  workerMain,
+} from './worker-main.js';
+
+export interface WasmPool {
+  /** Parts per call, one per worker (1: calls run inline on the calling thread, no workers). */
+  readonly threads: number;
+  readonly memory: WebAssembly.Memory;
+  /**
+   * Runs the calls (pairs: export index into `exportNames`, block pointer) in order with `step`; every
+   * part of a call finishes before any part of the next starts. Runs execute in the order `run` is
+   * called; the blocks and step of a queued run must stay as they are until it resolves.
+   */
+  run(calls: Int32Array, step: number): Promise<void>;
+  /** Ends the workers; pending and later runs reject with a {@link WasmWorkerError}. */
+  dispose(): void;
+}
+
+export interface WasmPoolOptions {
+  /** A module importing only `env.memory` (shared); the kernels are its exports. */
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
+  /** The exports that calls name by index. */
+  readonly exportNames: readonly string[];
+  /** Parts per call: 1 (inline) or the number of workers. */
+  readonly threads: number;
+}
+
+/**
+ * The Wasm backend failed: a kernel trapped (e.g. an out-of-bounds access), a worker could not start
+ * or exited, or the pool was disposed. The pool is unusable afterwards (the shared memory may hold a
+ * half-finished run); every later run rejects with the same error.
+ */
+export class WasmWorkerError extends DropgpuError {
+  override name = 'WasmWorkerError';
+  constructor(
+    readonly reason: string,
+    /** The export whose call failed, where known. */
+    readonly exportName?: string,
+  ) {
+    super(`Wasm backend: ${reason}`);
+  }
+}
+
+/**
+ * Whether shared memory (hence worker threads) can be had: SharedArrayBuffer is defined and, in a
+ * browser, the page is cross-origin isolated (COOP/COEP headers), without which browsers refuse to
+ * share memory with workers.
+ */
+export function sharedMemoryAvailable(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  return isolated !== false;
+}
+
+/** Creates a pool; resolves once every worker has instantiated the module. */
+export async function createWasmPool(options: WasmPoolOptions): Promise<WasmPool> {
+  const { module, memory, exportNames, threads } = options;
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new ArgumentError('threads', 'an integer ≥ 1', describe(threads));
+  }
+  if (threads === 1) return InlinePool.create(module, memory, exportNames);
+  return ThreadPool.create(options);
+}
+
+type Kernel = (block: number, step: number, part: number, parts: number) => void;
+
+/** Checks a call list against the exports; undefined when valid, else the error to reject with. */
+function checkCalls(calls: Int32Array, exports: number): ArgumentError | undefined {
+  if (!(calls instanceof Int32Array) || calls.length % 2 !== 0) {
+    return new ArgumentError('calls', 'an Int32Array of (export index, block) pairs', describe(calls));
+  }
+  for (let i = 0; i < calls.length; i += 2) {
+    const index = calls[i] as number;
+    if (index < 0 || index >= exports) {
+      return new ArgumentError(`calls[${i}]`, `an export index in [0, ${exports})`, describe(index));
+    }
+  }
+  return undefined;
+}
+
+/** threads = 1: the calling thread runs every call as part 0 of 1, synchronously. */
+class InlinePool implements WasmPool {
+  readonly threads = 1;
+  #error: WasmWorkerError | undefined;
+
+  private constructor(
+    readonly memory: WebAssembly.Memory,
+    private readonly names: readonly string[],
+    private readonly kernels: readonly Kernel[],
+  ) {}
+
+  static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, names: readonly string[]) {
+    // Asynchronous instantiation: browsers refuse large synchronous ones on the main thread.
+    const instance = await WebAssembly.instantiate(module, { env: { memory } });
+    const kernels = names.map((name) => {
+      const fn = instance.exports[name];
+      if (typeof fn !== 'function') throw new WasmWorkerError(`the module exports no function ${name}`, name);
+      return fn as Kernel;
+    });
+    return new InlinePool(memory, names, kernels);
+  }
+
+  run(calls: Int32Array, step: number): Promise<void> {
+    if (this.#error) return Promise.reject(this.#error);
+    const invalid = checkCalls(calls, this.kernels.length);
+    if (invalid) return Promise.reject(invalid);
+    for (let i = 0; i < calls.length; i += 2) {
+      const index = calls[i] as number;
+      try {
+        (this.kernels[index] as Kernel)(calls[i + 1] as number, step, 0, 1);
+      } catch (error) {
+        const name = this.names[index] as string;
+        this.#error = new WasmWorkerError(`kernel ${name} (call ${i / 2}) failed: ${text(error)}`, name);
+        return Promise.reject(this.#error);
+      }
+    }
+    return Promise.resolve();
+  }
+
+  dispose(): void {
+    this.#error ??= new WasmWorkerError('the thread pool has been disposed');
+  }
+}
+
+function text(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** A worker as the pool needs it, over Node's worker_threads or a Web Worker. */
+interface WorkerHandle {
+  post(message: ToWorker): void;
+  terminate(): void;
+  /** Node: whether the worker keeps the process alive (only while runs are pending). */
+  ref(on: boolean): void;
+}
+
+interface WorkerEvents {
+  message(message: FromWorker): void;
+  /** The worker died: an uncaught error, or it exited. */
+  failed(reason: string): void;
+}
+
+/** Starts `count` workers running worker-main.ts, in Node or a browser. */
+async function startWorkers(
+  count: number,
+  events: (index: number) => WorkerEvents,
+): Promise<{ workers: WorkerHandle[]; started(): void }> {
+  if (typeof (globalThis as { Worker?: unknown }).Worker === 'function') {
+    const code = `(${workerMain.toString()})((m) => self.postMessage(m), (h) => { self.onmessage = (e) => h(e.data); });`;
+    const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
+    const workers = Array.from({ length: count }, (_, index): WorkerHandle => {
+      const worker = new Worker(url, { name: `dropgpu-wasm-${index}` });
+      const on = events(index);
+      worker.onmessage = (event: MessageEvent<FromWorker>) => on.message(event.data);
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        on.failed(`worker ${index} failed: ${event.message}`);
+      };
+      worker.onmessageerror = () => on.failed(`worker ${index} sent a message that could not be read`);
+      return {
+        post: (message) => worker.postMessage(message),
+        terminate: () => worker.terminate(),
+        ref: () => {},
+      };
+    });
+    return { workers, started: () => URL.revokeObjectURL(url) };
+  }
+  // A variable specifier: bundlers for browsers must not try to resolve a Node built-in.
+  const specifier = 'node:worker_threads';
+  const { Worker: NodeWorker } = (await import(
+    /* @vite-ignore */ specifier
+  )) as typeof import('node:worker_threads');
+  const code = `const { parentPort } = require('node:worker_threads');\n(${workerMain.toString()})((m) => parentPort.postMessage(m), (h) => parentPort.on('message', h));`;
+  const workers = Array.from({ length: count }, (_, index): WorkerHandle => {
+    const worker = new NodeWorker(code, { eval: true, name: `dropgpu-wasm-${index}` });
+    const on = events(index);
+    worker.on('message', (message: FromWorker) => on.message(message));
+    worker.on('error', (error: Error) => on.failed(`worker ${index} failed: ${text(error)}`));
+    worker.on('exit', (code: number) => on.failed(`worker ${index} exited (code ${code})`));
+    // Idle workers must not keep the process alive; `ref(true)` while runs are pending. After the
+    // listeners: adding a 'message' listener refs the worker's port again.
+    worker.unref();
+    return {
+      post: (message) => worker.postMessage(message),
+      terminate: () => void worker.terminate(),
+      ref: (on) => (on ? worker.ref() : worker.unref()),
+    };
+  });
+  return { workers, started: () => {} };
+}
+
+/** Control words: counters on separate 64-byte lines, so spinning on one does not slow the others. */
+const LAYOUT: ControlLayout = {
+  submitted: 0,
+  done: 16,
+  abort: 32,
+  message: 33,
+  arrived: 48,
+  generation: 64,
+  ring: 80,
+};
+
+/** Ring words at the start (2 per call + 2 per run); grows when a run does not fit. */
+const INITIAL_RING = 1 << 14;
+
+interface Pending {
+  /** Ring words this record holds, [start, end) modulo the ring (start: its wrap marker if any). */
+  readonly start: number;
+  readonly end: number;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+interface Queued {
+  readonly calls: Int32Array;
+  readonly step: number;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+type WaitAsync = (
+  array: Int32Array,
+  index: number,
+  value: number,
+) => { async: false; value: string } | { async: true; value: Promise<string> };
+
+/** threads ≥ 2: one worker per part. */
+class ThreadPool implements WasmPool {
+  #workers: WorkerHandle[] = [];
+  #control: Int32Array;
+  #writeAt = 0;
+  /** Records completed, as last read from the done counter (wraps like it). */
+  #completed = 0;
+  #pending: Pending[] = [];
+  /** Runs that do not fit the ring yet; they go in as pending ones complete. */
+  #backlog: Queued[] = [];
+  #waiting = false;
+  #error: WasmWorkerError | undefined;
+  readonly #waitAsync: WaitAsync | undefined = undefined;
+
+  private constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly threads: number,
+    private readonly exports: number,
+  ) {
+    this.#control = new Int32Array(new SharedArrayBuffer((LAYOUT.ring + INITIAL_RING) * 4));
+    if (!this.#waitAsync) this.#control[LAYOUT.message] = 1;
+  }
+
+  static async create(options: WasmPoolOptions): Promise<ThreadPool> {
+    const { module, memory, exportNames, threads } = options;
+    if (!sharedMemoryAvailable()) {
+      throw new WasmWorkerError(
+        'worker threads need SharedArrayBuffer (in a browser: a cross-origin-isolated page)',
+      );
+    }
+    if (!(memory.buffer instanceof SharedArrayBuffer)) {
+      throw new ArgumentError('memory', 'a shared WebAssembly.Memory', 'an unshared one');
+    }
+    const pool = new ThreadPool(memory, threads, exportNames.length);
+    const spin = threads < (await cores()) ? 20_000 : 200;
+    let started = 0;
+    let onStarted: (() => void) | undefined;
+    const ready = new Promise<void>((resolve) => {
+      onStarted = resolve;
+    });
+    const { workers, started: release } = await startWorkers(threads, (index) => ({
+      message: (message) => {
+        if (message.type === 'ready') {
+          if (++started === threads) onStarted?.();
+        } else if (message.type === 'done') {
+          pool.#collect();
+        } else {
+          const where = message.exportName === undefined ? `worker ${index}` : `kernel ${message.exportName}`;
+          const call =
+            message.call === undefined ? '' : ` (call ${message.call}, part ${index} of ${threads})`;
+          pool.#fail(new WasmWorkerError(`${where}${call} failed: ${message.message}`, message.exportName));
+          onStarted?.();
+        }
+      },
+      failed: (reason) => {
+        pool.#fail(new WasmWorkerError(reason));
+        onStarted?.();
+      },
+    }));
+    pool.#workers = workers;
+    for (const [part, worker] of workers.entries()) {
+      worker.post({
+        type: 'init',
+        module,
+        memory,
+        exportNames,
+        control: pool.#control.buffer as SharedArrayBuffer,
+        layout: LAYOUT,
+        part,
+        parts: threads,
+        spin,
+      });
+    }
+    // Keep the process alive while the workers start, as while a run is pending.
+    pool.#workers[0]?.ref(true);
+    await ready;
+    // Browsers: the workers have read the Blob URL of their code.
+    release();
+    pool.#workers[0]?.ref(false);
+    if (pool.#error) throw pool.#error;
+    return pool;
+  }
+
+  run(calls: Int32Array, step: number): Promise<void> {
+    if (this.#error) return Promise.reject(this.#error);
+    const invalid = checkCalls(calls, this.exports);
+    if (invalid) return Promise.reject(invalid);
+    return new Promise<void>((resolve, reject) => {
+      if (this.#backlog.length > 0 || !this.#submit(calls, step, resolve, reject)) {
+        // Copied: the caller may reuse its array once `run` returns.
+        this.#backlog.push({ calls: calls.slice(), step, resolve, reject });
+        this.#drain();
+      }
+      this.#watch();
+    });
+  }
+
+  dispose(): void {
+    this.#fail(new WasmWorkerError('the thread pool has been disposed'));
+  }
+
+  /** Appends a run record to the ring if it fits now; false if it does not. */
+  #submit(calls: Int32Array, step: number, resolve: () => void, reject: (error: Error) => void): boolean {
+    const c = this.#control;
+    const capacity = c.length - LAYOUT.ring;
+    const words = 2 + calls.length;
+    const oldest = this.#pending[0]?.start;
+    let at = this.#writeAt;
+    // Free words: all when nothing is pending; else [at, capacity) and [0, oldest) when at ≥ oldest,
+    // else [at, oldest). Strictly below `oldest`, so that at = oldest only ever means empty.
+    let wrap = false;
+    if (oldest === undefined) {
+      if (words > capacity) return false;
+      wrap = at + words > capacity;
+    } else if (at >= oldest) {
+      if (at + words > capacity) {
+        if (words >= oldest) return false;
+        wrap = true;
+      }
+    } else if (at + words >= oldest) {
+      return false;
+    }
+    const start = at;
+    if (wrap) {
+      if (at < capacity) c[LAYOUT.ring + at] = RECORD_WRAP;
+      at = 0;
+    }
+    c[LAYOUT.ring + at] = calls.length / 2;
+    c[LAYOUT.ring + at + 1] = step;
+    c.set(calls, LAYOUT.ring + at + 2);
+    this.#writeAt = at + words;
+    this.#pending.push({ start, end: this.#writeAt, resolve, reject });
+    // The atomic add publishes the plain writes above to the workers that see the new count.
+    Atomics.add(c, LAYOUT.submitted, 1);
+    Atomics.notify(c, LAYOUT.submitted);
+    return true;
+  }
+
+  /** Moves backlogged runs into the ring while they fit; grows the ring when the pool is idle. */
+  #drain(): void {
+    for (let next = this.#backlog[0]; next; next = this.#backlog[0]) {
+      if (!this.#submit(next.calls, next.step, next.resolve, next.reject)) {
+        if (this.#pending.length > 0) return;
+        this.#grow(2 + next.calls.length);
+        continue;
+      }
+      this.#backlog.shift();
+    }
+  }
+
+  /**
+   * A larger control buffer, when no run is pending. The workers block in Atomics.wait and read no
+   * messages while they do: post them the new buffer first, then a reload record on the old ring sends
+   * them back to their event loop, where that message is waiting.
+   */
+  #grow(words: number): void {
+    const old = this.#control;
+    let capacity = old.length - LAYOUT.ring;
+    while (capacity < words) capacity *= 2;
+    const control = new Int32Array(new SharedArrayBuffer((LAYOUT.ring + capacity) * 4));
+    control[LAYOUT.message] = old[LAYOUT.message] as number;
+    for (const worker of this.#workers)
+      worker.post({ type: 'control', control: control.buffer as SharedArrayBuffer });
+    let at = this.#writeAt;
+    if (at >= old.length - LAYOUT.ring) at = 0;
+    old[LAYOUT.ring + at] = RECORD_RELOAD;
+    Atomics.add(old, LAYOUT.submitted, 1);
+    Atomics.notify(old, LAYOUT.submitted);
+    this.#control = control;
+    this.#writeAt = 0;
+    this.#completed = 0;
+  }
+
+  /** Makes sure completions will be collected while runs are pending. */
+  #watch(): void {
+    if (this.#waiting || this.#pending.length === 0 || this.#error) return;
+    this.#waiting = true;
+    // Node: a pending run keeps the process alive (the workers are unref'd while idle).
+    this.#workers[0]?.ref(true);
+    if (!this.#waitAsync) return; // a `done` message will come
+    const control = this.#control;
+    const result = this.#waitAsync(control, LAYOUT.done, this.#completed);
+    if (result.async) {
+      result.value.then(() => {
+        if (control === this.#control) this.#collect();
+      });
+    } else {
+      queueMicrotask(() => this.#collect());
+    }
+  }
+
+  /** Resolves the runs the workers have completed, submits backlogged ones, waits for the rest. */
+  #collect(): void {
+    if (this.#error) return;
+    this.#waiting = false;
+    const done = Atomics.load(this.#control, LAYOUT.done);
+    while (this.#completed !== done) {
+      this.#completed = (this.#completed + 1) | 0;
+      this.#pending.shift()?.resolve();
+    }
+    this.#drain();
+    if (this.#pending.length === 0) this.#workers[0]?.ref(false);
+    this.#watch();
+  }
+
+  /** Fails the pool: releases and ends the workers, rejects every pending and queued run. */
+  #fail(error: WasmWorkerError): void {
+    if (this.#error) return;
+    this.#error = error;
+    const c = this.#control;
+    Atomics.store(c, LAYOUT.abort, 1);
+    Atomics.add(c, LAYOUT.generation, 1);
+    Atomics.notify(c, LAYOUT.generation);
+    Atomics.notify(c, LAYOUT.submitted);
+    // Wakes this thread's own Atomics.waitAsync, so nothing is left waiting.
+    Atomics.notify(c, LAYOUT.done);
+    for (const worker of this.#workers) worker.terminate();
+    for (const run of [...this.#pending, ...this.#backlog]) run.reject(error);
+    this.#pending = [];
+    this.#backlog = [];
+  }
+}
+
+/** Logical cores: more workers than this must not spin at barriers (they would starve each other). */
+async function cores(): Promise<number> {
+  const navigatorCores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
+    ?.hardwareConcurrency;
+  if (navigatorCores) return navigatorCores;
+  try {
+    const specifier = 'node:os';
+    const os = (await import(/* @vite-ignore */ specifier)) as typeof import('node:os');
+    return os.availableParallelism();
+  } catch {
+    return 1;
+  }
+}

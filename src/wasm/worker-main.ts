@@ -1,0 +1,193 @@
+/**
+ * The body of a Wasm pool worker (see pool.ts). pool.ts creates each worker from
+ * `workerMain.toString()` (Node: `new Worker(code, { eval: true })`; browsers: a classic Worker from a
+ * Blob URL), so the library needs no bundler worker plugin and the same text works from the TS sources
+ * (vitest, vite-node) and from the minified build. Hence `workerMain` must be self-contained: it may
+ * use globals (WebAssembly, Atomics) but no import, module-level constant or helper outside its body,
+ * and only syntax that no build step rewrites into helper calls (no classes, no async). The messages
+ * and the layout of the control words are described here as types, which are erased.
+ *
+ * Protocol. The main thread posts an `init` message; the worker instantiates the module on the shared
+ * memory, answers `ready` and then never returns to its event loop while the pool works: it waits on
+ * the control words (Atomics.wait) for run records that the main thread appends to a ring of words in
+ * the control buffer, runs every call of a record for its own part, with a barrier between calls, and
+ * the last worker to reach a record's final barrier counts the record done (Atomics.notify, which the
+ * main thread sees through Atomics.waitAsync, or a `done` message where that is missing). A `reload`
+ * record sends it back to its event loop to take a larger control buffer from a `control` message.
+ */
+
+/** Indices into the control Int32Array, chosen by pool.ts and sent in `init` (one source of truth). */
+export interface ControlLayout {
+  /** Records appended by the main thread (wrapping int32 count). */
+  readonly submitted: number;
+  /** Records completed by the workers (wrapping int32 count). */
+  readonly done: number;
+  /** Nonzero once the pool has failed: every waiter gives up. */
+  readonly abort: number;
+  /** Workers that have reached the current barrier. */
+  readonly arrived: number;
+  /** Barrier generation: bumped when the last worker arrives (or on abort), releasing the others. */
+  readonly generation: number;
+  /** Nonzero: also post a `done` message per completed record (no Atomics.waitAsync on the main thread). */
+  readonly message: number;
+  /** Index of the ring's first word; the ring runs to the end of the buffer. */
+  readonly ring: number;
+}
+
+/** Record header words in the ring: `[count, step, (exportIndex, block) × count]` or a marker. */
+export const RECORD_WRAP = -1;
+export const RECORD_RELOAD = -2;
+
+export interface InitMessage {
+  readonly type: 'init';
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
+  readonly exportNames: readonly string[];
+  readonly control: SharedArrayBuffer;
+  readonly layout: ControlLayout;
+  readonly part: number;
+  readonly parts: number;
+  /** Atomics.load polls before Atomics.wait, at a barrier and between runs. */
+  readonly spin: number;
+}
+
+export interface ControlMessage {
+  readonly type: 'control';
+  readonly control: SharedArrayBuffer;
+}
+
+export type ToWorker = InitMessage | ControlMessage;
+
+export type FromWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'done' }
+  | {
+      readonly type: 'error';
+      readonly message: string;
+      /** The export that threw, with the call's index in its run; absent for a setup failure. */
+      readonly exportName?: string;
+      readonly call?: number;
+    };
+
+/**
+ * The worker. `post` sends a message to the main thread; `listen` registers the handler for messages
+ * from it (pool.ts adapts Node's `parentPort` and a Web Worker's `self` to these).
+ */
+export function workerMain(
+  post: (message: FromWorker) => void,
+  listen: (handler: (message: ToWorker) => void) => void,
+): void {
+  let fns: ((block: number, step: number, part: number, parts: number) => void)[] = [];
+  let names: readonly string[] = [];
+  let control: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  let layout: ControlLayout | undefined;
+  let part = 0;
+  let parts = 1;
+  let spin = 0;
+  // Position of the next record in the ring, and records taken so far: the same on every worker.
+  let position = 0;
+  let seen = 0;
+
+  /** Waits at the barrier; false once the pool has failed. `last`: the record's final barrier. */
+  function barrier(c: Int32Array, l: ControlLayout, last: boolean): boolean {
+    // Read the generation before arriving: the last arriver bumps it only after every arrival.
+    const generation = Atomics.load(c, l.generation);
+    if (Atomics.add(c, l.arrived, 1) === parts - 1) {
+      Atomics.store(c, l.arrived, 0);
+      if (last) {
+        Atomics.add(c, l.done, 1);
+        Atomics.notify(c, l.done);
+        if (Atomics.load(c, l.message) !== 0) post({ type: 'done' });
+      }
+      Atomics.add(c, l.generation, 1);
+      Atomics.notify(c, l.generation);
+      return true;
+    }
+    // Spin first: a futex wake costs tens of µs, most barriers are crossed within a few.
+    for (let i = 0; i < spin && Atomics.load(c, l.generation) === generation; i++);
+    while (Atomics.load(c, l.generation) === generation) Atomics.wait(c, l.generation, generation);
+    return Atomics.load(c, l.abort) === 0;
+  }
+
+  /** Runs records until a reload record (returns to the event loop) or a failure. */
+  function work(): void {
+    const c = control;
+    const l = layout as ControlLayout;
+    const ring = l.ring;
+    const capacity = c.length - ring;
+    let call = -1;
+    let count = 0;
+    let at = 0;
+    try {
+      for (;;) {
+        if (Atomics.load(c, l.submitted) === seen) {
+          for (let i = 0; i < spin && Atomics.load(c, l.submitted) === seen; i++);
+          while (Atomics.load(c, l.submitted) === seen && Atomics.load(c, l.abort) === 0) {
+            Atomics.wait(c, l.submitted, seen);
+          }
+        }
+        if (Atomics.load(c, l.abort) !== 0) return;
+        seen = (seen + 1) | 0;
+        at = position;
+        if (at >= capacity || c[ring + at] === -1) at = 0; // RECORD_WRAP
+        count = c[ring + at] as number;
+        if (count === -2) return; // RECORD_RELOAD: the `control` message is already queued
+        const step = c[ring + at + 1] as number;
+        position = at + 2 + 2 * count;
+        for (call = 0; call < count; call++) {
+          const word = ring + at + 2 + 2 * call;
+          (fns[c[word] as number] as (typeof fns)[number])(c[word + 1] as number, step, part, parts);
+          if (!barrier(c, l, call === count - 1)) return;
+        }
+        call = -1;
+        if (count === 0 && !barrier(c, l, true)) return;
+      }
+    } catch (error) {
+      // Release every other worker (they see `abort` when the generation moves), then report.
+      Atomics.store(c, l.abort, 1);
+      Atomics.add(c, l.generation, 1);
+      Atomics.notify(c, l.generation);
+      Atomics.notify(c, l.submitted);
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      if (call >= 0) {
+        post({
+          type: 'error',
+          message,
+          exportName: names[c[ring + at + 2 + 2 * call] as number] ?? '?',
+          call,
+        });
+      } else {
+        post({ type: 'error', message });
+      }
+    }
+  }
+
+  listen((message) => {
+    if (message.type === 'control') {
+      control = new Int32Array(message.control);
+      position = 0;
+      seen = 0;
+      work();
+      return;
+    }
+    try {
+      const instance = new WebAssembly.Instance(message.module, { env: { memory: message.memory } });
+      names = message.exportNames;
+      fns = names.map((name) => {
+        const fn = instance.exports[name];
+        if (typeof fn !== 'function') throw new Error(`the module exports no function ${name}`);
+        return fn as (typeof fns)[number];
+      });
+    } catch (error) {
+      post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    control = new Int32Array(message.control);
+    layout = message.layout;
+    part = message.part;
+    parts = message.parts;
+    spin = message.spin;
+    post({ type: 'ready' });
+    work();
+  });
+}

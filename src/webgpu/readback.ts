@@ -1,0 +1,54 @@
+/**
+ * Reading GPU buffers back: a copy into a mappable staging buffer (kept in a pool by size, so steady
+ * reads allocate nothing), then a map. A map aborted by the device going away is reported as that.
+ */
+import { DeviceLostError } from '../errors.js';
+
+export class Readback {
+  readonly #gpu: GPUDevice;
+  readonly #free: GPUBuffer[] = [];
+  readonly #made: (descriptor: GPUBufferDescriptor) => GPUBuffer;
+  readonly #failed: (error: Error) => void;
+
+  /** `made` creates (and accounts for) a buffer; `failed` records a device loss seen by a read. */
+  constructor(gpu: GPUDevice, made: (d: GPUBufferDescriptor) => GPUBuffer, failed: (error: Error) => void) {
+    this.#gpu = gpu;
+    this.#made = made;
+    this.#failed = failed;
+  }
+
+  async read(source: GPUBuffer, offset: number, bytes: number): Promise<Float32Array> {
+    const index = this.#free.findIndex((buffer) => buffer.size >= bytes);
+    const staging =
+      index >= 0
+        ? (this.#free.splice(index, 1)[0] as GPUBuffer)
+        : this.#made({
+            label: 'readback staging',
+            size: Math.max(256, 2 ** Math.ceil(Math.log2(bytes))),
+            usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+          });
+    const encoder = this.#gpu.createCommandEncoder({ label: 'readback' });
+    encoder.copyBufferToBuffer(source, offset, staging, 0, bytes);
+    this.#gpu.queue.submit([encoder.finish()]);
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      const values = new Float32Array(staging.getMappedRange(0, bytes).slice(0));
+      staging.unmap();
+      return values;
+    } catch (error) {
+      // Nothing here unmaps or destroys a staging buffer mid-read: an aborted map means the device went
+      // away, and that is what the caller is told.
+      if ((error as Error).name === 'AbortError') {
+        this.#failed(new DeviceLostError(`WebGPU device lost: ${(error as Error).message}`));
+      }
+      throw error;
+    } finally {
+      this.#free.push(staging);
+    }
+  }
+
+  /** The pooled staging buffers, for the device to destroy. */
+  drain(): GPUBuffer[] {
+    return this.#free.splice(0);
+  }
+}
