@@ -4,11 +4,12 @@
  * workgroup shape) and the experiments in bench/kernels/ that lost (8×8 workgroups). Shows, per shape, the fastest
  * kernel found and how far the library's own choice (the autotuner's) is from it. dropgpu only.
  */
+
+import { type BoundTuning, bindGpuKernel, type GpuKernel } from '../src/kernels/gpu.js';
 import { OPS } from '../src/ops/index.js';
 import { type MatmulParams, matmulKernel, matmulVec4Fits, PLAIN_EPILOGUE } from '../src/ops/matmul.js';
 import { chooseKernel, timeCandidates } from '../src/webgpu/autotune.js';
 import type { WebGpuDevice } from '../src/webgpu/device.js';
-import { type BoundTuning, bindGpuKernel, type GpuKernel } from '../src/kernels/gpu.js';
 import dot8Wgsl from './kernels/matmul_vec4_dot8.wgsl?raw';
 import seqWgsl from './kernels/matmul_vec4_seq.wgsl?raw';
 import type { Log } from './measure.js';
@@ -48,7 +49,8 @@ export async function exploreMatmul(
     const fits = matmulVec4Fits(p);
     const candidates: GpuKernel<MatmulParams>[] = [...tuning.candidates(p)];
     if (fits) {
-      for (const [name, wgsl] of EXPERIMENTS) candidates.push(matmulKernel(name, { name: `${name}.wgsl`, code: wgsl }, { x: 8, y: 8 }));
+      for (const [name, wgsl] of EXPERIMENTS)
+        candidates.push(matmulKernel(name, { name: `${name}.wgsl`, code: wgsl }, { x: 8, y: 8 }));
     }
     const host = device.tuningHost();
     const bound = bindGpuKernel('matmul', base, p);

@@ -4,8 +4,8 @@
  * the library has no public matmul, so it times exactly the kernel the training step dispatches.
  */
 import { compileGraph } from '../src/graph/executor.js';
-import { Graph, plainStep } from '../src/ir/ir.js';
 import { createBackend, dataset, mlp, sgd } from '../src/index.js';
+import { Graph, plainStep } from '../src/ir/ir.js';
 import type { WebGpuDevice } from '../src/webgpu/device.js';
 import { openWebGpu, type WebGpuOptions } from '../src/webgpu/open.js';
 import type { Log } from './measure.js';

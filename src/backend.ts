@@ -1,14 +1,15 @@
 /**
  * `createBackend`: the entry point that picks where work runs and compiles models there.
  */
+
+import { CpuDevice, type CpuPrecision } from './device/cpu.js';
+import type { BackendKind, Device } from './device/device.js';
 import { ArgumentError, DisposedError, describe } from './errors.js';
 import { Net } from './net/net.js';
 import type { CompileOptions, ResolvedCompileOptions } from './net/types.js';
 import { type MlpSpec, mlp } from './nn/mlp.js';
 import { sgd } from './nn/optim.js';
 import { openWebGpu, type WebGpuOptions } from './webgpu/open.js';
-import { CpuDevice, type CpuPrecision } from './device/cpu.js';
-import type { BackendKind, Device } from './device/device.js';
 
 export interface BackendOptions extends WebGpuOptions {
   /** CPU only: 'f64' runs the reference in double precision (for gradient checks). Default 'f32'. */

@@ -20,7 +20,10 @@ export function checkFinite(argument: string, data: ArrayLike<number> | undefine
   for (let i = 0; i < length; i++) {
     const value = data[i];
     if (typeof value !== 'number' || !Number.isFinite(rounds ? Math.fround(value) : value)) {
-      const expected = typeof value === 'number' && Number.isFinite(value) ? 'a number within f32 range (|x| < 3.4e38)' : 'a finite number';
+      const expected =
+        typeof value === 'number' && Number.isFinite(value)
+          ? 'a number within f32 range (|x| < 3.4e38)'
+          : 'a finite number';
       throw new ArgumentError(`${argument}[${i}]`, expected, describe(value));
     }
   }
@@ -42,7 +45,12 @@ export function checkInputs(
 }
 
 /** `y`: `rows` integer labels in [0, classes), as a Uint32Array. */
-export function checkLabels(argument: string, y: ArrayLike<number>, rows: number, classes: number): Uint32Array {
+export function checkLabels(
+  argument: string,
+  y: ArrayLike<number>,
+  rows: number,
+  classes: number,
+): Uint32Array {
   if (y?.length !== rows) throw new ArgumentError(argument, `${rows} labels`, describe(y));
   const labels = new Uint32Array(rows);
   for (let i = 0; i < rows; i++) {
@@ -62,12 +70,20 @@ export function checkTensor(
   shape: readonly number[],
 ): Float32Array {
   if (typeof given !== 'object' || given === null) {
-    throw new ArgumentError(argument, `a tensor of shape [${shape}]`, given === undefined ? 'nothing' : describe(given));
+    throw new ArgumentError(
+      argument,
+      `a tensor of shape [${shape}]`,
+      given === undefined ? 'nothing' : describe(given),
+    );
   }
   // Read once: a getter must not be able to pass the check and then hand over something else.
   const { shape: givenShape, data } = given;
   if (!sameShape(givenShape, shape)) {
-    throw new ArgumentError(`${argument}.shape`, `[${shape}]`, Array.isArray(givenShape) ? `[${givenShape}]` : describe(givenShape));
+    throw new ArgumentError(
+      `${argument}.shape`,
+      `[${shape}]`,
+      Array.isArray(givenShape) ? `[${givenShape}]` : describe(givenShape),
+    );
   }
   const length = shape.reduce((a, b) => a * b, 1);
   checkFinite(`${argument}.data`, data, length);

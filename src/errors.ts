@@ -107,7 +107,7 @@ export class DataFormatError extends DropgpuError {
 }
 
 /**
- * A safetensors model file that is malformed, truncated, or lies about its contents (SPEC §6). `part`
+ * A safetensors model file that is malformed, truncated, or lies about its contents (docs/contracts.md, "Errors"). `part`
  * names where in the file, e.g. `"header length"` or `'tensor "layers.0.weight" data_offsets'`.
  */
 export class ModelFileError extends DropgpuError {

@@ -3,8 +3,6 @@
  * pure-TypeScript CPU reference backend. This file is the whole public API.
  */
 export { type Backend, type BackendOptions, createBackend } from './backend.js';
-export type { CpuPrecision } from './device/cpu.js';
-export type { BackendKind } from './device/device.js';
 export { type Dataset, dataset } from './data/dataset.js';
 export {
   type IdxBytes,
@@ -18,6 +16,8 @@ export {
   type MnistSource,
   mnistFromIdx,
 } from './data/mnist.js';
+export type { CpuPrecision } from './device/cpu.js';
+export type { BackendKind } from './device/device.js';
 export {
   ArgumentError,
   DataFormatError,
@@ -31,13 +31,13 @@ export {
   ValidationError,
   WebGpuUnavailableError,
 } from './errors.js';
-export type { Activation } from './ir/ir.js';
 export {
   type LoadedModel,
   loadSafetensors,
   type SafetensorsLimits,
   saveSafetensors,
 } from './io/safetensors.js';
+export type { Activation } from './ir/ir.js';
 export type { Net } from './net/net.js';
 export type {
   CompileOptions,

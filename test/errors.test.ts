@@ -1,4 +1,4 @@
-/** SPEC §6: bad input throws an error naming the argument, before any work, leaving the net as it was. */
+/** docs/contracts.md, "Errors": bad input throws an error naming the argument, before any work, leaving the net as it was. */
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, createBackend, DisposedError, mlp, sgd } from '../src/index.js';
 

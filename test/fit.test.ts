@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { wrapDevice } from '../src/backend.js';
-import { CpuDevice } from '../src/device/cpu.js';
-import type { Program, ProgramStep } from '../src/device/device.js';
 import { dataset } from '../src/data/dataset.js';
 import { spirals } from '../src/data/toy.js';
+import { CpuDevice } from '../src/device/cpu.js';
+import type { Program, ProgramStep } from '../src/device/device.js';
 import { ArgumentError, createBackend, DeviceLostError, mlp, NonFiniteLossError, sgd } from '../src/index.js';
 import type { NumArray } from '../src/ops/op.js';
 import { type FitCheckpoint, fit } from '../src/train/fit.js';

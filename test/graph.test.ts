@@ -3,6 +3,7 @@ import { CpuDevice } from '../src/device/cpu.js';
 import type { Program } from '../src/device/device.js';
 import { compileGraph } from '../src/graph/executor.js';
 import { planBuffers } from '../src/graph/plan.js';
+import { joinWgsl, sourceLine } from '../src/kernels/gpu.js';
 import { buildPredictGraph, buildTrainGraph } from '../src/nn/graphs.js';
 import { mlp } from '../src/nn/mlp.js';
 import { adam, sgd } from '../src/nn/optim.js';
@@ -167,5 +168,50 @@ describe('compileGraph', () => {
     const { graph } = buildTrainGraph(spec, 4, sgd({ lr: 0.1 }), undefined, true);
     await expect(compileGraph(device, 'failing', graph)).rejects.toThrow('no program here');
     expect(device.memory()).toEqual({ buffers: 0, bytes: 0 });
+  });
+});
+
+describe('sharing between a net’s programs', () => {
+  it('refuses a program whose parameter, optimizer state or metrics is not in the sharing map', async () => {
+    const device = new CpuDevice('f32');
+    const { graph } = buildTrainGraph(spec, 4, sgd({ lr: 0.1, momentum: 0.9 }), undefined, true);
+    const shared = new Map(
+      graph.tensors
+        .filter((t) => t.role === 'parameter' || t.role === 'optimizer_state' || t.role === 'metrics')
+        .map((t) => [
+          t.name,
+          device.createBuffer(
+            t.name,
+            t.dtype,
+            t.shape.reduce((a, b) => a * b, 1),
+          ),
+        ]),
+    );
+    const before = device.memory();
+    for (const missing of ['layers.1.weight', 'layers.0.bias:velocity', 'metrics']) {
+      const partial = new Map([...shared].filter(([name]) => name !== missing));
+      await expect(compileGraph(device, 'resident', graph, { shared: partial })).rejects.toThrow(
+        new RegExp(`"${missing.replace('.', '\\.')}" has no shared buffer`),
+      );
+      expect(device.memory()).toEqual(before);
+    }
+    const compiled = await compileGraph(device, 'train', graph, { shared });
+    expect(compiled.bufferNamed('layers.1.weight')).toBe(shared.get('layers.1.weight'));
+    expect(compiled.bufferNamed('metrics')).toBe(shared.get('metrics'));
+    compiled.dispose();
+  });
+});
+
+describe('joined WGSL', () => {
+  it('maps each line of the joined text back to its file and line', () => {
+    const source = joinWgsl({ name: 'a.wgsl', code: 'one\ntwo' }, { name: 'b.wgsl', code: 'x\ny\nz' });
+    expect(source.code).toBe('one\ntwo\nx\ny\nz');
+    expect([1, 2, 3, 5].map((line) => sourceLine(source, line))).toEqual([
+      'a.wgsl:1',
+      'a.wgsl:2',
+      'b.wgsl:1',
+      'b.wgsl:3',
+    ]);
+    expect(joinWgsl('philox', 'dropout').files.map((f) => f.name)).toEqual(['philox.wgsl', 'dropout.wgsl']);
   });
 });

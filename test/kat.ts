@@ -1,5 +1,5 @@
 // Random123 known-answer vectors: the three `philox4x32 10` lines of Random123's tests/kat_vectors
-// (counter[4], key[2] → output[4]); the first two are also in SPEC §3.1.
+// (counter[4], key[2] → output[4]); the first two are also in docs/contracts.md, "Philox4x32-10".
 export const PHILOX_KAT: [number[], number[], number[]][] = [
   [
     [0, 0, 0, 0],

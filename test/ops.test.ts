@@ -123,7 +123,7 @@ describe('bias_grad', () => {
 
 describe('dropout', () => {
   it.each([0.5, 0.8, 1])(
-    'keeps exactly the mask of SPEC §3.2 and scales by 1/keepProb (p = %f)',
+    'keeps exactly the mask of docs/contracts.md, "Dropout masks" and scales by 1/keepProb (p = %f)',
     (keepProb) => {
       const length = 257;
       const x = randomArray(length, 7);

@@ -28,7 +28,7 @@ describe('philox4x32', () => {
   });
 });
 
-describe('dropout mask (SPEC §3.2)', () => {
+describe('dropout mask (docs/contracts.md, "Dropout masks")', () => {
   it('keeps element i iff word i mod 4 of the counter [i/4, t, s, 0] is below floor(p·2^32)', () => {
     const seed = 2 ** 32 + 11;
     const mask = dropoutMask(seed, 3, 2, 0.5, 10);

@@ -1,5 +1,5 @@
 /**
- * SPEC §6: a malformed, truncated or lying safetensors file gives the library's own error, never a
+ * docs/contracts.md, "Errors": a malformed, truncated or lying safetensors file gives the library's own error, never a
  * RangeError, TypeError or SyntaxError from inside, and never a hang. 10,000 seeded mutations of small
  * valid files; every one must either load into a self-consistent model or throw a DropgpuError.
  */

@@ -1,4 +1,4 @@
-/** SPEC §3.3 and §6: safetensors model files round-trip exactly, interoperate, and refuse every lie. */
+/** docs/contracts.md, "Parameters" and "Errors": safetensors model files round-trip exactly, interoperate, and refuse every lie. */
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, DisposedError, ModelFileError } from '../src/errors.js';
 import { createBackend, mlp, sgd } from '../src/index.js';

@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { wrapDevice } from '../src/backend.js';
-import { CpuDevice } from '../src/device/cpu.js';
 import { type Dataset, dataset } from '../src/data/dataset.js';
 import { mnistFromIdx } from '../src/data/mnist.js';
+import { CpuDevice } from '../src/device/cpu.js';
 import { ArgumentError, mlp, type Net, sgd } from '../src/index.js';
 import type { ParamMap } from '../src/nn/init.js';
 import { fit } from '../src/train/fit.js';

@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
 // The package's "main" is a CommonJS build inside an ES-module package; its ES build is this file.
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import type { OpName } from '../src/ir/ir.js';
-import { OPS } from '../src/ops/index.js';
 import { type GpuKernel, kernelFor } from '../src/kernels/gpu.js';
+import { OPS } from '../src/ops/index.js';
 
 const dropout = { site: 1, keepProb: 0.5, seed: 1, stream: 0 };
 // Parameters that exercise each op's widest binding layout, and each of its kernels.
@@ -118,7 +118,9 @@ describe.each(Object.keys(OPS) as OpName[])('%s', (name) => {
     [kernelFor(base, p), ...(base.tuning?.candidates(p) ?? [])].map((kernel) => ({ p, kernel })),
   );
   const kernels = new Map(samples.map(({ kernel }) => [kernel.name ?? name, kernel]));
-  const reflections = new Map([...kernels].map(([file, kernel]) => [file, new WgslReflect(kernel.wgsl.code)]));
+  const reflections = new Map(
+    [...kernels].map(([file, kernel]) => [file, new WgslReflect(kernel.wgsl.code)]),
+  );
 
   it.each([...kernels.keys()])('%s parses and has one compute entry point, main', (file) => {
     expect(reflections.get(file)?.entry.compute.map((entry) => entry.name)).toEqual(['main']);

@@ -1,5 +1,5 @@
-// dropout: out[i] = x[i]·scale if element i is kept at (seed, step, site), else 0 (SPEC §3.2: one
-// Philox call per block of 4 elements, element 4·b + j kept iff word j < threshold). Four blocks at a
+// dropout: out[i] = x[i]·scale if element i is kept at (seed, step, site), else 0 (docs/contracts.md,
+// "Dropout masks": one Philox call per block of 4 elements, element 4·b + j kept iff word j < threshold). Four blocks at a
 // time with philox4Blocks() (wasm/op_common.ts); the last blocks of a part with keptBits()
 // (wasm/philox.ts): the same bits either way. TS twin: src/ops/wasm/dropout.ts (block: x, out,
 // scratch, then length, key_lo, key_hi, threshold, keep_all, scale, site, stream; the step from the

@@ -1,2 +1,568 @@
-// The matmul kernels (see wasm/index.ts).
+// The matmul kernels (see wasm/index.ts): C[M,N] = Σ_k opA[m,k]·opB[k,n] with the epilogues of
+// shaders/matmul_epilogue.wgsl (bias, activation, dropout forward and backward, activation derivative,
+// the fused SGD step, column sums), in the same order. Descriptor and block layout: matmulWasm in
+// src/ops/wasm/matmul.ts (its twin); CPU reference: matmulReference() in src/ops/matmul.ts.
+//
+// Two phases, a barrier between them:
+//   matmul_pack:    opA into row panels of 4 ([k][4] per panel, rows past M zero) and opB into column
+//                   panels of 8 ([k][8] per panel, columns past N zero), both in scratch memory; the
+//                   part that packs a row panel also sums its rows (colsum[m] = Σ_k opA[m,k], k order).
+//   matmul_compute: every 4×8 tile of C: 8 f32x4 accumulators over the whole K (k order: the sum of
+//                   each element is a plain k = 0, 1, … chain, whatever the part), then the epilogue.
+// Parts split the panels (pack) and the tiles (compute) into contiguous ranges; every output element is
+// written by one part, so the result does not depend on `parts`.
+//
+// The micro-kernel: per k, two vector loads of the B panel, four load-splats of the A panel, eight
+// multiply-adds (f32x4.relaxed_madd in the RELAXED build, else mul + add). 8 accumulators + 2 B + 4 A
+// (+ 1 product) stay under the 15 xmm registers V8 allocates on x64 (variants that spilled, and the
+// others measured, are in bench/wasm/variants.ts). The k loop is unrolled twice with the second step
+// inside `if (k + 1 < K)`: the branch keeps V8 from hoisting the second step's loads above the first
+// step's arithmetic (which keeps them all live and spills).
+
+import { RELAXED } from './features';
+import { activate4 } from './op_common';
+import { keptBits } from './philox';
+
 export const MATMUL_KERNELS: i32 = 0;
+
+// Flag bits of params word 3 (src/ops/wasm/matmul.ts builds them).
+const TRANS_A: u32 = 1;
+const TRANS_B: u32 = 2;
+const HAS_BIAS: u32 = 4;
+const DROPOUT_FORWARD: u32 = 8;
+const DROPOUT_BACKWARD: u32 = 16;
+const UPDATE: u32 = 32;
+const MOMENTUM: u32 = 64;
+const NESTEROV: u32 = 128;
+const COL_SUM: u32 = 256;
+const KEEP_ALL: u32 = 512;
+// Activation codes (bits 12..13: activation, 14..15: activationGrad): 0 identity, 1 relu, 2 tanh, 3 sigmoid.
+const ACT_SHIFT: u32 = 12;
+const ACT_GRAD_SHIFT: u32 = 14;
+
+const MR: i32 = 4; // rows of a tile (an A panel)
+const NR: i32 = 8; // columns of a tile (a B panel)
+const TILE_BYTES: usize = 128; // a part's 4×8 f32 buffer for tiles cut by N
+
+// Block words: pointers (bind order), scratch, then params (see src/ops/wasm/matmul.ts).
+const W_A = 0;
+const W_B = 4;
+const W_BIAS = 8;
+const W_AUX = 12;
+const W_OUT = 16;
+const W_OUT2 = 20;
+const W_METRICS = 24;
+const W_COLSUM = 28;
+const W_SCRATCH = 32;
+const W_M = 36;
+const W_N = 40;
+const W_K = 44;
+const W_FLAGS = 48;
+const W_KEY0 = 52;
+const W_KEY1 = 56;
+const W_THRESHOLD = 60;
+const W_SCALE = 64;
+const W_SITE = 68;
+const W_STREAM = 72;
+const W_WEIGHT_DECAY = 76;
+const W_PANEL_ROWS = 80; // row panels per cache block (compute order, see matmul_compute)
+
+// The epilogue's parameters, read from the block once per call (globals are per instance, and an
+// instance runs one part at a time).
+let gM: i32 = 0;
+let gN: i32 = 0;
+let gFlags: u32 = 0;
+let gBias: usize = 0;
+let gAux: usize = 0;
+let gOut: usize = 0;
+let gOut2: usize = 0;
+let gKey0: u32 = 0;
+let gKey1: u32 = 0;
+let gThreshold: u32 = 0;
+let gScale: f32 = 1;
+let gSite: u32 = 0;
+let gStream: u32 = 0;
+let gStep: u32 = 0;
+let gLr: f32 = 0;
+let gMomentum: f32 = 0;
+let gWeightDecay: f32 = 0;
+// The Philox block whose keep bits are in gKeptBits (scalar path).
+let gKeptBlock: u32 = 0xffffffff;
+let gKeptBits: u32 = 0;
+
+function readEpilogue(block: usize, step: usize): void {
+  gM = load<i32>(block, W_M);
+  gN = load<i32>(block, W_N);
+  gFlags = load<u32>(block, W_FLAGS);
+  gBias = load<usize>(block, W_BIAS);
+  gAux = load<usize>(block, W_AUX);
+  gOut = load<usize>(block, W_OUT);
+  gOut2 = load<usize>(block, W_OUT2);
+  gKey0 = load<u32>(block, W_KEY0);
+  gKey1 = load<u32>(block, W_KEY1);
+  gThreshold = load<u32>(block, W_THRESHOLD);
+  gScale = load<f32>(block, W_SCALE);
+  gSite = load<u32>(block, W_SITE);
+  gStream = load<u32>(block, W_STREAM);
+  gWeightDecay = load<f32>(block, W_WEIGHT_DECAY);
+  gStep = load<u32>(step);
+  gLr = load<f32>(step, 4);
+  gMomentum = load<f32>(step, 8);
+  gKeptBlock = 0xffffffff;
+}
+
+// @ts-ignore: decorator
+@inline
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (RELAXED) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Activations: activate4() of wasm/op_common.ts (as bias_act's), and the derivatives from the output
+// (twins of derivative_from_output() in shaders/activation.wgsl).
+
+// @ts-ignore: decorator
+@inline
+function derivative(y: f32, kind: u32): f32 {
+  if (kind == 1) return y > 0 ? 1 : 0;
+  if (kind == 2) return 1 - y * y;
+  if (kind == 3) return y * (1 - y);
+  return 1;
+}
+
+// @ts-ignore: decorator
+@inline
+function derivativeV(y: v128, kind: u32): v128 {
+  const one = f32x4.splat(1);
+  if (kind == 1) return v128.and(f32x4.gt(y, f32x4.splat(0)), one);
+  if (kind == 2) return f32x4.sub(one, f32x4.mul(y, y));
+  if (kind == 3) return f32x4.mul(y, f32x4.sub(one, y));
+  return one;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Dropout masks (docs/contracts.md): element i is kept iff word i % 4 of Philox block ⌊i/4⌋ is below
+// the threshold.
+
+// @ts-ignore: decorator
+@inline
+function blockBits(blockIndex: u32): u32 {
+  return keptBits(blockIndex, gStep, gSite, gStream, gKey0, gKey1, gThreshold, (gFlags & KEEP_ALL) != 0);
+}
+
+// Keep bits of the 8 elements i .. i+7 (bit j: element i + j).
+function keptBits8(i: u32): u32 {
+  const b = i >> 2;
+  const s = i & 3;
+  let bits = blockBits(b) | (blockBits(b + 1) << 4);
+  if (s != 0) bits = (bits >> s) | (blockBits(b + 2) << (8 - s));
+  return bits & 0xff;
+}
+
+function keptOne(i: u32): bool {
+  const b = i >> 2;
+  if (b != gKeptBlock) {
+    gKeptBlock = b;
+    gKeptBits = blockBits(b);
+  }
+  return ((gKeptBits >> (i & 3)) & 1) != 0;
+}
+
+// Lanes of 4 keep bits as all-ones / all-zeros masks.
+// @ts-ignore: decorator
+@inline
+function laneMask(bits: u32): v128 {
+  return i32x4.ne(v128.and(i32x4.splat(bits), i32x4(1, 2, 4, 8)), i32x4.splat(0));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Epilogue.
+
+// One SGD step on 4 parameters at `at` (byte offset of element i in out/out2) with gradients `grad`.
+// @ts-ignore: decorator
+@inline
+function sgdV(at: usize, grad: v128): void {
+  const param = v128.load(gOut + at);
+  const g = f32x4.add(grad, f32x4.mul(f32x4.splat(gWeightDecay), param));
+  let direction = g;
+  if (gFlags & MOMENTUM) {
+    const mu = f32x4.splat(gMomentum);
+    const v = f32x4.add(f32x4.mul(mu, v128.load(gOut2 + at)), g);
+    v128.store(gOut2 + at, v);
+    direction = gFlags & NESTEROV ? f32x4.add(g, f32x4.mul(mu, v)) : v;
+  }
+  v128.store(gOut + at, f32x4.sub(param, f32x4.mul(f32x4.splat(gLr), direction)));
+}
+
+// Stores row m, columns n .. n+7 of C (all inside N) from two vectors of sums.
+function storeRow(m: i32, n: i32, lo: v128, hi: v128): void {
+  const i = <u32>(m * gN + n);
+  const at = <usize>i << 2;
+  const flags = gFlags;
+  if (flags == 0) {
+    v128.store(gOut + at, lo);
+    v128.store(gOut + at, hi, 16);
+    return;
+  }
+  if (flags & UPDATE) {
+    sgdV(at, lo);
+    sgdV(at + 16, hi);
+    return;
+  }
+  if (flags & HAS_BIAS) {
+    const b = gBias + (<usize>n << 2);
+    lo = f32x4.add(lo, v128.load(b));
+    hi = f32x4.add(hi, v128.load(b, 16));
+  }
+  let maskLo = i32x4.splat(-1);
+  let maskHi = maskLo;
+  if (flags & (DROPOUT_FORWARD | DROPOUT_BACKWARD)) {
+    const bits = keptBits8(i);
+    maskLo = laneMask(bits & 0xf);
+    maskHi = laneMask(bits >> 4);
+  }
+  const scale = f32x4.splat(gScale);
+  const zero = f32x4.splat(0);
+  if (flags & DROPOUT_BACKWARD) {
+    lo = v128.bitselect(f32x4.mul(lo, scale), zero, maskLo);
+    hi = v128.bitselect(f32x4.mul(hi, scale), zero, maskHi);
+  }
+  const actGrad = (flags >> ACT_GRAD_SHIFT) & 3;
+  if (actGrad != 0) {
+    lo = f32x4.mul(lo, derivativeV(v128.load(gAux + at), actGrad));
+    hi = f32x4.mul(hi, derivativeV(v128.load(gAux + at, 16), actGrad));
+  }
+  const act = (flags >> ACT_SHIFT) & 3;
+  if (act != 0) {
+    lo = activate4(lo, act);
+    hi = activate4(hi, act);
+  }
+  v128.store(gOut + at, lo);
+  v128.store(gOut + at, hi, 16);
+  if (flags & DROPOUT_FORWARD) {
+    v128.store(gOut2 + at, v128.bitselect(f32x4.mul(lo, scale), zero, maskLo));
+    v128.store(gOut2 + at, v128.bitselect(f32x4.mul(hi, scale), zero, maskHi), 16);
+  }
+}
+
+// Stores one element (m, n) of C: the scalar twin of storeRow, for tiles cut by N.
+function storeOne(m: i32, n: i32, value: f32): void {
+  const i = <u32>(m * gN + n);
+  const at = <usize>i << 2;
+  const flags = gFlags;
+  if (flags & UPDATE) {
+    const param = load<f32>(gOut + at);
+    const g = value + gWeightDecay * param;
+    let direction = g;
+    if (flags & MOMENTUM) {
+      const v = gMomentum * load<f32>(gOut2 + at) + g;
+      store<f32>(gOut2 + at, v);
+      direction = flags & NESTEROV ? g + gMomentum * v : v;
+    }
+    store<f32>(gOut + at, param - gLr * direction);
+    return;
+  }
+  let v = value;
+  if (flags & HAS_BIAS) v += load<f32>(gBias + (<usize>n << 2));
+  const kept = flags & (DROPOUT_FORWARD | DROPOUT_BACKWARD) ? keptOne(i) : true;
+  if (flags & DROPOUT_BACKWARD) v = kept ? v * gScale : 0;
+  const actGrad = (flags >> ACT_GRAD_SHIFT) & 3;
+  if (actGrad != 0) v *= derivative(load<f32>(gAux + at), actGrad);
+  const act = (flags >> ACT_SHIFT) & 3;
+  if (act != 0) v = f32x4.extract_lane(activate4(f32x4.splat(v), act), 0);
+  store<f32>(gOut + at, v);
+  if (flags & DROPOUT_FORWARD) store<f32>(gOut2 + at, kept ? v * gScale : 0);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The tile: rows m0 .. m0+rows-1 (rows ≤ 4), columns n0 .. n0+cols-1 (cols ≤ 8) of C from the A panel
+// at pa and the B panel at pb ([k][4] and [k][8] f32).
+
+// @ts-ignore: decorator
+@inline
+function tile(pa: usize, pb: usize, K: i32, m0: i32, n0: i32, rows: i32, cols: i32, buffer: usize): void {
+  let c00 = f32x4.splat(0);
+  let c01 = c00;
+  let c10 = c00;
+  let c11 = c00;
+  let c20 = c00;
+  let c21 = c00;
+  let c30 = c00;
+  let c31 = c00;
+  for (let k = 0; k < K; k += 2) {
+    let b0 = v128.load(pb);
+    let b1 = v128.load(pb, 16);
+    let a0 = v128.load32_splat(pa);
+    let a1 = v128.load32_splat(pa, 4);
+    let a2 = v128.load32_splat(pa, 8);
+    let a3 = v128.load32_splat(pa, 12);
+    c00 = madd(a0, b0, c00);
+    c01 = madd(a0, b1, c01);
+    c10 = madd(a1, b0, c10);
+    c11 = madd(a1, b1, c11);
+    c20 = madd(a2, b0, c20);
+    c21 = madd(a2, b1, c21);
+    c30 = madd(a3, b0, c30);
+    c31 = madd(a3, b1, c31);
+    if (k + 1 < K) {
+      b0 = v128.load(pb, 32);
+      b1 = v128.load(pb, 48);
+      a0 = v128.load32_splat(pa, 16);
+      a1 = v128.load32_splat(pa, 20);
+      a2 = v128.load32_splat(pa, 24);
+      a3 = v128.load32_splat(pa, 28);
+      c00 = madd(a0, b0, c00);
+      c01 = madd(a0, b1, c01);
+      c10 = madd(a1, b0, c10);
+      c11 = madd(a1, b1, c11);
+      c20 = madd(a2, b0, c20);
+      c21 = madd(a2, b1, c21);
+      c30 = madd(a3, b0, c30);
+      c31 = madd(a3, b1, c31);
+    }
+    pa += 32;
+    pb += 64;
+  }
+  if (cols == NR) {
+    storeRow(m0, n0, c00, c01);
+    if (rows > 1) storeRow(m0 + 1, n0, c10, c11);
+    if (rows > 2) storeRow(m0 + 2, n0, c20, c21);
+    if (rows > 3) storeRow(m0 + 3, n0, c30, c31);
+    return;
+  }
+  v128.store(buffer, c00);
+  v128.store(buffer, c01, 16);
+  v128.store(buffer, c10, 32);
+  v128.store(buffer, c11, 48);
+  v128.store(buffer, c20, 64);
+  v128.store(buffer, c21, 80);
+  v128.store(buffer, c30, 96);
+  v128.store(buffer, c31, 112);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) storeOne(m0 + r, n0 + c, load<f32>(buffer + (<usize>(r * NR + c) << 2)));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Packing.
+
+// Panel i of opA: rows 4i .. 4i+3 as [k][4] at dst; with colsum, their sums over k.
+function packA(A: usize, dst: usize, M: i32, K: i32, transA: bool, i: i32, colsum: usize): void {
+  const m0 = i * MR;
+  let sum = f32x4.splat(0);
+  if (m0 + MR <= M) {
+    if (transA) {
+      // opA[m, k] = A[k·M + m]: the 4 rows at one k are contiguous.
+      let src = A + (<usize>m0 << 2);
+      const stride = <usize>M << 2;
+      for (let k = 0; k < K; k++) {
+        const v = v128.load(src);
+        v128.store(dst + (<usize>k << 4), v);
+        sum = f32x4.add(sum, v);
+        src += stride;
+      }
+    } else {
+      // opA[m, k] = A[m·K + k]: 4×4 blocks of the 4 rows, transposed.
+      const rowBytes = <usize>K << 2;
+      const r0 = A + <usize>m0 * rowBytes;
+      const r1 = r0 + rowBytes;
+      const r2 = r1 + rowBytes;
+      const r3 = r2 + rowBytes;
+      let k = 0;
+      for (; k + 4 <= K; k += 4) {
+        const off = <usize>k << 2;
+        const x0 = v128.load(r0 + off);
+        const x1 = v128.load(r1 + off);
+        const x2 = v128.load(r2 + off);
+        const x3 = v128.load(r3 + off);
+        const t0 = i32x4.shuffle(x0, x1, 0, 4, 1, 5);
+        const t1 = i32x4.shuffle(x0, x1, 2, 6, 3, 7);
+        const t2 = i32x4.shuffle(x2, x3, 0, 4, 1, 5);
+        const t3 = i32x4.shuffle(x2, x3, 2, 6, 3, 7);
+        const o0 = i32x4.shuffle(t0, t2, 0, 1, 4, 5);
+        const o1 = i32x4.shuffle(t0, t2, 2, 3, 6, 7);
+        const o2 = i32x4.shuffle(t1, t3, 0, 1, 4, 5);
+        const o3 = i32x4.shuffle(t1, t3, 2, 3, 6, 7);
+        const d = dst + (<usize>k << 4);
+        v128.store(d, o0);
+        v128.store(d, o1, 16);
+        v128.store(d, o2, 32);
+        v128.store(d, o3, 48);
+        sum = f32x4.add(f32x4.add(f32x4.add(f32x4.add(sum, o0), o1), o2), o3);
+      }
+      for (; k < K; k++) {
+        const off = <usize>k << 2;
+        let v = f32x4.splat(load<f32>(r0 + off));
+        v = f32x4.replace_lane(v, 1, load<f32>(r1 + off));
+        v = f32x4.replace_lane(v, 2, load<f32>(r2 + off));
+        v = f32x4.replace_lane(v, 3, load<f32>(r3 + off));
+        v128.store(dst + (<usize>k << 4), v);
+        sum = f32x4.add(sum, v);
+      }
+    }
+  } else {
+    // The last, partial panel: rows past M are zero.
+    for (let k = 0; k < K; k++) {
+      const d = dst + (<usize>k << 4);
+      v128.store(d, f32x4.splat(0));
+      for (let r = 0; r < M - m0; r++) {
+        const m = m0 + r;
+        store<f32>(d + (<usize>r << 2), load<f32>(A + (<usize>(transA ? k * M + m : m * K + k) << 2)));
+      }
+      sum = f32x4.add(sum, v128.load(d));
+    }
+  }
+  if (colsum != 0) {
+    const rows = min(MR, M - m0);
+    const out = colsum + (<usize>m0 << 2);
+    store<f32>(out, f32x4.extract_lane(sum, 0));
+    if (rows > 1) store<f32>(out, f32x4.extract_lane(sum, 1), 4);
+    if (rows > 2) store<f32>(out, f32x4.extract_lane(sum, 2), 8);
+    if (rows > 3) store<f32>(out, f32x4.extract_lane(sum, 3), 12);
+  }
+}
+
+// Panel j of opB: columns 8j .. 8j+7 as [k][8] at dst.
+function packB(B: usize, dst: usize, N: i32, K: i32, transB: bool, j: i32): void {
+  const n0 = j * NR;
+  if (n0 + NR <= N) {
+    if (!transB) {
+      // opB[k, n] = B[k·N + n]: the 8 columns at one k are contiguous.
+      let src = B + (<usize>n0 << 2);
+      const stride = <usize>N << 2;
+      for (let k = 0; k < K; k++) {
+        const d = dst + (<usize>k << 5);
+        v128.store(d, v128.load(src));
+        v128.store(d, v128.load(src, 16), 16);
+        src += stride;
+      }
+    } else {
+      // opB[k, n] = B[n·K + k]: 4×4 blocks of the 8 rows of B, transposed.
+      const rowBytes = <usize>K << 2;
+      const r0 = B + <usize>n0 * rowBytes;
+      let k = 0;
+      for (; k + 4 <= K; k += 4) {
+        const off = <usize>k << 2;
+        const d = dst + (<usize>k << 5);
+        for (let half = 0; half < 2; half++) {
+          const base = r0 + <usize>(half * 4) * rowBytes + off;
+          const x0 = v128.load(base);
+          const x1 = v128.load(base + rowBytes);
+          const x2 = v128.load(base + 2 * rowBytes);
+          const x3 = v128.load(base + 3 * rowBytes);
+          const t0 = i32x4.shuffle(x0, x1, 0, 4, 1, 5);
+          const t1 = i32x4.shuffle(x0, x1, 2, 6, 3, 7);
+          const t2 = i32x4.shuffle(x2, x3, 0, 4, 1, 5);
+          const t3 = i32x4.shuffle(x2, x3, 2, 6, 3, 7);
+          const h = d + (<usize>half << 4);
+          v128.store(h, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+          v128.store(h, i32x4.shuffle(t0, t2, 2, 3, 6, 7), 32);
+          v128.store(h, i32x4.shuffle(t1, t3, 0, 1, 4, 5), 64);
+          v128.store(h, i32x4.shuffle(t1, t3, 2, 3, 6, 7), 96);
+        }
+      }
+      for (; k < K; k++) {
+        const d = dst + (<usize>k << 5);
+        for (let c = 0; c < NR; c++) {
+          store<f32>(d + (<usize>c << 2), load<f32>(r0 + <usize>c * rowBytes + (<usize>k << 2)));
+        }
+      }
+    }
+  } else {
+    // The last, partial panel: columns past N are zero.
+    for (let k = 0; k < K; k++) {
+      const d = dst + (<usize>k << 5);
+      v128.store(d, f32x4.splat(0));
+      v128.store(d, f32x4.splat(0), 16);
+      for (let c = 0; c < N - n0; c++) {
+        const n = n0 + c;
+        store<f32>(d + (<usize>c << 2), load<f32>(B + (<usize>(transB ? n * K + k : k * N + n) << 2)));
+      }
+    }
+  }
+}
+
+// Scratch layout: packed A (⌈M/4⌉ panels of 16·K bytes), packed B (⌈N/8⌉ panels of 32·K bytes), then
+// one 128-byte tile buffer per part; the start rounded up to 16 bytes.
+// @ts-ignore: decorator
+@inline
+function scratchBase(block: usize): usize {
+  return (load<usize>(block, W_SCRATCH) + 15) & ~(<usize>15);
+}
+
+/** Phase 1: packs the panels of opA (with the column sums) and of opB, split over parts. */
+export function matmul_pack(block: usize, step: usize, part: i32, parts: i32): void {
+  const M = load<i32>(block, W_M);
+  const N = load<i32>(block, W_N);
+  const K = load<i32>(block, W_K);
+  const flags = load<u32>(block, W_FLAGS);
+  const panelsA = (M + MR - 1) / MR;
+  const panelsB = (N + NR - 1) / NR;
+  const base = scratchBase(block);
+  const packedB = base + <usize>panelsA * (<usize>K << 4);
+  const A = load<usize>(block, W_A);
+  const B = load<usize>(block, W_B);
+  const colsum = flags & COL_SUM ? load<usize>(block, W_COLSUM) : 0;
+  // Units: row panels weighted 1, column panels 2 (twice the bytes), split evenly.
+  const units = <i64>(panelsA + 2 * panelsB);
+  const from = <i32>((units * part) / parts);
+  const to = <i32>((units * (part + 1)) / parts);
+  for (let u = from; u < to; u++) {
+    if (u < panelsA) {
+      packA(A, base + <usize>u * (<usize>K << 4), M, K, (flags & TRANS_A) != 0, u, colsum);
+    } else if (((u - panelsA) & 1) == 0) {
+      const j = (u - panelsA) >> 1;
+      packB(B, packedB + <usize>j * (<usize>K << 5), N, K, (flags & TRANS_B) != 0, j);
+    }
+  }
+}
+
+/**
+ * Phase 2: every tile, in cache-blocked order: blocks of `panelRows` row panels (their A panels stay in
+ * cache), in each block every column panel (its B panel stays in L1) against the block's row panels.
+ * Part p runs tiles [T·p/parts, T·(p+1)/parts) of that order.
+ */
+export function matmul_compute(block: usize, step: usize, part: i32, parts: i32): void {
+  readEpilogue(block, step);
+  const M = gM;
+  const N = gN;
+  const K = load<i32>(block, W_K);
+  if (gFlags & UPDATE) {
+    // No step once the loss has counted a non-finite value (ops/softmax-xent.ts METRICS.nonFinite).
+    if (load<f32>(load<usize>(block, W_METRICS), 12) > 0) return;
+  }
+  const panelsA = (M + MR - 1) / MR;
+  const panelsB = (N + NR - 1) / NR;
+  const base = scratchBase(block);
+  const panelABytes = <usize>K << 4;
+  const panelBBytes = <usize>K << 5;
+  const packedB = base + <usize>panelsA * panelABytes;
+  const buffer = packedB + <usize>panelsB * panelBBytes + <usize>part * TILE_BYTES;
+  const panelRows = max(1, load<i32>(block, W_PANEL_ROWS));
+  const tiles = <i64>panelsA * <i64>panelsB;
+  const from = (tiles * part) / parts;
+  const to = (tiles * (part + 1)) / parts;
+  let t: i64 = 0;
+  for (let i0 = 0; i0 < panelsA; i0 += panelRows) {
+    const i1 = min(panelsA, i0 + panelRows);
+    const blockTiles = <i64>(i1 - i0) * <i64>panelsB;
+    if (t + blockTiles <= from) {
+      t += blockTiles;
+      continue;
+    }
+    if (t >= to) return;
+    for (let j = 0; j < panelsB; j++) {
+      const pb = packedB + <usize>j * panelBBytes;
+      const n0 = j * NR;
+      const cols = min(NR, N - n0);
+      for (let i = i0; i < i1; i++) {
+        if (t >= from && t < to) {
+          const m0 = i * MR;
+          tile(base + <usize>i * panelABytes, pb, K, m0, n0, min(MR, M - m0), cols, buffer);
+        }
+        t++;
+      }
+    }
+  }
+}

@@ -1,7 +1,9 @@
 // Helpers shared by the op kernels (wasm/op_kernels.ts): the block layout of src/kernels/wasm.ts, how a
-// phase splits its work into parts, partial vectors for the tails, and f32x4 exp/tanh/sigmoid. Every
-// element goes through the same vector code whether it sits in a full vector or a tail, so results do
-// not depend on where the parts split.
+// phase splits its work into parts, partial vectors for the tails, f32x4 exp/tanh/sigmoid, an f64 log
+// and Philox for four blocks at once. Every element goes through the same vector code whether it sits
+// in a full vector or a tail, so results do not depend on where the parts split. No static data (no
+// lookup tables, hence no Math.log/exp of the standard library): buffers may be placed anywhere.
+// Results of multi-value helpers go through module globals, which are per instance (per thread).
 
 /** Word `index` of the kernel block (pointers, scratch pointer, then params). */
 // @ts-ignore: decorator
@@ -152,7 +154,7 @@ export function sigmoid4(z: v128): v128 {
   return f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(z))));
 }
 
-/** Activation codes (ACTIVATION_CODE in src/ops/wasm/bias-act.ts). */
+/** Activation codes (WASM_ACTIVATION_CODE in src/ops/wasm/bias-act.ts). */
 export const IDENTITY: u32 = 0;
 export const RELU: u32 = 1;
 export const TANH: u32 = 2;

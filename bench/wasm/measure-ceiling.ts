@@ -96,8 +96,11 @@ function tileKernel(name: string, rows: number, cols: number, relaxed: boolean):
   const nv = cols / 4;
   const lines: string[] = [];
   lines.push(`export function ${name}(out: usize, iterations: i32, mf: f32, cf: f32): void {`);
-  lines.push(`  for (let i = 0; i < ${64 * (rows + cols)}; i++) store<f32>(out + 64 + <usize>i * 4, cf * <f32>(i & 7));`);
-  for (let r = 0; r < rows; r++) for (let v = 0; v < nv; v++) lines.push(`  let c${r}_${v} = f32x4.splat(0);`);
+  lines.push(
+    `  for (let i = 0; i < ${64 * (rows + cols)}; i++) store<f32>(out + 64 + <usize>i * 4, cf * <f32>(i & 7));`,
+  );
+  for (let r = 0; r < rows; r++)
+    for (let v = 0; v < nv; v++) lines.push(`  let c${r}_${v} = f32x4.splat(0);`);
   lines.push('  for (let it = 0; it < iterations; it++) {');
   lines.push(`    let pa = out + 64; let pb = out + 64 + ${64 * rows * 4};`);
   lines.push('    for (let k = 0; k < 64; k++) {');
@@ -136,15 +139,30 @@ function variants(): Variant[] {
     const tag = relaxed ? '_relaxed' : '';
     for (const chains of [8, 10, 12, 14]) {
       const name = `chain${chains}${tag}`;
-      list.push({ name, vectorsPerIteration: chains * REPEAT, relaxed, source: chainKernel(name, chains, relaxed) });
+      list.push({
+        name,
+        vectorsPerIteration: chains * REPEAT,
+        relaxed,
+        source: chainKernel(name, chains, relaxed),
+      });
     }
     for (const accs of [4, 6]) {
       const name = `indep${accs}${tag}`;
-      list.push({ name, vectorsPerIteration: accs * REPEAT, relaxed, source: indepKernel(name, accs, relaxed) });
+      list.push({
+        name,
+        vectorsPerIteration: accs * REPEAT,
+        relaxed,
+        source: indepKernel(name, accs, relaxed),
+      });
     }
     for (const accs of [6, 8, 10]) {
       const name = `load${accs}${tag}`;
-      list.push({ name, vectorsPerIteration: accs * REPEAT, relaxed, source: loadKernel(name, accs, relaxed) });
+      list.push({
+        name,
+        vectorsPerIteration: accs * REPEAT,
+        relaxed,
+        source: loadKernel(name, accs, relaxed),
+      });
     }
     for (const [rows, cols] of [
       [4, 8],

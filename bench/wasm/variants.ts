@@ -48,7 +48,9 @@ export function variantSource(c: VariantConfig): string {
   const acc = (r: number, v: number) => `c${r}_${v}`;
   const madd = (a: string, b: string, cc: string) =>
     c.relaxed ? `f32x4.relaxed_madd(${a}, ${b}, ${cc})` : `f32x4.add(${cc}, f32x4.mul(${a}, ${b}))`;
-  L.push(`export function ${name}(C: usize, A: usize, B: usize, M: i32, N: i32, K: i32, transA: i32, transB: i32, scratch: usize): void {`);
+  L.push(
+    `export function ${name}(C: usize, A: usize, B: usize, M: i32, N: i32, K: i32, transA: i32, transB: i32, scratch: usize): void {`,
+  );
   L.push(`  const panelsA = (M + ${mr - 1}) / ${mr}; const panelsB = (N + ${nr - 1}) / ${nr};`);
   L.push(`  const pa0 = scratch; const pb0 = scratch + <usize>(panelsA * ${mr} * K) * 4;`);
   L.push(`  const tile = pb0 + <usize>(panelsB * ${nr} * K) * 4;`);
@@ -81,12 +83,15 @@ export function variantSource(c: VariantConfig): string {
   L.push(`    const pbj = pb0 + <usize>(j * K * ${nr}) * 4;`);
   L.push(`    for (let i = 0; i < panelsA; i++) {`);
   L.push(`      let pa = pa0 + <usize>(i * K * ${mr}) * 4; let pb = pbj;`);
-  for (let r = 0; r < mr; r++) for (let v = 0; v < nv; v++) L.push(`      let ${acc(r, v)} = f32x4.splat(0);`);
+  for (let r = 0; r < mr; r++)
+    for (let v = 0; v < nv; v++) L.push(`      let ${acc(r, v)} = f32x4.splat(0);`);
   const step = (indent: string, u: number) => {
-    for (let v = 0; v < nv; v++) L.push(`${indent}const b${v}_${u} = v128.load(pb, ${(u * nr + v * 4) * 4});`);
+    for (let v = 0; v < nv; v++)
+      L.push(`${indent}const b${v}_${u} = v128.load(pb, ${(u * nr + v * 4) * 4});`);
     if (c.splat === 'shuffle') {
       const groups = Math.floor(mr / 4);
-      for (let q = 0; q < groups; q++) L.push(`${indent}const av${q}_${u} = v128.load(pa, ${(u * mr + q * 4) * 4});`);
+      for (let q = 0; q < groups; q++)
+        L.push(`${indent}const av${q}_${u} = v128.load(pa, ${(u * mr + q * 4) * 4});`);
       for (let r = 0; r < mr; r++) {
         const l = r % 4;
         const av = `av${Math.floor(r / 4)}_${u}`;
@@ -95,18 +100,22 @@ export function variantSource(c: VariantConfig): string {
             ? `${indent}const a${r}_${u} = i32x4.shuffle(${av}, ${av}, ${l}, ${l}, ${l}, ${l});`
             : `${indent}const a${r}_${u} = v128.load32_splat(pa, ${(u * mr + r) * 4});`,
         );
-        for (let v = 0; v < nv; v++) L.push(`${indent}${acc(r, v)} = ${madd(`a${r}_${u}`, `b${v}_${u}`, acc(r, v))};`);
+        for (let v = 0; v < nv; v++)
+          L.push(`${indent}${acc(r, v)} = ${madd(`a${r}_${u}`, `b${v}_${u}`, acc(r, v))};`);
       }
       return;
     }
     if (c.interleave === false) {
-      for (let r = 0; r < mr; r++) L.push(`${indent}const a${r}_${u} = v128.load32_splat(pa, ${(u * mr + r) * 4});`);
       for (let r = 0; r < mr; r++)
-        for (let v = 0; v < nv; v++) L.push(`${indent}${acc(r, v)} = ${madd(`a${r}_${u}`, `b${v}_${u}`, acc(r, v))};`);
+        L.push(`${indent}const a${r}_${u} = v128.load32_splat(pa, ${(u * mr + r) * 4});`);
+      for (let r = 0; r < mr; r++)
+        for (let v = 0; v < nv; v++)
+          L.push(`${indent}${acc(r, v)} = ${madd(`a${r}_${u}`, `b${v}_${u}`, acc(r, v))};`);
     } else {
       for (let r = 0; r < mr; r++) {
         L.push(`${indent}const a${r}_${u} = v128.load32_splat(pa, ${(u * mr + r) * 4});`);
-        for (let v = 0; v < nv; v++) L.push(`${indent}${acc(r, v)} = ${madd(`a${r}_${u}`, `b${v}_${u}`, acc(r, v))};`);
+        for (let v = 0; v < nv; v++)
+          L.push(`${indent}${acc(r, v)} = ${madd(`a${r}_${u}`, `b${v}_${u}`, acc(r, v))};`);
       }
     }
   };
@@ -131,15 +140,20 @@ export function variantSource(c: VariantConfig): string {
   step('        ', 0);
   L.push(`        pa += ${mr * 4}; pb += ${nr * 4};`);
   L.push(`      }`);
-  for (let r = 0; r < mr; r++) for (let v = 0; v < nv; v++) L.push(`      v128.store(tile, ${acc(r, v)}, ${(r * nr + v * 4) * 4});`);
+  for (let r = 0; r < mr; r++)
+    for (let v = 0; v < nv; v++) L.push(`      v128.store(tile, ${acc(r, v)}, ${(r * nr + v * 4) * 4});`);
   L.push(`      const m0 = i * ${mr}; const n0 = j * ${nr};`);
   L.push(`      const rows = min(${mr}, M - m0); const cols = min(${nr}, N - n0);`);
   L.push(`      for (let r = 0; r < rows; r++) {`);
-  L.push(`        const dst = C + <usize>((m0 + r) * N + n0) * 4; const src = tile + <usize>(r * ${nr}) * 4;`);
+  L.push(
+    `        const dst = C + <usize>((m0 + r) * N + n0) * 4; const src = tile + <usize>(r * ${nr}) * 4;`,
+  );
   L.push(`        if (cols == ${nr}) {`);
   for (let v = 0; v < nv; v++) L.push(`          v128.store(dst, v128.load(src, ${v * 16}), ${v * 16});`);
   L.push(`        } else {`);
-  L.push(`          for (let cc = 0; cc < cols; cc++) store<f32>(dst + <usize>cc * 4, load<f32>(src + <usize>cc * 4));`);
+  L.push(
+    `          for (let cc = 0; cc < cols; cc++) store<f32>(dst + <usize>cc * 4, load<f32>(src + <usize>cc * 4));`,
+  );
   L.push(`        }`);
   L.push(`      }`);
   L.push(`    }`);

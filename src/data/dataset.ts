@@ -106,4 +106,3 @@ function isArrayLike(value: unknown): value is ArrayLike<number> {
       typeof (value as { length?: unknown }).length === 'number')
   );
 }
-

@@ -2,9 +2,10 @@
  * Reverse-mode autodiff over the op set: walks the forward nodes backwards and asks each op's
  * vector-Jacobian rule for its inputs' gradients, so no model writes its backward pass by hand.
  */
+
+import type { Graph, Node, OpName } from '../ir/ir.js';
 import { OPS } from '../ops/index.js';
 import type { Grads } from '../ops/op.js';
-import type { Graph, Node, OpName } from '../ir/ir.js';
 
 type VjpRule = (graph: Graph, node: Node, outputGrads: Grads, needed: readonly boolean[]) => Grads;
 

@@ -10,7 +10,8 @@
  *
  * `fuseUpdates` runs after the optimizer's nodes are appended (see there).
  */
-import type { Graph, Node } from '../ir/ir.js';
+import type { Graph, MatmulAttrs, Node } from '../ir/ir.js';
+import { matmulOperands } from '../ops/matmul.js';
 
 /** Whether a matmul already has a fused epilogue of any kind. */
 function hasEpilogue(node: Node<'matmul'>): boolean {
@@ -37,17 +38,18 @@ export function fuse(graph: Graph): void {
     if (biasAct && biasAct.inputs[0] === out) {
       const y = biasAct.outputs[0] as number;
       const dropout = graph.nodes.find((n): n is Node<'dropout'> => n.op === 'dropout' && n.inputs[0] === y);
+      const attrs: MatmulAttrs = {
+        ...matmul.attrs,
+        bias: true,
+        activation: biasAct.attrs.activation,
+        ...(dropout ? { dropout: dropout.attrs } : {}),
+      };
+      const [a, b] = matmul.inputs as [number, number];
       const fused: Node<'matmul'> = {
         op: 'matmul',
         name: dropout ? `${biasAct.name}+dropout` : biasAct.name,
-        inputs: [...matmul.inputs, biasAct.inputs[1] as number],
-        outputs: dropout ? [y, dropout.outputs[0] as number] : [y],
-        attrs: {
-          ...matmul.attrs,
-          bias: true,
-          activation: biasAct.attrs.activation,
-          ...(dropout ? { dropout: dropout.attrs } : {}),
-        },
+        ...matmulOperands(attrs, { a, b, bias: biasAct.inputs[1], out: y, second: dropout?.outputs[0] }),
+        attrs,
       };
       replaced.set(matmul, null).set(biasAct, dropout ? null : fused);
       if (dropout) replaced.set(dropout, fused);
@@ -57,16 +59,17 @@ export function fuse(graph: Graph): void {
     const gradInput = maskNode ? maskNode.outputs[0] : out;
     const actGrad = onlyReader(gradInput, 'act_grad') as Node<'act_grad'> | undefined;
     if (!actGrad || actGrad.inputs[0] !== gradInput) continue;
+    const attrs: MatmulAttrs = {
+      ...matmul.attrs,
+      activationGrad: actGrad.attrs.activation,
+      ...(maskNode ? { dropout: maskNode.attrs, dropoutBackward: true } : {}),
+    };
+    const [a, b] = matmul.inputs as [number, number];
     const fused: Node<'matmul'> = {
       op: 'matmul',
       name: `${matmul.name}+act_grad`,
-      inputs: [...matmul.inputs, actGrad.inputs[1] as number],
-      outputs: actGrad.outputs,
-      attrs: {
-        ...matmul.attrs,
-        activationGrad: actGrad.attrs.activation,
-        ...(maskNode ? { dropout: maskNode.attrs, dropoutBackward: true } : {}),
-      },
+      ...matmulOperands(attrs, { a, b, aux: actGrad.inputs[1], out: actGrad.outputs[0] }),
+      attrs,
     };
     replaced.set(matmul, null).set(actGrad, fused);
     if (maskNode) replaced.set(maskNode, null);
@@ -138,31 +141,25 @@ export function fuseUpdates(graph: Graph): void {
     const sgd = updates.get(matmul);
     const biasGrad = colSums.get(matmul);
     if (!sgd && !biasGrad) continue;
-    const colSum = biasGrad
-      ? { outputs: biasGrad.outputs, attrs: { colSum: true } }
-      : { outputs: [], attrs: {} };
+    const [a, b] = matmul.inputs as [number, number];
+    const colsum = biasGrad?.outputs[0];
     if (!sgd) {
+      const attrs: MatmulAttrs = { ...matmul.attrs, colSum: true };
       replaced.set(matmul, {
         ...matmul,
         name: `${matmul.name}+${biasGrad?.name}`,
-        outputs: [...matmul.outputs, ...colSum.outputs],
-        attrs: { ...matmul.attrs, ...colSum.attrs },
+        ...matmulOperands(attrs, { a, b, out: matmul.outputs[0], colsum }),
+        attrs,
       });
       continue;
     }
-    const [param, , metrics, ...velocity] = sgd.inputs as number[];
+    const [param, , metrics, velocity] = sgd.inputs as number[];
+    const attrs: MatmulAttrs = { ...matmul.attrs, update: sgd.attrs, ...(biasGrad ? { colSum: true } : {}) };
     const fused: Node<'matmul'> = {
       op: 'matmul',
       name: `${matmul.name}+${sgd.name}${biasGrad ? `+${biasGrad.name}` : ''}`,
-      inputs: [
-        matmul.inputs[0] as number,
-        matmul.inputs[1] as number,
-        param as number,
-        metrics as number,
-        ...velocity,
-      ],
-      outputs: [...sgd.outputs, ...colSum.outputs],
-      attrs: { ...matmul.attrs, update: sgd.attrs, ...colSum.attrs },
+      ...matmulOperands(attrs, { a, b, param, metrics, velocity, out: param, second: velocity, colsum }),
+      attrs,
     };
     replaced.set(matmul, null).set(sgd, fused);
   }

@@ -6,18 +6,10 @@
  *
  * Needs every tensor of the step readable afterwards: compile the graph with all tensors kept.
  */
-import type { Device } from '../device/device.js';
+import type { BoundOp, Device, NumArray, Tolerance } from '../device/device.js';
 import { ValidationError } from '../errors.js';
-import { OPS } from '../ops/index.js';
-import type { NumArray, Tolerance } from '../ops/op.js';
-import { elementCount, type Graph, type Node, type StepContext } from '../ir/ir.js';
-
-type Reference = (
-  p: unknown,
-  inputs: readonly NumArray[],
-  outputs: readonly NumArray[],
-  ctx: StepContext,
-) => void;
+import { elementCount, type Graph, type StepContext } from '../ir/ir.js';
+import { bindOp } from '../ops/index.js';
 
 /** Every tensor any node reads or writes: what a validated graph must keep. */
 export function allTensors(graph: Graph): number[] {
@@ -28,7 +20,7 @@ export class Validator<Buffer> {
   readonly #device: Device<Buffer>;
   readonly #graph: Graph;
   readonly #bufferOf: (id: number) => Buffer;
-  readonly #params: readonly unknown[];
+  readonly #ops: readonly BoundOp[];
   /** The node after which each tensor holds its final value for the step. */
   readonly #lastWriter = new Map<number, number>();
   /** Tensors some node updates in place (parameters, optimizer state, metrics): they carry over steps. */
@@ -38,9 +30,7 @@ export class Validator<Buffer> {
     this.#device = device;
     this.#graph = graph;
     this.#bufferOf = bufferOf;
-    this.#params = graph.nodes.map((node) =>
-      (OPS[node.op].params as (n: Node, g: Graph) => unknown)(node, graph),
-    );
+    this.#ops = graph.nodes.map((node) => bindOp(node, graph));
     graph.nodes.forEach((node, index) => {
       for (const id of node.outputs) {
         this.#lastWriter.set(id, index);
@@ -84,9 +74,9 @@ export class Validator<Buffer> {
           ? (inputs[inPlace] as NumArray)
           : new Float32Array(elementCount(this.#graph.get(id).shape));
       });
-      const params = this.#params[index];
-      (OPS[node.op].reference as Reference)(params, inputs, outputs, ctx);
-      const tolerance = (OPS[node.op].tolerance as (p: unknown) => Tolerance)(params);
+      const op = this.#ops[index] as BoundOp;
+      op.reference(inputs, outputs, ctx);
+      const { tolerance } = op;
       for (const [o, id] of node.outputs.entries()) {
         const expected = outputs[o] as NumArray;
         if (this.#inPlace.has(id)) values.set(id, expected);

@@ -1,5 +1,5 @@
 /**
- * Model files in the safetensors format of Hugging Face's `safetensors` (SPEC §3.3):
+ * Model files in the safetensors format of Hugging Face's `safetensors` (docs/contracts.md, "Parameters"):
  *
  *   bytes [0, 8)       N, the header length, a little-endian u64
  *   bytes [8, 8+N)     the header, UTF-8 JSON: { "__metadata__": { string: string }, "<name>": { "dtype": "F32",

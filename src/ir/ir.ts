@@ -37,7 +37,7 @@ export interface DropoutAttrs {
   readonly site: number;
   readonly keepProb: number;
   readonly seed: number;
-  /** Counter word 3: STREAM.dropout (0, SPEC §3.2) in training, STREAM.mcDropout for MC-dropout. */
+  /** Counter word 3: STREAM.dropout (0, docs/contracts.md, "Dropout masks") in training, STREAM.mcDropout for MC-dropout. */
   readonly stream: number;
 }
 
@@ -100,7 +100,7 @@ export interface Node<O extends OpName = OpName> {
 }
 
 /**
- * Values that change from step to step without recompiling: the step counter t of SPEC §3.2 (dropout
+ * Values that change from step to step without recompiling: the step counter t of docs/contracts.md, "Dropout masks" (dropout
  * masks, Adam's bias correction) and the hyperparameters that schedules move.
  */
 export interface StepContext {

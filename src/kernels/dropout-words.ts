@@ -1,6 +1,6 @@
 /**
  * The dropout words of a uniform (dropout.wgsl's and matmul_epilogue.wgsl's Params): key, threshold,
- * keep_all, scale, site, stream, in that order. All values are computed here, in TS, from SPEC §3.2.
+ * keep_all, scale, site, stream, in that order. All values are computed here, in TS, from docs/contracts.md, "Dropout masks".
  */
 import type { DropoutAttrs } from '../ir/ir.js';
 import { keepThreshold, seedKey } from '../rng/philox.js';

@@ -15,6 +15,7 @@ export class Inference<Buffer> {
   readonly #params: ReadonlyMap<string, Buffer>;
   readonly #plain: CompiledGraph<Buffer>;
   #mc: Promise<CompiledGraph<Buffer>> | undefined;
+  #mcCompiled: CompiledGraph<Buffer> | undefined;
   #disposed = false;
 
   private constructor(
@@ -65,10 +66,7 @@ export class Inference<Buffer> {
   dispose(): void {
     this.#disposed = true;
     this.#plain.dispose();
-    this.#mc?.then(
-      (mc) => mc.dispose(),
-      () => {},
-    );
+    this.#mcCompiled?.dispose();
   }
 
   async #compileMc(): Promise<CompiledGraph<Buffer>> {
@@ -78,6 +76,7 @@ export class Inference<Buffer> {
       keep: [probs],
     });
     if (this.#disposed) compiled.dispose();
+    else this.#mcCompiled = compiled;
     return compiled;
   }
 
@@ -118,7 +117,8 @@ export class Inference<Buffer> {
       for (let i = 0; i < sum.length; i++) {
         const m = (sum[i] as number) / passes.length;
         mean[start * classes + i] = m;
-        if (variance) variance[start * classes + i] = Math.max(0, (squares[i] as number) / passes.length - m * m);
+        if (variance)
+          variance[start * classes + i] = Math.max(0, (squares[i] as number) / passes.length - m * m);
       }
     }
     return mean;

@@ -165,7 +165,11 @@ export class Net<Buffer = unknown> {
     const steps = indices.length / batchSize;
     const perStep = Array.isArray(hyperparameters);
     if (perStep && hyperparameters.length !== steps) {
-      throw new ArgumentError('hyperparameters', `${steps} entries, one per step`, `${hyperparameters.length}`);
+      throw new ArgumentError(
+        'hyperparameters',
+        `${steps} entries, one per step`,
+        `${hyperparameters.length}`,
+      );
     }
     const settings = Array.from({ length: steps }, (_, s) =>
       this.#hyperparameters(
@@ -344,7 +348,11 @@ function stepResult(step: number, run: RunResult): TrainStepResult {
 function checkRows(rows: ArrayLike<number>, batchSize: number, n: number): Uint32Array {
   const steps = rows?.length / batchSize;
   if (!(Number.isInteger(steps) && steps >= 1)) {
-    throw new ArgumentError('rows', `a non-empty multiple of batchSize = ${batchSize} row indices`, describe(rows));
+    throw new ArgumentError(
+      'rows',
+      `a non-empty multiple of batchSize = ${batchSize} row indices`,
+      describe(rows),
+    );
   }
   const indices = new Uint32Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
@@ -359,6 +367,10 @@ function checkRows(rows: ArrayLike<number>, batchSize: number, n: number): Uint3
 
 /** A deep-frozen copy of the net's description. */
 function freeze(info: NetInfo): NetInfo {
-  const spec = Object.freeze({ ...info.spec, sizes: Object.freeze([...info.spec.sizes]), keepProb: Object.freeze([...info.spec.keepProb]) });
+  const spec = Object.freeze({
+    ...info.spec,
+    sizes: Object.freeze([...info.spec.sizes]),
+    keepProb: Object.freeze([...info.spec.keepProb]),
+  });
   return Object.freeze({ ...info, spec, optimizer: Object.freeze({ ...info.optimizer }) }) as NetInfo;
 }

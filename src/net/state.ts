@@ -67,7 +67,11 @@ export class NetState<Buffer> {
     }
     for (const name of Object.keys(params)) {
       if (!this.#params.has(name)) {
-        throw new ArgumentError('params', `only the names ${[...this.#params.keys()].join(', ')}`, JSON.stringify(name));
+        throw new ArgumentError(
+          'params',
+          `only the names ${[...this.#params.keys()].join(', ')}`,
+          JSON.stringify(name),
+        );
       }
     }
     return this.#check(this.#params, params, 'params');
@@ -101,7 +105,8 @@ export class NetState<Buffer> {
     const params = this.checkParams(checkpoint.params);
     const optimizer = this.#check(this.#optimizer, state, 'checkpoint.optimizerState');
     this.writeParams(params);
-    for (const [name, { buffer }] of this.#optimizer) this.#device.write(buffer, optimizer.get(name) as Float32Array);
+    for (const [name, { buffer }] of this.#optimizer)
+      this.#device.write(buffer, optimizer.get(name) as Float32Array);
     this.step = step;
   }
 
@@ -111,7 +116,11 @@ export class NetState<Buffer> {
     this.shared.clear();
   }
 
-  #check(stored: ReadonlyMap<string, Stored<Buffer>>, given: ParamMap, argument: string): Map<string, Float32Array> {
+  #check(
+    stored: ReadonlyMap<string, Stored<Buffer>>,
+    given: ParamMap,
+    argument: string,
+  ): Map<string, Float32Array> {
     const data = new Map<string, Float32Array>();
     for (const [name, { shape }] of stored) {
       const tensor = Object.hasOwn(given, name) ? given[name] : undefined;

@@ -1,5 +1,5 @@
 /**
- * Initial parameters from the seed alone (SPEC §3.3), computed once in TS so that every backend starts
+ * Initial parameters from the seed alone (docs/contracts.md, "Parameters"), computed once in TS so that every backend starts
  * from the same bits. Layer k's weight [O, I] is uniform in [−a, a] with
  *   a = √(6 / I)        (He-uniform) when the layer feeds a relu,
  *   a = √(6 / (I + O))  (Glorot-uniform) when it feeds tanh, sigmoid or the output softmax;
@@ -17,7 +17,7 @@ export interface ParamTensor {
   readonly data: Float32Array;
 }
 
-/** Parameters by name: `layers.k.weight` [out, in] and `layers.k.bias` [out] (SPEC §3.3). */
+/** Parameters by name: `layers.k.weight` [out, in] and `layers.k.bias` [out] (docs/contracts.md, "Parameters"). */
 export type ParamMap = Record<string, ParamTensor>;
 
 export function initParams(spec: MlpSpec): ParamMap {

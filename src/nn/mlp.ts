@@ -1,5 +1,5 @@
 /**
- * The model family (SPEC §1): input → [dense → activation → dropout] × H → dense → softmax, with
+ * The model family (docs/contracts.md, "Model"): input → [dense → activation → dropout] × H → dense → softmax, with
  * dropout on the input too. `mlp()` validates and normalizes a user's options into an `MlpSpec`;
  * `buildForward` turns a spec into graph nodes for a given batch size.
  */
@@ -25,7 +25,7 @@ export interface MlpOptions {
   seed?: number;
 }
 
-/** A validated model description. `keepProb[s]` is the keep probability of dropout site s (SPEC §3.2). */
+/** A validated model description. `keepProb[s]` is the keep probability of dropout site s (docs/contracts.md, "Dropout masks"). */
 export interface MlpSpec {
   readonly sizes: readonly number[];
   readonly activation: HiddenActivation;
@@ -107,7 +107,7 @@ export function buildForward(
   batch: number,
   dropout: 'train' | 'mc' | 'none',
 ): ForwardTensors {
-  // Training masks use stream 0 (SPEC §3.2); MC-dropout's are drawn apart from them.
+  // Training masks use stream 0 (docs/contracts.md, "Dropout masks"); MC-dropout's are drawn apart from them.
   const stream = dropout === 'mc' ? STREAM.mcDropout : STREAM.dropout;
   const { sizes } = spec;
   const x = graph.tensor('x', [batch, sizes[0] as number], 'input');

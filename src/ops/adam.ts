@@ -7,7 +7,7 @@
  * a non-finite loss in metrics (ops/softmax-xent.ts).
  */
 import { elementCount } from '../ir/ir.js';
-import { f32Bits, linearWorkgroups, joinWgsl } from '../kernels/gpu.js';
+import { f32Bits, joinWgsl, linearWorkgroups } from '../kernels/gpu.js';
 import type { NumArray, OpDef } from './op.js';
 import { shapeOf } from './op.js';
 import { METRICS } from './softmax-xent.js';

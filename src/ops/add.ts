@@ -1,6 +1,6 @@
 /** add: out[i] = a[i] + b[i]. Autodiff uses it to sum the gradients of a tensor read by several nodes. */
 import { elementCount } from '../ir/ir.js';
-import { inputsThenOutputs, linearWorkgroups, joinWgsl } from '../kernels/gpu.js';
+import { inputsThenOutputs, joinWgsl, linearWorkgroups } from '../kernels/gpu.js';
 import { type Grads, type NumArray, ONE_ULP, type OpDef, shapeOf } from './op.js';
 
 export interface AddParams {

@@ -1,5 +1,5 @@
 /** bias_grad: db[c] = Σ_r dz[r,c], the column sum of dz [rows, cols]. */
-import { inputsThenOutputs, rowWorkgroups, joinWgsl } from '../kernels/gpu.js';
+import { inputsThenOutputs, joinWgsl, rowWorkgroups } from '../kernels/gpu.js';
 import type { NumArray, OpDef } from './op.js';
 import { shapeOf } from './op.js';
 

@@ -1,12 +1,12 @@
 /**
- * dropout: inverted dropout with the Philox mask of SPEC §3.2. out[i] = x[i]·(1/keepProb) if element i
+ * dropout: inverted dropout with the Philox mask of docs/contracts.md, "Dropout masks". out[i] = x[i]·(1/keepProb) if element i
  * is kept at (seed, step, site), else 0. The op is its own vector-Jacobian product (the same mask and
  * scale applied to the gradient), so the backward pass regenerates the mask and never stores it.
  */
 import { elementCount } from '../ir/ir.js';
-import { philox4x32 } from '../rng/philox.js';
 import { dropoutWords } from '../kernels/dropout-words.js';
 import { inputsThenOutputs, joinWgsl, linearWorkgroups } from '../kernels/gpu.js';
+import { philox4x32 } from '../rng/philox.js';
 import { type Grads, type NumArray, ONE_ULP, type OpDef, shapeOf } from './op.js';
 
 export interface DropoutParams {
@@ -18,7 +18,7 @@ export interface DropoutParams {
 }
 
 // WGSL twin: shaders/dropout.wgsl
-/** Written from SPEC §3.2 directly, sharing nothing with the GPU path but philox4x32 itself. */
+/** Written from docs/contracts.md, "Dropout masks" directly, sharing nothing with the GPU path but philox4x32 itself. */
 export function dropoutReference(
   p: DropoutParams,
   [x]: readonly NumArray[],

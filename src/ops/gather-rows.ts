@@ -4,7 +4,7 @@
  * outputs [x, labels]. `data` holds bytes 4 to a word (each value is table[byte]) when `bytes`, else
  * the values' f32 bits; labels are bytes 4 to a word. See shaders/gather_rows.wgsl.
  */
-import { inputsThenOutputs, linearWorkgroups, joinWgsl } from '../kernels/gpu.js';
+import { inputsThenOutputs, joinWgsl, linearWorkgroups } from '../kernels/gpu.js';
 import { type NumArray, type OpDef, shapeOf } from './op.js';
 
 export interface GatherRowsParams {

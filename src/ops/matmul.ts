@@ -14,16 +14,17 @@
  * runs, in which workgroup shape, is what the autotuner (src/webgpu/autotune.ts) measured fastest on
  * the adapter (default: vec4 where it fits, 8×8); the choice never changes a result.
  */
-import {
-  type Activation,
-  type DropoutAttrs,
-  plainStep,
-  type SgdUpdate,
-  type StepContext,
-} from '../ir/ir.js';
-import { keepThreshold, keptAt, seedKey } from '../rng/philox.js';
+import { type Activation, type DropoutAttrs, plainStep, type SgdUpdate, type StepContext } from '../ir/ir.js';
 import { dropoutWords } from '../kernels/dropout-words.js';
-import { ACTIVATION_CODE, type BufferRef, f32Bits, type GpuKernel, joinWgsl, type WgslFile } from '../kernels/gpu.js';
+import {
+  ACTIVATION_CODE,
+  type BufferRef,
+  f32Bits,
+  type GpuKernel,
+  joinWgsl,
+  type WgslFile,
+} from '../kernels/gpu.js';
+import { keepThreshold, keptAt, seedKey } from '../rng/philox.js';
 import { derivativeFromOutput } from './act-grad.js';
 import { activationReference } from './bias-act.js';
 import { at, type Grads, type NumArray, type OpDef, shapeOf } from './op.js';
@@ -54,6 +55,73 @@ export interface MatmulParams {
   colSum: boolean;
 }
 
+/** The epilogue attributes that decide which buffers a matmul node has (MatmulAttrs and MatmulParams). */
+type EpilogueShape = {
+  readonly bias?: boolean | undefined;
+  readonly activationGrad?: Activation | undefined;
+  readonly dropout?: DropoutAttrs | undefined;
+  readonly dropoutBackward?: boolean | undefined;
+  readonly update?: SgdUpdate | undefined;
+  readonly colSum?: boolean | undefined;
+};
+
+/**
+ * Where each of a matmul node's buffers sits among its inputs and outputs: the one definition of that
+ * layout, used by the reference, the kernels' bindings and the fusion passes. Inputs: a, b, then the
+ * bias and the activation's output `aux` (epilogues), or the parameter, metrics and velocity (update).
+ * Outputs: `out` (C, or the updated parameter), `second` (the dropped activation, or the velocity),
+ * then the column sums.
+ */
+export interface MatmulSlots {
+  readonly inputs: {
+    readonly a: 0;
+    readonly b: 1;
+    readonly bias?: number;
+    readonly aux?: number;
+    readonly param?: number;
+    readonly metrics?: number;
+    readonly velocity?: number;
+  };
+  readonly outputs: { readonly out: 0; readonly second?: number; readonly colsum?: number };
+}
+
+export function matmulSlots(p: EpilogueShape): MatmulSlots {
+  const inputs: Record<string, number> = { a: 0, b: 1 };
+  let next = 2;
+  if (p.update) {
+    inputs.param = next++;
+    inputs.metrics = next++;
+    if (p.update.momentum) inputs.velocity = next++;
+  } else {
+    if (p.bias) inputs.bias = next++;
+    if (p.activationGrad && p.activationGrad !== 'identity') inputs.aux = next++;
+  }
+  const outputs: Record<string, number> = { out: 0 };
+  let out = 1;
+  if ((p.dropout && !p.dropoutBackward) || p.update?.momentum) outputs.second = out++;
+  if (p.colSum) outputs.colsum = out++;
+  return { inputs, outputs } as unknown as MatmulSlots;
+}
+
+/** A matmul node's input and output tensor ids, ordered by `matmulSlots` from named ids. */
+export function matmulOperands(
+  p: EpilogueShape,
+  named: { [K in keyof MatmulSlots['inputs'] | keyof MatmulSlots['outputs']]?: number | undefined },
+): { inputs: number[]; outputs: number[] } {
+  const slots = matmulSlots(p);
+  const place = (table: Record<string, number | undefined>): number[] => {
+    const ids: number[] = [];
+    for (const [name, index] of Object.entries(table)) {
+      const id = named[name as keyof typeof named];
+      if (index === undefined) continue;
+      if (id === undefined) throw new RangeError(`matmul: no tensor for its ${name}`);
+      ids[index] = id;
+    }
+    return ids;
+  };
+  return { inputs: place(slots.inputs), outputs: place(slots.outputs) };
+}
+
 // WGSL twin: shaders/matmul.wgsl
 // WGSL twin: shaders/matmul_vec4.wgsl
 /**
@@ -69,12 +137,14 @@ export function matmulReference(
   ctx: StepContext = plainStep(),
 ): void {
   const { M, N, K } = p;
-  const A = inputs[0] as NumArray;
-  const B = inputs[1] as NumArray;
-  const bias = p.bias ? inputs[2] : undefined;
-  const y = p.activationGrad !== 'identity' ? inputs[p.bias ? 3 : 2] : undefined;
-  const C = outputs[0] as NumArray;
-  const dropped = p.dropout && !p.dropoutBackward ? outputs[1] : undefined;
+  const slots = matmulSlots(p);
+  const input = (index: number | undefined) => (index === undefined ? undefined : inputs[index]);
+  const A = inputs[slots.inputs.a] as NumArray;
+  const B = inputs[slots.inputs.b] as NumArray;
+  const bias = input(slots.inputs.bias);
+  const y = input(slots.inputs.aux);
+  const C = outputs[slots.outputs.out] as NumArray;
+  const dropped = p.update || slots.outputs.second === undefined ? undefined : outputs[slots.outputs.second];
   const key = p.dropout ? seedKey(p.dropout.seed) : [0, 0];
   const threshold = p.dropout ? keepThreshold(p.dropout.keepProb) : null;
   const scale = p.dropout ? 1 / p.dropout.keepProb : 1;
@@ -83,7 +153,9 @@ export function matmulReference(
   const opA = (m: number, k: number) => (p.transA ? (A[k * M + m] as number) : (A[m * K + k] as number));
   // With an update, each row of sums is row m of the parameter's gradient, handed to the SGD
   // reference on row m of the parameter (and velocity): the gradient is never stored, as on the GPU.
-  const [param, metrics, velocity] = inputs.slice(2) as NumArray[];
+  const [param, metrics, velocity] = [slots.inputs.param, slots.inputs.metrics, slots.inputs.velocity].map(
+    input,
+  );
   const update = p.update && { length: N, ...p.update };
   const sums = new Float64Array(N);
   for (let m = 0; m < M; m++) {
@@ -117,7 +189,7 @@ export function matmulReference(
     }
   }
   if (p.colSum) {
-    const colsum = outputs[outputs.length - 1] as NumArray;
+    const colsum = outputs[slots.outputs.colsum as number] as NumArray;
     for (let m = 0; m < M; m++) {
       let sum = 0;
       for (let k = 0; k < K; k++) sum += opA(m, k);
@@ -132,13 +204,19 @@ export function matmulReference(
  * the parameter, the dropped activation or the velocity, then the column sums.
  */
 function bindings(p: MatmulParams): BufferRef[] {
-  let input = 2;
-  const bias: BufferRef = p.bias ? ['in', input++] : null;
-  const aux: BufferRef = p.activationGrad !== 'identity' ? ['in', input++] : null;
-  const second = (p.dropout && !p.dropoutBackward) || p.update?.momentum;
-  const metrics: BufferRef = p.update ? ['in', 3] : null;
-  const colsum: BufferRef = p.colSum ? ['out', second ? 2 : 1] : null;
-  return [['in', 0], ['in', 1], bias, aux, ['out', 0], second ? ['out', 1] : null, metrics, colsum];
+  const { inputs, outputs } = matmulSlots(p);
+  const ref = (kind: 'in' | 'out', index: number | undefined): BufferRef =>
+    index === undefined ? null : [kind, index];
+  return [
+    ref('in', inputs.a),
+    ref('in', inputs.b),
+    ref('in', inputs.bias),
+    ref('in', inputs.aux),
+    ref('out', outputs.out),
+    ref('out', outputs.second),
+    ref('in', inputs.metrics),
+    ref('out', outputs.colsum),
+  ];
 }
 
 /** Output rows and columns per invocation (`Block` in both WGSL files). */
@@ -270,7 +348,7 @@ export const matmul: OpDef<'matmul', MatmulParams> = {
       scratch: (p) => [p.M * p.K, p.K * p.N, 0, 0, p.M * p.N, 0, 0, 0],
     },
   },
-  // f32 accumulation of K products against a double-precision sum (SPEC §4: rtol ~1e-5).
+  // f32 accumulation of K products against a double-precision sum (docs/contracts.md, "Tolerances": rtol ~1e-5).
   tolerance: (p) => ({ atol: 1e-6 * Math.sqrt(p.K), rtol: 1e-5 }),
   vjp(graph, node, [dC], needed): Grads {
     if (dC === undefined) return [undefined, undefined];

@@ -3,7 +3,7 @@
  * so row o is unit o's incoming weights): a row with ‖w_o‖₂ > c is scaled to norm c; rows with norm
  * ≤ c are left exactly as they are (a projection).
  */
-import { f32Bits, rowWorkgroups, joinWgsl } from '../kernels/gpu.js';
+import { f32Bits, joinWgsl, rowWorkgroups } from '../kernels/gpu.js';
 import type { NumArray, OpDef } from './op.js';
 import { shapeOf } from './op.js';
 

@@ -1,5 +1,5 @@
 /**
- * softmax_xent: loss = (1/B)·Σ_r [logsumexp(z_r) − z_r[y_r]] (SPEC §3.4), logits z [B, C], labels y [B]
+ * softmax_xent: loss = (1/B)·Σ_r [logsumexp(z_r) − z_r[y_r]] (docs/contracts.md, "Loss and optimizers"), logits z [B, C], labels y [B]
  * (u32), loss [1]. Max-subtracted, so large logits do not overflow. Its gradient is softmax_xent_grad;
  * the loss must be the root of the backward pass (its upstream gradient is taken to be 1).
  *

@@ -54,19 +54,19 @@ export function philox4x32(counter: ArrayLike<number>, key: ArrayLike<number>): 
   return Uint32Array.of(c0, c1, c2, c3);
 }
 
-/** The Philox key of a user seed: [seed mod 2^32, floor(seed / 2^32)] (SPEC §3.2). */
+/** The Philox key of a user seed: [seed mod 2^32, floor(seed / 2^32)] (docs/contracts.md, "Dropout masks"). */
 export function seedKey(seed: number): [number, number] {
   return [(seed % 2 ** 32) >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
 }
 
 /**
- * Stream tags in counter word 3. Dropout masks use 0, as SPEC §3.2 fixes; other uses of the seed
+ * Stream tags in counter word 3. Dropout masks use 0, as docs/contracts.md, "Dropout masks" fixes; other uses of the seed
  * take other tags so that no two ever draw the same numbers.
  */
 export const STREAM = { dropout: 0, init: 1, shuffle: 2, mcDropout: 3 } as const;
 
 /**
- * The keep threshold of SPEC §3.2: an element is kept iff its Philox word is below
+ * The keep threshold of docs/contracts.md, "Dropout masks": an element is kept iff its Philox word is below
  * floor(keepProb · 2^32). Returns `null` for keepProb = 1 (keep everything; 2^32 does not fit a u32).
  */
 export function keepThreshold(keepProb: number): number | null {
@@ -74,7 +74,7 @@ export function keepThreshold(keepProb: number): number | null {
 }
 
 /**
- * The dropout mask of SPEC §3.2 for site `site` at training step `step`: 1 where the element at
+ * The dropout mask of docs/contracts.md, "Dropout masks" for site `site` at training step `step`: 1 where the element at
  * row-major index i of the `[batch, width]` activation is kept, 0 where dropped. `length` = batch·width.
  */
 export function dropoutMask(
@@ -98,7 +98,7 @@ export function dropoutMask(
 }
 
 /**
- * Whether element `index` is kept (SPEC §3.2; `stream` is counter word 3, STREAM.dropout in training)
+ * Whether element `index` is kept (docs/contracts.md, "Dropout masks"; `stream` is counter word 3, STREAM.dropout in training)
  * under a key from `seedKey` and a threshold from `keepThreshold` (null: keep everything). One element
  * at a time, for the CPU references. WGSL twin: dropout_kept() in shaders/philox.wgsl.
  */

@@ -8,8 +8,9 @@
  * that epoch (a compiled net has one batch size). Shuffling makes the left-out examples differ from
  * epoch to epoch.
  */
-import { MAX_STEPS_PER_RUN } from '../device/device.js';
+
 import { checkDataset, type Dataset } from '../data/dataset.js';
+import { MAX_STEPS_PER_RUN } from '../device/device.js';
 import { ArgumentError, DeviceLostError, DisposedError, describe, NonFiniteLossError } from '../errors.js';
 import type { Net } from '../net/net.js';
 import type { NetCheckpoint, StepHyperparameters, TrainStepResult } from '../net/types.js';

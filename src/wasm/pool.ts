@@ -221,6 +221,9 @@ const LAYOUT: ControlLayout = {
   ring: 80,
 };
 
+/** Atomics.load polls before Atomics.wait when workers have their own cores (some tens of µs). */
+const SPIN = 20_000;
+
 /** Ring words at the start (2 per call + 2 per run); grows when a run does not fit. */
 const INITIAL_RING = 1 << 14;
 
@@ -257,7 +260,7 @@ class ThreadPool implements WasmPool {
   #backlog: Queued[] = [];
   #waiting = false;
   #error: WasmWorkerError | undefined;
-  readonly #waitAsync: WaitAsync | undefined = undefined;
+  readonly #waitAsync: WaitAsync | undefined = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
 
   private constructor(
     readonly memory: WebAssembly.Memory,
@@ -279,7 +282,12 @@ class ThreadPool implements WasmPool {
       throw new ArgumentError('memory', 'a shared WebAssembly.Memory', 'an unshared one');
     }
     const pool = new ThreadPool(memory, threads, exportNames.length);
-    const spin = threads < (await cores()) ? 20_000 : 200;
+    // Spinning is fast while every worker has a core, and ruinous when they share: a spinning worker
+    // holds the core that the one it waits for needs. Between runs the calling thread needs a core
+    // too (to collect a run and submit the next), hence the stricter test there.
+    const available = await cores();
+    const spin = threads <= available ? SPIN : 200;
+    const idleSpin = threads < available ? SPIN : 200;
     let started = 0;
     let onStarted: (() => void) | undefined;
     const ready = new Promise<void>((resolve) => {
@@ -316,6 +324,7 @@ class ThreadPool implements WasmPool {
         part,
         parts: threads,
         spin,
+        idleSpin,
       });
     }
     // Keep the process alive while the workers start, as while a run is pending.

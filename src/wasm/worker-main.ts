@@ -47,8 +47,10 @@ export interface InitMessage {
   readonly layout: ControlLayout;
   readonly part: number;
   readonly parts: number;
-  /** Atomics.load polls before Atomics.wait, at a barrier and between runs. */
+  /** Atomics.load polls before Atomics.wait at a barrier. */
   readonly spin: number;
+  /** The same between runs, waiting for the next record. */
+  readonly idleSpin: number;
 }
 
 export interface ControlMessage {
@@ -84,6 +86,7 @@ export function workerMain(
   let part = 0;
   let parts = 1;
   let spin = 0;
+  let idleSpin = 0;
   // Position of the next record in the ring, and records taken so far: the same on every worker.
   let position = 0;
   let seen = 0;
@@ -121,7 +124,7 @@ export function workerMain(
     try {
       for (;;) {
         if (Atomics.load(c, l.submitted) === seen) {
-          for (let i = 0; i < spin && Atomics.load(c, l.submitted) === seen; i++);
+          for (let i = 0; i < idleSpin && Atomics.load(c, l.submitted) === seen; i++);
           while (Atomics.load(c, l.submitted) === seen && Atomics.load(c, l.abort) === 0) {
             Atomics.wait(c, l.submitted, seen);
           }
@@ -187,6 +190,7 @@ export function workerMain(
     part = message.part;
     parts = message.parts;
     spin = message.spin;
+    idleSpin = message.idleSpin;
     post({ type: 'ready' });
     work();
   });

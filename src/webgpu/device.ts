@@ -75,7 +75,8 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     const { maxBufferSize, maxStorageBufferBindingSize, maxComputeWorkgroupsPerDimension } = device.limits;
     this.limits = {
       maxBufferBytes: Math.min(maxStorageBufferBindingSize, maxBufferSize),
-      maxBufferLimit: maxBufferSize <= maxStorageBufferBindingSize ? 'maxBufferSize' : 'maxStorageBufferBindingSize',
+      maxBufferLimit:
+        maxBufferSize <= maxStorageBufferBindingSize ? 'maxBufferSize' : 'maxStorageBufferBindingSize',
       maxWorkgroupsPerDimension: maxComputeWorkgroupsPerDimension,
     };
     device.addEventListener('uncapturederror', (event) => {
@@ -88,7 +89,8 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     device.lost.then((info) => {
       // destroy() from this object is an orderly end; anything else (a driver reset, or someone else
       // destroying a device they lent us) is a loss the caller must hear about.
-      if (!this.#destroying) this.#fail(new DeviceLostError(`WebGPU device lost (${info.reason}): ${info.message}`));
+      if (!this.#destroying)
+        this.#fail(new DeviceLostError(`WebGPU device lost (${info.reason}): ${info.message}`));
     });
   }
 
@@ -139,7 +141,15 @@ export class WebGpuDevice implements Device<GPUBuffer> {
         ]);
         encoded.push({ pipeline, bindGroup, workgroups: kernel.workgroups });
       }
-      return createProgram(this.#host(), label, encoded, [uniforms, stepUniform], stepUniform, snapshots, streamed);
+      return createProgram(
+        this.#host(),
+        label,
+        encoded,
+        [uniforms, stepUniform],
+        stepUniform,
+        snapshots,
+        streamed,
+      );
     } catch (error) {
       this.destroyBuffer(uniforms);
       this.destroyBuffer(stepUniform);
@@ -182,7 +192,8 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     const forced = this.#policy.kernelChoice?.({ op: name, key: tuning.key, variants });
     if (forced !== undefined) {
       const kernel = tuning.candidates.find((candidate) => candidate.variant === forced);
-      if (!kernel) throw new RangeError(`${name}: no candidate kernel ${forced} (candidates: ${variants.join(', ')})`);
+      if (!kernel)
+        throw new RangeError(`${name}: no candidate kernel ${forced} (candidates: ${variants.join(', ')})`);
       return kernel;
     }
     if (!this.#policy.autotune) return fallback;
@@ -198,7 +209,8 @@ export class WebGpuDevice implements Device<GPUBuffer> {
   ): Promise<GPUBindGroup> {
     let unused = 0;
     const entries: GPUBindGroupEntry[] = kernel.bindings.map((ref, binding) => {
-      const buffer = ref === null ? this.#placeholder(unused++) : (ref[0] === 'in' ? step.inputs : step.outputs)[ref[1]];
+      const buffer =
+        ref === null ? this.#placeholder(unused++) : (ref[0] === 'in' ? step.inputs : step.outputs)[ref[1]];
       if (!buffer) throw new RangeError(`${step.node.name}: no ${ref?.[0]}put ${ref?.[1]}`);
       return { binding, resource: { buffer } };
     });
@@ -223,7 +235,8 @@ export class WebGpuDevice implements Device<GPUBuffer> {
 
   /** What the tuner's choices are remembered under: the adapter's identity, as exact as it gets. */
   #adapterName(): string {
-    const info = this.origin?.[1].info ?? (this.gpu as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    const info =
+      this.origin?.[1].info ?? (this.gpu as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
     if (!info) return this.description;
     return [info.vendor, info.architecture, info.device, info.description].join(' / ');
   }
@@ -238,7 +251,11 @@ export class WebGpuDevice implements Device<GPUBuffer> {
   #placeholder(n: number): GPUBuffer {
     while (this.#placeholders.length <= n) {
       this.#placeholders.push(
-        this.#buffer({ label: `placeholder ${this.#placeholders.length}`, size: 4, usage: GPUBufferUsage.STORAGE }),
+        this.#buffer({
+          label: `placeholder ${this.#placeholders.length}`,
+          size: 4,
+          usage: GPUBufferUsage.STORAGE,
+        }),
       );
     }
     return this.#placeholders[n] as GPUBuffer;

@@ -29,7 +29,8 @@ export async function openWebGpu(options: WebGpuOptions = {}): Promise<WebGpuDev
   const adapter = await gpu.requestAdapter(
     options.powerPreference ? { powerPreference: options.powerPreference } : {},
   );
-  if (!adapter) throw new WebGpuUnavailableError('WebGPU is not available here: requestAdapter() returned null');
+  if (!adapter)
+    throw new WebGpuUnavailableError('WebGPU is not available here: requestAdapter() returned null');
   const device = await adapter.requestDevice({
     label: 'dropgpu',
     requiredLimits: {

@@ -122,14 +122,23 @@ export function createProgram(
     runMany: (ctxs: readonly StepContext[], data: readonly Uint32Array[]): RunResult[] => {
       host.check();
       if (!stepStaging || ctxs.length > manySteps) {
-        throw new RangeError(`${label}: runMany takes 1 to ${manySteps} steps of a program with streamed inputs`);
+        throw new RangeError(
+          `${label}: runMany takes 1 to ${manySteps} steps of a program with streamed inputs`,
+        );
       }
       ctxs.forEach(packStep);
       gpu.queue.writeBuffer(stepStaging, 0, stepWords, 0, ctxs.length * (STEP_UNIFORM_BYTES / 4));
       streamed.forEach(({ length }, j) => {
         const values = data[j] as Uint32Array;
-        if (values.length !== ctxs.length * length) throw new RangeError(`${label}: streamed input ${j} size`);
-        gpu.queue.writeBuffer(streamStaging[j] as GPUBuffer, 0, values.buffer, values.byteOffset, values.byteLength);
+        if (values.length !== ctxs.length * length)
+          throw new RangeError(`${label}: streamed input ${j} size`);
+        gpu.queue.writeBuffer(
+          streamStaging[j] as GPUBuffer,
+          0,
+          values.buffer,
+          values.byteOffset,
+          values.byteLength,
+        );
       });
       const encoder = gpu.createCommandEncoder({ label });
       const results = ctxs.map((_, i) => {

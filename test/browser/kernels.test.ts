@@ -5,13 +5,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CpuDevice } from '../../src/device/cpu.js';
 import type { Activation, OpAttrs, OpName } from '../../src/ir/ir.js';
+import { kernelFor } from '../../src/kernels/gpu.js';
 import { adam, sgd as sgdOptimizer, stepContext } from '../../src/nn/optim.js';
 import { OPS } from '../../src/ops/index.js';
 import { matmulVec4Fits, PLAIN_EPILOGUE } from '../../src/ops/matmul.js';
 import type { Tolerance } from '../../src/ops/op.js';
 import type { WebGpuDevice } from '../../src/webgpu/device.js';
 import { openWebGpu } from '../../src/webgpu/open.js';
-import { kernelFor } from '../../src/kernels/gpu.js';
 import { compareClose, randomArray, randomLabels } from '../helpers.js';
 import { type GpuContext, requestTestDevice } from './gpu.js';
 import { type OpInput, type OpOutput, runOp } from './run-op.js';

@@ -1,5 +1,5 @@
 /**
- * SPEC §6 on WebGPU: a lost device mid-fit leaves a checkpoint from which training resumes exactly;
+ * docs/contracts.md, "Errors" on WebGPU: a lost device mid-fit leaves a checkpoint from which training resumes exactly;
  * memory stays flat over thousands of steps and returns to its baseline; results repeat bit for bit.
  */
 import { describe, expect, it } from 'vitest';

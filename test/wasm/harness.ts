@@ -31,7 +31,8 @@ export async function runWasmKernel<P>(
 ): Promise<NumArray[]> {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: maximumPages, shared: true });
   const instance = await WebAssembly.instantiate(await kernels(), { env: { memory } });
-  let top = 1024; // 0 stays unused: a null pointer
+  // Above the module's static data (lookup tables), which instantiation writes into the memory.
+  let top = Math.ceil((instance.exports.heap_base as () => number)() / 64) * 64 + 64;
   const alloc = (bytes: number) => {
     const at = top;
     top += Math.ceil(Math.max(bytes, 4) / 64) * 64;

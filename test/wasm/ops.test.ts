@@ -1,7 +1,7 @@
 /**
  * The Wasm kernels of every op but matmul (wasm/op_kernels.ts, descriptors in src/ops/wasm/) against
  * the CPU references, each with its op's tolerance, on odd shapes; NaN must come out where the
- * reference has NaN. Every case also runs split into 2 and 3 parts and must give the same bits as one.
+ * reference has NaN. Every case also runs split into 2, 3 and 8 parts and must give the same bits as one.
  */
 import { describe, expect, it } from 'vitest';
 import type { WasmKernel } from '../../src/kernels/wasm.js';
@@ -55,7 +55,8 @@ interface Case<P> {
 }
 
 const STEP: StepContext = { step: 0, lr: 0.1, momentum: 0.9, biasCorrection1: 1, biasCorrection2: 1 };
-const PARTS = [2, 3];
+/** Part counts checked against one part (8: more parts than some shapes have rows or blocks). */
+const PARTS = [2, 3, 8];
 /** Fresh outputs start as this, so a value the kernel forgets to write shows. */
 const UNWRITTEN = 7.25;
 

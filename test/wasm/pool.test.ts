@@ -9,11 +9,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import binaryen from 'binaryen';
 import { maximumPages, simd } from 'virtual:wasm-kernels';
+import binaryen from 'binaryen';
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, DropgpuError } from '../../src/errors.js';
-import { createWasmPool, sharedMemoryAvailable, type WasmPool, WasmWorkerError } from '../../src/wasm/pool.js';
+import {
+  createWasmPool,
+  sharedMemoryAvailable,
+  type WasmPool,
+  WasmWorkerError,
+} from '../../src/wasm/pool.js';
 
 /**
  * Kernels with the backend's signature (block, step, part, parts). Part p of n owns elements
@@ -75,14 +80,17 @@ const WAT = `(module
 )`;
 
 const NAMES = ['noop', 'fill', 'mirror', 'mark', 'record', 'trap', 'oob'] as const;
-const K = Object.fromEntries(NAMES.map((name, index) => [name, index])) as Record<(typeof NAMES)[number], number>;
+const K = Object.fromEntries(NAMES.map((name, index) => [name, index])) as Record<
+  (typeof NAMES)[number],
+  number
+>;
 
-function assemble(): Uint8Array {
+function assemble(): Uint8Array<ArrayBuffer> {
   const module = binaryen.parseText(WAT);
   try {
     module.setFeatures(binaryen.Features.All);
     if (!module.validate()) throw new Error('test module does not validate');
-    return module.emitBinary();
+    return new Uint8Array(module.emitBinary());
   } finally {
     module.dispose();
   }
@@ -135,17 +143,19 @@ function setUp(memory: WebAssembly.Memory, step: number): void {
   m[STEP / 4] = step;
 }
 
-/** The program's result computed in JS: A and B after `rounds`. */
-function reference(rounds: number, step: number): [Uint32Array, Uint32Array] {
+/** The program's result computed in JS: A and B after `runs` runs of `rounds` rounds. */
+function reference(rounds: number, step: number, runs = 1): [Uint32Array, Uint32Array] {
   const a = new Uint32Array(LEN);
   const b = new Uint32Array(LEN);
-  for (let i = 0; i < LEN; i++) a[i] = i * 3 + step;
   const mirror = (src: Uint32Array, dst: Uint32Array) => {
     for (let i = 0; i < LEN; i++) dst[i] = Math.imul(dst[i] as number, 3) + 1 + (src[LEN - 1 - i] as number);
   };
-  for (let r = 0; r < rounds; r++) {
-    mirror(a, b);
-    mirror(b, a);
+  for (let run = 0; run < runs; run++) {
+    for (let i = 0; i < LEN; i++) a[i] = i * 3 + step;
+    for (let r = 0; r < rounds; r++) {
+      mirror(a, b);
+      mirror(b, a);
+    }
   }
   return [a, b];
 }
@@ -225,7 +235,31 @@ describe('createWasmPool', () => {
       memory,
     );
     expect(m[log / 4]).toBe(runs);
-    expect([...m.subarray(log / 4 + 1, log / 4 + 1 + runs)]).toEqual(Array.from({ length: runs }, (_, k) => k));
+    expect([...m.subarray(log / 4 + 1, log / 4 + 1 + runs)]).toEqual(
+      Array.from({ length: runs }, (_, k) => k),
+    );
+  });
+
+  it('learns of completed runs by message where Atomics.waitAsync is missing', async () => {
+    const atomics = Atomics as unknown as { waitAsync?: unknown };
+    const waitAsync = atomics.waitAsync;
+    const memory = sharedMemory();
+    setUp(memory, 3);
+    let pool: WasmPool;
+    try {
+      delete atomics.waitAsync;
+      pool = await createWasmPool({ module: testModule, memory, exportNames: NAMES, threads: 2 });
+    } finally {
+      atomics.waitAsync = waitAsync;
+    }
+    try {
+      await Promise.all(Array.from({ length: 50 }, () => pool.run(program(2), STEP)));
+      const [a, b] = reference(2, 3, 50);
+      expect(words(memory, A, LEN)).toEqual(a);
+      expect(words(memory, B, LEN)).toEqual(b);
+    } finally {
+      pool.dispose();
+    }
   });
 
   it('rejects an invalid call list without failing the pool', async () => {
@@ -251,7 +285,9 @@ describe('createWasmPool', () => {
             expect(error).toBeInstanceOf(WasmWorkerError);
             expect(error).toBeInstanceOf(DropgpuError);
             expect((error as WasmWorkerError).message).toMatch(/^Wasm backend: kernel (trap|oob) \(call 1/);
-            expect((error as WasmWorkerError).message).toMatch(kernel === 'trap' ? /unreachable/ : /out of bounds/);
+            expect((error as WasmWorkerError).message).toMatch(
+              kernel === 'trap' ? /unreachable/ : /out of bounds/,
+            );
             expect((error as WasmWorkerError).exportName).toBe(kernel);
             await expect(queued).rejects.toBe(error);
             await expect(pool.run(program(1), STEP)).rejects.toBe(error);
@@ -273,7 +309,9 @@ describe('createWasmPool', () => {
       if (threads > 1) {
         for (const run of pending) await expect(run).rejects.toBeInstanceOf(WasmWorkerError);
       }
-      await expect(pool.run(program(1), STEP)).rejects.toThrow(/^Wasm backend: the thread pool has been disposed/);
+      await expect(pool.run(program(1), STEP)).rejects.toThrow(
+        /^Wasm backend: the thread pool has been disposed/,
+      );
       pool.dispose(); // twice is fine
     }
   });
@@ -310,7 +348,7 @@ describe('createWasmPool', () => {
             'new Int32Array(memory.buffer)[256] = 2048;',
             `const pool = await createWasmPool({ module: await WebAssembly.compile(bytes), memory, exportNames: ${JSON.stringify(NAMES)}, threads: 2 });`,
             `await pool.run(Int32Array.from([${K.mark}, 1024]), 0);`,
-            'console.log(`ran ${new Int32Array(memory.buffer, 2048, 2).join()}`);',
+            "console.log('ran', new Int32Array(memory.buffer, 2048, 2).join());",
             dispose ? 'pool.dispose();' : '',
           ].join('\n'),
         );

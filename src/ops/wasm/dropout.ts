@@ -5,8 +5,9 @@ import { keepThreshold, seedKey } from '../../rng/philox.js';
 import type { DropoutParams } from '../dropout.js';
 
 /**
- * One phase, parallel over blocks of 4 elements. Params: length, then the words of SPEC §3.2 as the
- * WebGPU uniform has them: key (lo, hi), threshold, keep_all, scale = f32(1/keepProb), site, stream.
+ * One phase, parallel over blocks of 4 elements. Params: length, then the words of docs/contracts.md,
+ * "Dropout masks", as the WebGPU uniform has them: key (lo, hi), threshold, keep_all,
+ * scale = f32(1/keepProb), site, stream.
  */
 export const dropoutWasm: WasmKernel<DropoutParams> = {
   phases: ['dropout'],

@@ -1,0 +1,103 @@
+/**
+ * matmul on the Wasm backend. Wasm twin: wasm/matmul_kernels.ts (which names this file back).
+ *
+ * Two phases: `matmul_pack` copies opA into row panels of 4 and opB into column panels of 8 (k-major,
+ * zero-padded past M and N) in scratch memory, and sums opA's rows when the node has colSum;
+ * `matmul_compute` runs a 4×8 register tile of f32x4 accumulators over the whole K for every tile of C,
+ * then the epilogue of shaders/matmul_epilogue.wgsl, in its order. Parts split panels and tiles into
+ * contiguous ranges, each output written by one part, so results do not depend on `parts`.
+ *
+ * Block (u32 words): 0 a, 1 b, 2 bias, 3 aux (the activation's saved output y), 4 out (C, or the
+ * parameter of an update), 5 out2 (dropped activation, or the velocity), 6 metrics, 7 colsum (as the
+ * WebGPU bindings, null entries 0), 8 scratch, then the params:
+ *   9 M, 10 N, 11 K, 12 flags (below), 13 key lo, 14 key hi, 15 threshold, 16 scale = f32(1/keepProb),
+ *   17 site, 18 stream (the dropout words of docs/contracts.md, "Dropout masks"), 19 weight decay (f32),
+ *   20 row panels per cache block of the compute order (A panels of 16·K bytes reused from L2).
+ * Flags: 1 transA, 2 transB, 4 bias, 8 dropout forward, 16 dropout backward, 32 update, 64 momentum,
+ * 128 nesterov, 256 colSum, 512 keep all (keepProb = 1); bits 12..13 the activation, 14..15 the
+ * activation derivative (0 identity, 1 relu, 2 tanh, 3 sigmoid).
+ */
+import type { BufferRef } from '../../kernels/bindings.js';
+import { f32Bits } from '../../kernels/bindings.js';
+import { dropoutWords } from '../../kernels/dropout-words.js';
+import type { WasmKernel } from '../../kernels/wasm.js';
+import type { MatmulParams } from '../matmul.js';
+
+/** Activation codes of wasm/matmul_kernels.ts. */
+const ACTIVATION: Readonly<Record<MatmulParams['activation'], number>> = {
+  identity: 0,
+  relu: 1,
+  tanh: 2,
+  sigmoid: 3,
+};
+
+/** Rows of a tile (an A panel) and columns (a B panel): MR and NR in wasm/matmul_kernels.ts. */
+export const MATMUL_TILE = { m: 4, n: 8 } as const;
+
+/** Bytes of packed A panels kept in cache per block of the compute order (L2-sized). */
+const A_BLOCK_BYTES = 256 * 1024;
+
+/** The row panels per cache block of the compute order for `p` (params word 20). */
+export function matmulPanelRows(p: Pick<MatmulParams, 'K'>): number {
+  return Math.max(1, Math.floor(A_BLOCK_BYTES / (Math.max(p.K, 1) * 4 * MATMUL_TILE.m)));
+}
+
+/** As matmul's WebGPU bindings (src/ops/matmul.ts): a, b, bias, aux, out, out2, metrics, colsum. */
+function bindings(p: MatmulParams): BufferRef[] {
+  let input = 2;
+  const bias: BufferRef = p.bias ? ['in', input++] : null;
+  const aux: BufferRef = p.activationGrad !== 'identity' ? ['in', input++] : null;
+  const second = (p.dropout && !p.dropoutBackward) || p.update?.momentum;
+  const metrics: BufferRef = p.update ? ['in', 3] : null;
+  const colsum: BufferRef = p.colSum ? ['out', second ? 2 : 1] : null;
+  return [['in', 0], ['in', 1], bias, aux, ['out', 0], second ? ['out', 1] : null, metrics, colsum];
+}
+
+function flags(p: MatmulParams): number {
+  const dropout = p.dropout;
+  return (
+    (p.transA ? 1 : 0) |
+    (p.transB ? 2 : 0) |
+    (p.bias ? 4 : 0) |
+    (dropout && !p.dropoutBackward ? 8 : 0) |
+    (dropout && p.dropoutBackward ? 16 : 0) |
+    (p.update ? 32 : 0) |
+    (p.update?.momentum ? 64 : 0) |
+    (p.update?.momentum && p.update.nesterov ? 128 : 0) |
+    (p.colSum ? 256 : 0) |
+    (dropout && dropout.keepProb >= 1 ? 512 : 0) |
+    (ACTIVATION[p.activation] << 12) |
+    (ACTIVATION[p.activationGrad] << 14)
+  );
+}
+
+/** Packed panels (16·K bytes per 4 rows of opA, 32·K per 8 columns of opB), 128 per part, 16 to align. */
+function scratchBytes(p: MatmulParams, parts: number): number {
+  const panelsA = Math.ceil(p.M / MATMUL_TILE.m);
+  const panelsB = Math.ceil(p.N / MATMUL_TILE.n);
+  return 16 + 4 * p.K * (panelsA * MATMUL_TILE.m + panelsB * MATMUL_TILE.n) + 128 * Math.max(1, parts);
+}
+
+export const matmulWasm: WasmKernel<MatmulParams> = {
+  phases: ['matmul_pack', 'matmul_compute'],
+  bind: bindings,
+  params: (p) => {
+    // key lo, key hi, threshold, keep_all (carried in the flags), scale, site, stream.
+    const [keyLo, keyHi, threshold, , scale, site, stream] = dropoutWords(p.dropout) as number[];
+    return [
+      p.M,
+      p.N,
+      p.K,
+      flags(p),
+      keyLo as number,
+      keyHi as number,
+      threshold as number,
+      scale as number,
+      (site as number) >>> 0,
+      (stream as number) >>> 0,
+      f32Bits(p.update?.weightDecay ?? 0),
+      matmulPanelRows(p),
+    ];
+  },
+  scratch: scratchBytes,
+};
