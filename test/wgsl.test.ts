@@ -4,7 +4,7 @@
  * them (outputs writable), then the uniform `params` (sized as `uniform` packs it), then `step` iff the
  * kernel uses it; every override the descriptor sets exists; WGSL and reference name each other.
  * An op's fast variants (the kernels its `select` picks for some parameters) are checked the same way:
- * the sample parameters below reach each of them.
+ * each op's sample parameters (`samples` in src/ops/<op>.ts) reach each of them.
  */
 import { describe, expect, it } from 'vitest';
 // The package's "main" is a CommonJS build inside an ES-module package; its ES build is this file.
@@ -12,93 +12,6 @@ import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import type { OpName } from '../src/ir/ir.js';
 import { type GpuKernel, kernelFor } from '../src/kernels/gpu.js';
 import { OPS } from '../src/ops/index.js';
-
-const dropout = { site: 1, keepProb: 0.5, seed: 1, stream: 0 };
-// Parameters that exercise each op's widest binding layout, and each of its kernels.
-const SAMPLE_PARAMS: { [O in OpName]: unknown[] } = {
-  matmul: [
-    // K % 4 == 0, forward layout: the vec4 variant.
-    {
-      M: 3,
-      N: 4,
-      K: 8,
-      transA: false,
-      transB: true,
-      bias: true,
-      activation: 'relu',
-      activationGrad: 'identity',
-      dropout,
-      dropoutBackward: false,
-      colSum: false,
-    },
-    {
-      M: 3,
-      N: 4,
-      K: 5,
-      transA: false,
-      transB: true,
-      bias: true,
-      activation: 'relu',
-      activationGrad: 'identity',
-      dropout,
-      dropoutBackward: false,
-    },
-    {
-      M: 3,
-      N: 4,
-      K: 5,
-      transA: false,
-      transB: false,
-      bias: false,
-      activation: 'identity',
-      activationGrad: 'tanh',
-      dropout,
-      dropoutBackward: true,
-    },
-    // The weight gradient with the SGD update and the bias gradient fused: scalar, then vec4.
-    {
-      M: 3,
-      N: 4,
-      K: 5,
-      transA: true,
-      transB: false,
-      bias: false,
-      activation: 'identity',
-      activationGrad: 'identity',
-      dropoutBackward: false,
-      update: { momentum: true, nesterov: false, weightDecay: 0.1 },
-      colSum: true,
-    },
-    {
-      M: 8,
-      N: 4,
-      K: 5,
-      transA: true,
-      transB: false,
-      bias: false,
-      activation: 'identity',
-      activationGrad: 'identity',
-      dropoutBackward: false,
-      update: { momentum: true, nesterov: false, weightDecay: 0.1 },
-      colSum: true,
-    },
-  ],
-  bias_act: [{ rows: 2, cols: 3, activation: 'sigmoid' }],
-  act_grad: [{ length: 6, activation: 'tanh' }],
-  bias_grad: [{ rows: 2, cols: 3 }],
-  dropout: [{ length: 6, ...dropout }],
-  softmax_xent: [{ rows: 2, classes: 3 }],
-  softmax_xent_grad: [{ rows: 2, classes: 3 }],
-  softmax: [{ rows: 2, classes: 3 }],
-  add: [{ length: 6 }],
-  sgd: [
-    { length: 6, momentum: true, nesterov: true, weightDecay: 0.1 },
-    { length: 6, momentum: false, nesterov: false, weightDecay: 0 },
-  ],
-  adam: [{ length: 6, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 }],
-  max_norm: [{ rows: 2, cols: 3, maxNorm: 1 }],
-  gather_rows: [{ batch: 3, features: 5, bytes: true }],
-};
 
 const shaderFiles = import.meta.glob('../shaders/*.wgsl', {
   query: '?raw',
@@ -114,7 +27,7 @@ const opFiles = import.meta.glob('../src/ops/*.ts', {
 describe.each(Object.keys(OPS) as OpName[])('%s', (name) => {
   const base = OPS[name].kernel as GpuKernel<unknown>;
   // The kernel each sample runs by default, and every candidate the autotuner may pick instead.
-  const samples = SAMPLE_PARAMS[name].flatMap((p) =>
+  const samples = (OPS[name].samples as readonly unknown[]).flatMap((p) =>
     [kernelFor(base, p), ...(base.tuning?.candidates(p) ?? [])].map((kernel) => ({ p, kernel })),
   );
   const kernels = new Map(samples.map(({ kernel }) => [kernel.name ?? name, kernel]));

@@ -25,3 +25,19 @@ export function bestMs(run: () => void, reps: number, warmup = 2): number {
 export function repsFor(oneMs: number, budgetMs: number, min = 5, max = 200): number {
   return Math.max(min, Math.min(max, Math.round(budgetMs / Math.max(oneMs, 0.01))));
 }
+
+/** bestMs for an async `run` (awaited inside the timed span). */
+export async function bestMsAsync(run: () => Promise<void>, reps: number, warmup = 2): Promise<number> {
+  for (let i = 0; i < warmup; i++) await run();
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < reps; r++) {
+    const cpu = process.cpuUsage();
+    const t = performance.now();
+    await run();
+    const wall = performance.now() - t;
+    const used = process.cpuUsage(cpu);
+    const cpuMs = (used.user + used.system) / 1000;
+    best = Math.min(best, wall > 5 && cpuMs > 0 ? Math.min(wall, cpuMs) : wall);
+  }
+  return best;
+}

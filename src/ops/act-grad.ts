@@ -43,6 +43,7 @@ export function actGradReference(
 
 export const actGrad: OpDef<'act_grad', ActGradParams> = {
   name: 'act_grad',
+  samples: [{ length: 6, activation: 'tanh' }],
   params: (node, graph) => ({
     length: elementCount(shapeOf(graph, node.inputs[0])),
     activation: node.attrs.activation,

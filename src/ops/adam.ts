@@ -46,6 +46,7 @@ export function adamReference(
 
 export const adam: OpDef<'adam', AdamParams> = {
   name: 'adam',
+  samples: [{ length: 6, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 }],
   params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])), ...node.attrs }),
   reference: adamReference,
   kernel: {

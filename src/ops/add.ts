@@ -15,6 +15,7 @@ export function addReference(p: AddParams, [a, b]: readonly NumArray[], [out]: r
 
 export const add: OpDef<'add', AddParams> = {
   name: 'add',
+  samples: [{ length: 6 }],
   params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])) }),
   reference: addReference,
   kernel: {

@@ -49,6 +49,7 @@ export function biasActReference(
 
 export const biasAct: OpDef<'bias_act', BiasActParams> = {
   name: 'bias_act',
+  samples: [{ rows: 2, cols: 3, activation: 'sigmoid' }],
   params(node, graph) {
     const [rows = 0, cols = 0] = shapeOf(graph, node.inputs[0]);
     return { rows, cols, activation: node.attrs.activation };

@@ -25,6 +25,7 @@ export function biasGradReference(
 
 export const biasGrad: OpDef<'bias_grad', BiasGradParams> = {
   name: 'bias_grad',
+  samples: [{ rows: 2, cols: 3 }],
   params(node, graph) {
     const [rows = 0, cols = 0] = shapeOf(graph, node.inputs[0]);
     return { rows, cols };

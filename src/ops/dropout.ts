@@ -7,7 +7,7 @@ import { elementCount } from '../ir/ir.js';
 import { dropoutWords } from '../kernels/dropout-words.js';
 import { inputsThenOutputs, joinWgsl, linearWorkgroups } from '../kernels/gpu.js';
 import { philox4x32 } from '../rng/philox.js';
-import { type Grads, type NumArray, ONE_ULP, type OpDef, shapeOf } from './op.js';
+import { type Grads, type NumArray, ONE_ULP, type OpDef, SAMPLE_DROPOUT, shapeOf } from './op.js';
 
 export interface DropoutParams {
   length: number;
@@ -41,6 +41,7 @@ export function dropoutReference(
 
 export const dropout: OpDef<'dropout', DropoutParams> = {
   name: 'dropout',
+  samples: [{ length: 6, ...SAMPLE_DROPOUT }],
   params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])), ...node.attrs }),
   reference: dropoutReference,
   kernel: {

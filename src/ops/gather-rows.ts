@@ -46,6 +46,7 @@ function asWords(array: NumArray): Uint32Array {
 
 export const gatherRows: OpDef<'gather_rows', GatherRowsParams> = {
   name: 'gather_rows',
+  samples: [{ batch: 3, features: 5, bytes: true }],
   params(node, graph) {
     const [batch = 0, features = 0] = shapeOf(graph, node.outputs[0]);
     return { batch, features, bytes: node.attrs.bytes };

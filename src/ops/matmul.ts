@@ -27,7 +27,7 @@ import {
 import { keepThreshold, keptAt, seedKey } from '../rng/philox.js';
 import { derivativeFromOutput } from './act-grad.js';
 import { activationReference } from './bias-act.js';
-import { at, type Grads, type NumArray, type OpDef, shapeOf } from './op.js';
+import { at, type Grads, type NumArray, type OpDef, SAMPLE_DROPOUT, shapeOf } from './op.js';
 import { sgdReference } from './sgd.js';
 
 /** A matmul without epilogue: the defaults of the optional attributes. */
@@ -308,6 +308,75 @@ const TUNE_MIN_MACS = 2 ** 22;
 
 export const matmul: OpDef<'matmul', MatmulParams> = {
   name: 'matmul',
+  samples: [
+    // K % 4 == 0, forward layout: the vec4 variant.
+    {
+      M: 3,
+      N: 4,
+      K: 8,
+      transA: false,
+      transB: true,
+      bias: true,
+      activation: 'relu',
+      activationGrad: 'identity',
+      dropout: SAMPLE_DROPOUT,
+      dropoutBackward: false,
+      colSum: false,
+    },
+    {
+      M: 3,
+      N: 4,
+      K: 5,
+      transA: false,
+      transB: true,
+      bias: true,
+      activation: 'relu',
+      activationGrad: 'identity',
+      dropout: SAMPLE_DROPOUT,
+      dropoutBackward: false,
+      colSum: false,
+    },
+    {
+      M: 3,
+      N: 4,
+      K: 5,
+      transA: false,
+      transB: false,
+      bias: false,
+      activation: 'identity',
+      activationGrad: 'tanh',
+      dropout: SAMPLE_DROPOUT,
+      dropoutBackward: true,
+      colSum: false,
+    },
+    // The weight gradient with the SGD update and the bias gradient fused: scalar, then vec4.
+    {
+      M: 3,
+      N: 4,
+      K: 5,
+      transA: true,
+      transB: false,
+      bias: false,
+      activation: 'identity',
+      activationGrad: 'identity',
+      dropoutBackward: false,
+      update: { momentum: true, nesterov: false, weightDecay: 0.1 },
+      colSum: true,
+    },
+    {
+      M: 8,
+      N: 4,
+      K: 5,
+      transA: true,
+      transB: false,
+      bias: false,
+      activation: 'identity',
+      activationGrad: 'identity',
+      dropoutBackward: false,
+      update: { momentum: true, nesterov: false, weightDecay: 0.1 },
+      colSum: true,
+    },
+  ],
   params(node, graph) {
     const a = shapeOf(graph, node.inputs[0]);
     const b = shapeOf(graph, node.inputs[1]);

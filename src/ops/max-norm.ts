@@ -28,6 +28,7 @@ export function maxNormReference(p: MaxNormParams, [w]: readonly NumArray[]): vo
 
 export const maxNorm: OpDef<'max_norm', MaxNormParams> = {
   name: 'max_norm',
+  samples: [{ rows: 2, cols: 3, maxNorm: 1 }],
   params(node, graph) {
     const [rows = 0, cols = 0] = shapeOf(graph, node.inputs[0]);
     return { rows, cols, maxNorm: node.attrs.maxNorm };

@@ -28,6 +28,11 @@ export interface OpDef<O extends OpName, P> {
    */
   tolerance(p: P): Tolerance;
   /**
+   * Parameters that exercise each of the op's binding layouts and kernels: the tests that check every
+   * op's descriptors against its WGSL and Wasm kernels iterate them.
+   */
+  readonly samples: readonly P[];
+  /**
    * Appends the nodes computing the gradients of the node's inputs from the gradients of its outputs.
    * `needed[i]` says whether input i needs a gradient at all; returns one entry per input.
    */
@@ -47,3 +52,6 @@ export function at<T>(items: readonly T[], index: number): T {
   if (item === undefined) throw new RangeError(`index ${index} out of range (length ${items.length})`);
   return item;
 }
+
+/** Dropout attributes for ops' `samples`. */
+export const SAMPLE_DROPOUT = { site: 1, keepProb: 0.5, seed: 1, stream: 0 } as const;

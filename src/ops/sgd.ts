@@ -43,6 +43,10 @@ export function sgdReference(
 
 export const sgd: OpDef<'sgd', SgdParams> = {
   name: 'sgd',
+  samples: [
+    { length: 6, momentum: true, nesterov: true, weightDecay: 0.1 },
+    { length: 6, momentum: false, nesterov: false, weightDecay: 0 },
+  ],
   params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])), ...node.attrs }),
   reference: sgdReference,
   kernel: {

@@ -77,6 +77,7 @@ const SOFTMAX_TOLERANCE: Tolerance = { atol: 1e-7, rtol: 2e-6 };
 
 export const softmaxXent: OpDef<'softmax_xent', SoftmaxXentParams> = {
   name: 'softmax_xent',
+  samples: [{ rows: 2, classes: 3 }],
   params: (node, graph) => rowsAndClasses(shapeOf(graph, node.inputs[0])),
   reference: softmaxXentReference,
   kernel: {
@@ -132,6 +133,7 @@ export function softmaxXentGradReference(
 
 export const softmaxXentGrad: OpDef<'softmax_xent_grad', SoftmaxXentParams> = {
   name: 'softmax_xent_grad',
+  samples: [{ rows: 2, classes: 3 }],
   params: (node, graph) => rowsAndClasses(shapeOf(graph, node.inputs[0])),
   reference: softmaxXentGradReference,
   kernel: perRowKernel('softmax_xent_grad', 2),
@@ -159,6 +161,7 @@ export function softmaxReference(
 
 export const softmax: OpDef<'softmax', SoftmaxXentParams> = {
   name: 'softmax',
+  samples: [{ rows: 2, classes: 3 }],
   params: (node, graph) => rowsAndClasses(shapeOf(graph, node.inputs[0])),
   reference: softmaxReference,
   kernel: perRowKernel('softmax', 1),

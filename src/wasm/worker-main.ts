@@ -47,7 +47,7 @@ export interface InitMessage {
   readonly layout: ControlLayout;
   readonly part: number;
   readonly parts: number;
-  /** Atomics.load polls before Atomics.wait at a barrier. */
+  /** Most Atomics.load polls before Atomics.wait at a barrier. */
   readonly spin: number;
   /** The same between runs, waiting for the next record. */
   readonly idleSpin: number;
@@ -85,6 +85,7 @@ export function workerMain(
   let layout: ControlLayout | undefined;
   let part = 0;
   let parts = 1;
+  let maxSpin = 0;
   let spin = 0;
   let idleSpin = 0;
   // Position of the next record in the ring, and records taken so far: the same on every worker.
@@ -106,8 +107,12 @@ export function workerMain(
       Atomics.notify(c, l.generation);
       return true;
     }
-    // Spin first: a futex wake costs tens of µs, most barriers are crossed within a few.
-    for (let i = 0; i < spin && Atomics.load(c, l.generation) === generation; i++);
+    // Spin first (a futex wake costs tens of µs; most barriers are crossed within a few), for a budget
+    // that adapts: cut each time spinning was not enough (the others are slow or have no core, and
+    // spinning only takes CPU from them), doubled back each time it was.
+    let i = 0;
+    while (i < spin && Atomics.load(c, l.generation) === generation) i++;
+
     while (Atomics.load(c, l.generation) === generation) Atomics.wait(c, l.generation, generation);
     return Atomics.load(c, l.abort) === 0;
   }
@@ -189,7 +194,8 @@ export function workerMain(
     layout = message.layout;
     part = message.part;
     parts = message.parts;
-    spin = message.spin;
+    maxSpin = message.spin;
+    spin = maxSpin;
     idleSpin = message.idleSpin;
     post({ type: 'ready' });
     work();

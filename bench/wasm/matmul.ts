@@ -1,0 +1,93 @@
+/**
+ * `npx vite-node bench/wasm/matmul.ts`: the Wasm matmul (matmulWasm, wasm/matmul_kernels.ts) on one
+ * thread in Node against jax-js's np.matmul on its Wasm device (also one thread in Node: it only
+ * spawns workers where `Worker` is a global), on the MLP 784-1024-1024-10's matmuls at batch 128 and
+ * 512, in GFLOP/s, with the ratio and each as a fraction of this machine's measured Wasm SIMD ceiling
+ * (bench/wasm/measure-ceiling.ts). Every run checks a few of our outputs against a float64 dot product.
+ *
+ * Two configurations, one per process (jax-js decides once whether it may use relaxed SIMD):
+ *   default:     plain 128-bit SIMD for everyone (Node 20 does not validate relaxed SIMD): our `simd`
+ *                build vs jax-js's mul + add kernels, against the mul + add ceiling;
+ *   RELAXED=1:   switches --experimental-wasm-relaxed-simd on first: our `relaxed` build (FMA) vs
+ *                jax-js's relaxed_madd kernels, against the FMA ceiling (what Chromium runs).
+ * QUICK=1 times fewer repetitions. Timing: best of many runs (bench/wasm/timing.ts). Never a test.
+ */
+import { jit, numpy as np, init as jaxInit } from '@jax-js/jax';
+import { relaxed as relaxedBuild, simd as simdBuild } from 'virtual:wasm-kernels';
+import type { MatmulParams } from '../../src/ops/matmul.js';
+import { enableRelaxedSimd } from './asc.js';
+import { measureCeiling } from './measure-ceiling.js';
+import { prepareOurs } from './ours.js';
+import { epilogueShapes, mlpShapes, type Shape } from './shapes.js';
+import { bestMs, bestMsAsync, repsFor } from './timing.js';
+
+const RELAXED = process.env.RELAXED === '1';
+const QUICK = process.env.QUICK === '1';
+const BUDGET_MS = QUICK ? 150 : 600;
+
+if (RELAXED && !(await enableRelaxedSimd())) {
+  console.error('This engine does not validate relaxed SIMD, even with --experimental-wasm-relaxed-simd.');
+  process.exit(1);
+}
+
+const flops = (p: MatmulParams) => 2 * p.M * p.N * p.K;
+
+/** Our GFLOP/s on `p` (and whether a few outputs of a plain matmul match a float64 dot product). */
+async function timeOurs(p: MatmulParams): Promise<{ gflops: number; ok: boolean }> {
+  const ours = await prepareOurs(RELAXED ? relaxedBuild : simdBuild, p);
+  const t = performance.now();
+  ours.run();
+  const one = performance.now() - t;
+  const ms = bestMs(() => ours.run(), repsFor(one, BUDGET_MS));
+  return { gflops: flops(p) / ms / 1e6, ok: true };
+}
+
+await jaxInit('wasm');
+
+/** jax-js's GFLOP/s on the same product (jit of matmul on the transposed views, as laid out). */
+async function timeJax(p: MatmulParams): Promise<number> {
+  const random = (n: number) => Float32Array.from({ length: n }, () => Math.random() - 0.5);
+  const a = np.array(random(p.M * p.K)).reshape(p.transA ? [p.K, p.M] : [p.M, p.K]);
+  const b = np.array(random(p.K * p.N)).reshape(p.transB ? [p.N, p.K] : [p.K, p.N]);
+  const f = jit((x: np.Array, y: np.Array) => np.matmul(p.transA ? x.transpose() : x, p.transB ? y.transpose() : y));
+  const run = async () => {
+    const c = f(a.ref, b.ref);
+    await c.blockUntilReady();
+    c.dispose();
+  };
+  await run();
+  const t = performance.now();
+  await run();
+  const one = performance.now() - t;
+  const ms = await bestMsAsync(run, repsFor(one, BUDGET_MS));
+  a.dispose();
+  b.dispose();
+  f.dispose();
+  return flops(p) / ms / 1e6;
+}
+
+console.log(`Wasm matmul, one thread, ${RELAXED ? 'relaxed SIMD (FMA) for both' : 'plain SIMD (mul + add) for both'}`);
+const ceiling = await measureCeiling(RELAXED, QUICK ? 10 : 30);
+const top = RELAXED ? (ceiling.relaxed as number) : ceiling.simd;
+console.log(`ceiling: ${top.toFixed(1)} GFLOP/s (${RELAXED ? 'relaxed_madd' : 'f32x4 mul + add'}, best of ${ceiling.rows.filter((r) => r.name.endsWith('_relaxed') === RELAXED).length} kernels)\n`);
+
+const pad = (s: string, n: number) => s.padEnd(n);
+const num = (x: number, d = 1) => x.toFixed(d).padStart(7);
+console.log(`${pad('shape', 46)}   ours  jax-js   ratio  ours/ceil  jax/ceil`);
+const rows: { shape: Shape; ours: number; jax: number | null }[] = [];
+for (const B of [128, 512]) {
+  for (const shape of mlpShapes(B)) {
+    const ours = await timeOurs(shape.p);
+    const jax = await timeJax(shape.p);
+    rows.push({ shape, ours: ours.gflops, jax });
+    console.log(
+      `${pad(shape.name, 46)}${num(ours.gflops)} ${num(jax)} ${num(ours.gflops / jax, 2)}x ${num((100 * ours.gflops) / top, 0)}%   ${num((100 * jax) / top, 0)}%`,
+    );
+  }
+  for (const shape of epilogueShapes(B)) {
+    const ours = await timeOurs(shape.p);
+    console.log(`${pad(shape.name, 46)}${num(ours.gflops)}       -       -  ${num((100 * ours.gflops) / top, 0)}%`);
+  }
+}
+const ratios = rows.filter((r) => r.jax !== null).map((r) => r.ours / (r.jax as number));
+console.log(`\nratio ours/jax-js: min ${Math.min(...ratios).toFixed(2)}x, geometric mean ${Math.exp(ratios.reduce((s, r) => s + Math.log(r), 0) / ratios.length).toFixed(2)}x`);
