@@ -1,8 +1,9 @@
 /**
  * Builds the Wasm backend's kernels (wasm/, AssemblyScript) with the compiler from `npm ci`: no system
- * toolchain and no committed binary. Two modules from one source: plain 128-bit SIMD, and the same with
- * wasm/features.ts's RELAXED switched on (relaxed-SIMD FMA), which only some engines validate; the
- * backend picks with `WebAssembly.validate`. Both import one shared `env.memory` (for worker threads).
+ * toolchain and no committed binary. Four modules from one source: plain 128-bit SIMD, and the same with
+ * wasm/features.ts's RELAXED switched on (relaxed-SIMD FMA), which only some engines validate (the
+ * backend picks with `WebAssembly.validate`); each importing a shared `env.memory` (worker threads) or
+ * an unshared one (pages without cross-origin isolation, one thread).
  *
  * As a Vite plugin it serves them as the virtual module `virtual:wasm-kernels` (base64 strings), so the
  * library build inlines them and tests and the demo compile them on import.
@@ -31,8 +32,15 @@ interface Asc {
   ): Promise<{ error: Error | null; stderr: { toString(): string } }>;
 }
 
-/** Compiles wasm/index.ts into one module; `relaxed` switches wasm/features.ts's RELAXED on. */
-export async function compileKernels(relaxed: boolean): Promise<{ binary: Uint8Array; files: string[] }> {
+/**
+ * Compiles wasm/index.ts into one module; `relaxed` switches wasm/features.ts's RELAXED on; `shared`
+ * declares the imported memory shared (threads), which pages that are not cross-origin isolated cannot
+ * make, so a build without it serves them (one thread).
+ */
+export async function compileKernels(
+  relaxed: boolean,
+  shared = true,
+): Promise<{ binary: Uint8Array; files: string[] }> {
   const asc = (await import('assemblyscript/asc')).default as unknown as Asc;
   let binary: Uint8Array | null = null;
   const files: string[] = [];
@@ -49,13 +57,13 @@ export async function compileKernels(relaxed: boolean): Promise<{ binary: Uint8A
       '--use',
       'abort=',
       '--importMemory',
-      '--sharedMemory',
+      ...(shared ? ['--sharedMemory'] : []),
       '--initialMemory',
       '1',
       '--maximumMemory',
       String(MAXIMUM_PAGES),
       '--enable',
-      'simd,threads,relaxed-simd',
+      shared ? 'simd,threads,relaxed-simd' : 'simd,relaxed-simd',
       '--baseDir',
       SOURCE,
     ],
@@ -102,12 +110,17 @@ export function wasmKernels(): Plugin {
     resolveId: (id) => (id === MODULE_ID ? resolved : null),
     async load(id) {
       if (id !== resolved) return null;
-      const [simd, relaxed] = await Promise.all([compileKernels(false), compileKernels(true)]);
-      for (const file of simd.files) this.addWatchFile(file);
+      const builds = await Promise.all([
+        compileKernels(false),
+        compileKernels(true),
+        compileKernels(false, false),
+        compileKernels(true, false),
+      ]);
+      for (const file of builds[0].files) this.addWatchFile(file);
+      const names = ['simd', 'relaxed', 'simdUnshared', 'relaxedUnshared'];
       const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
       return [
-        `export const simd = ${JSON.stringify(base64(simd.binary))};`,
-        `export const relaxed = ${JSON.stringify(base64(relaxed.binary))};`,
+        ...builds.map(({ binary }, i) => `export const ${names[i]} = ${JSON.stringify(base64(binary))};`),
         `export const maximumPages = ${MAXIMUM_PAGES};`,
       ].join('\n');
     },

@@ -9,9 +9,10 @@ import { Net } from './net/net.js';
 import type { CompileOptions, ResolvedCompileOptions } from './net/types.js';
 import { type MlpSpec, mlp } from './nn/mlp.js';
 import { sgd } from './nn/optim.js';
-import { openWebGpu, type WebGpuOptions } from './webgpu/open.js';
+import { openWasm, type WasmOptions } from './wasm/open.js';
+import { isSoftwareAdapter, openWebGpu, requestAdapter, type WebGpuOptions } from './webgpu/open.js';
 
-export interface BackendOptions extends WebGpuOptions {
+export interface BackendOptions extends WebGpuOptions, WasmOptions {
   /** CPU only: 'f64' runs the reference in double precision (for gradient checks). Default 'f32'. */
   precision?: CpuPrecision;
 }
@@ -32,19 +33,35 @@ export interface Backend {
 }
 
 /**
- * A backend of the given kind; without one, WebGPU when an adapter is available, else the CPU.
- * Throws `WebGpuUnavailableError` when 'webgpu' is asked for and cannot be had.
+ * A backend of the given kind. Without one: WebGPU on a hardware GPU adapter (or the device passed as
+ * `options.device`); Wasm (SIMD, threads where the page is cross-origin isolated) when the only
+ * adapter is a software one (SwiftShader, llvmpipe, lavapipe, a fallback adapter) or there is none;
+ * the CPU reference only if WebAssembly itself is unavailable. 'cpu' is always the plain-loop
+ * reference. Throws `WebGpuUnavailableError` when 'webgpu' is asked for and cannot be had.
  */
 export async function createBackend(kind?: BackendKind, options: BackendOptions = {}): Promise<Backend> {
-  if (kind !== undefined && kind !== 'cpu' && kind !== 'webgpu') {
-    throw new ArgumentError('kind', "'cpu', 'webgpu' or nothing", describe(kind));
+  if (kind !== undefined && kind !== 'cpu' && kind !== 'wasm' && kind !== 'webgpu') {
+    throw new ArgumentError('kind', "'cpu', 'wasm', 'webgpu' or nothing", describe(kind));
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new ArgumentError('options', 'an object of backend options, or nothing', describe(options));
   }
   if (kind === 'webgpu') return wrapDevice(await openWebGpu(options));
+  if (kind === 'wasm') return wrapDevice(await openWasm(options));
   if (kind === undefined) {
+    if (options.device) return wrapDevice(await openWebGpu(options));
+    const found = await requestAdapter(options).catch(() => ({ missing: 'requestAdapter() failed' }));
+    if ('adapter' in found && !isSoftwareAdapter(found.adapter)) {
+      try {
+        return wrapDevice(await openWebGpu(options, found));
+      } catch {
+        // The adapter gave no device: the Wasm backend does the same work.
+      }
+    }
     try {
-      return wrapDevice(await openWebGpu(options));
+      return wrapDevice(await openWasm(options));
     } catch {
-      // No usable WebGPU here: the CPU backend does the same work, more slowly.
+      // No WebAssembly SIMD here: the CPU reference does the same work, more slowly.
     }
   }
   return wrapDevice(new CpuDevice(options.precision ?? 'f32'));

@@ -36,9 +36,16 @@ const MOMENTUM: u32 = 64;
 const NESTEROV: u32 = 128;
 const COL_SUM: u32 = 256;
 const KEEP_ALL: u32 = 512;
+// opB's full column panels are read where B lies (stride N·4 per k) instead of packed: when !transB.
+const DIRECT_B: u32 = 1024;
+// The kernel computes Cᵀ = opB ᵀ·opA ᵀ (tiles of 4 columns × 8 rows of C), for N much smaller than M:
+// opBᵀ is packed as the row panels, opAᵀ as the column panels; stores go element by element.
+const SWAP: u32 = 2048;
 // Activation codes (bits 12..13: activation, 14..15: activationGrad): 0 identity, 1 relu, 2 tanh, 3 sigmoid.
 const ACT_SHIFT: u32 = 12;
 const ACT_GRAD_SHIFT: u32 = 14;
+// The bits that change what a stored element is (without any, C is stored as summed).
+const EPILOGUE: u32 = HAS_BIAS | DROPOUT_FORWARD | DROPOUT_BACKWARD | UPDATE | (0xf << ACT_SHIFT);
 
 const MR: i32 = 4; // rows of a tile (an A panel)
 const NR: i32 = 8; // columns of a tile (a B panel)
@@ -72,6 +79,7 @@ const W_PANEL_ROWS = 80; // row panels per cache block (compute order, see matmu
 let gM: i32 = 0;
 let gN: i32 = 0;
 let gFlags: u32 = 0;
+let gPlain: bool = true; // no epilogue
 let gBias: usize = 0;
 let gAux: usize = 0;
 let gOut: usize = 0;
@@ -94,6 +102,7 @@ function readEpilogue(block: usize, step: usize): void {
   gM = load<i32>(block, W_M);
   gN = load<i32>(block, W_N);
   gFlags = load<u32>(block, W_FLAGS);
+  gPlain = (gFlags & EPILOGUE) == 0;
   gBias = load<usize>(block, W_BIAS);
   gAux = load<usize>(block, W_AUX);
   gOut = load<usize>(block, W_OUT);
@@ -200,7 +209,7 @@ function storeRow(m: i32, n: i32, lo: v128, hi: v128): void {
   const i = <u32>(m * gN + n);
   const at = <usize>i << 2;
   const flags = gFlags;
-  if (flags == 0) {
+  if (gPlain) {
     v128.store(gOut + at, lo);
     v128.store(gOut + at, hi, 16);
     return;
@@ -276,12 +285,13 @@ function storeOne(m: i32, n: i32, value: f32): void {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The tile: rows m0 .. m0+rows-1 (rows ≤ 4), columns n0 .. n0+cols-1 (cols ≤ 8) of C from the A panel
-// at pa and the B panel at pb ([k][4] and [k][8] f32).
+// The tile: rows m0 .. m0+rows-1 (rows ≤ 4), columns n0 .. n0+cols-1 (cols ≤ 8) of the product from
+// the A panel at pa ([k][4] f32) and the B panel at pb (8 f32 per k, `sb` bytes apart: 32 packed,
+// N·4 read in place). With `swap` the product is Cᵀ: its element (r, c) is C's (c, r).
 
 // @ts-ignore: decorator
 @inline
-function tile(pa: usize, pb: usize, K: i32, m0: i32, n0: i32, rows: i32, cols: i32, buffer: usize): void {
+function tile(pa: usize, pb: usize, sb: usize, K: i32, m0: i32, n0: i32, rows: i32, cols: i32, buffer: usize, swap: bool): void {
   let c00 = f32x4.splat(0);
   let c01 = c00;
   let c10 = c00;
@@ -306,8 +316,9 @@ function tile(pa: usize, pb: usize, K: i32, m0: i32, n0: i32, rows: i32, cols: i
     c30 = madd(a3, b0, c30);
     c31 = madd(a3, b1, c31);
     if (k + 1 < K) {
-      b0 = v128.load(pb, 32);
-      b1 = v128.load(pb, 48);
+      const pb1 = pb + sb;
+      b0 = v128.load(pb1);
+      b1 = v128.load(pb1, 16);
       a0 = v128.load32_splat(pa, 16);
       a1 = v128.load32_splat(pa, 20);
       a2 = v128.load32_splat(pa, 24);
@@ -322,9 +333,29 @@ function tile(pa: usize, pb: usize, K: i32, m0: i32, n0: i32, rows: i32, cols: i
       c31 = madd(a3, b1, c31);
     }
     pa += 32;
-    pb += 64;
+    pb += sb << 1;
   }
-  if (cols == NR) {
+  if (!swap && cols == NR) {
+    if (gPlain) {
+      // No epilogue: store the rows as they are.
+      const row = <usize>gN << 2;
+      const at = gOut + (<usize>(m0 * gN + n0) << 2);
+      v128.store(at, c00);
+      v128.store(at, c01, 16);
+      if (rows > 1) {
+        v128.store(at + row, c10);
+        v128.store(at + row, c11, 16);
+      }
+      if (rows > 2) {
+        v128.store(at + 2 * row, c20);
+        v128.store(at + 2 * row, c21, 16);
+      }
+      if (rows > 3) {
+        v128.store(at + 3 * row, c30);
+        v128.store(at + 3 * row, c31, 16);
+      }
+      return;
+    }
     storeRow(m0, n0, c00, c01);
     if (rows > 1) storeRow(m0 + 1, n0, c10, c11);
     if (rows > 2) storeRow(m0 + 2, n0, c20, c21);
@@ -339,6 +370,13 @@ function tile(pa: usize, pb: usize, K: i32, m0: i32, n0: i32, rows: i32, cols: i
   v128.store(buffer, c21, 80);
   v128.store(buffer, c30, 96);
   v128.store(buffer, c31, 112);
+  if (swap) {
+    // Column c of the tile is row n0 + c of C; store it along C's row (consecutive mask bits).
+    for (let c = 0; c < cols; c++) {
+      for (let r = 0; r < rows; r++) storeOne(n0 + c, m0 + r, load<f32>(buffer + (<usize>(r * NR + c) << 2)));
+    }
+    return;
+  }
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) storeOne(m0 + r, n0 + c, load<f32>(buffer + (<usize>(r * NR + c) << 2)));
   }
@@ -483,37 +521,74 @@ function packB(B: usize, dst: usize, N: i32, K: i32, transB: bool, j: i32): void
   }
 }
 
-// Scratch layout: packed A (⌈M/4⌉ panels of 16·K bytes), packed B (⌈N/8⌉ panels of 32·K bytes), then
-// one 128-byte tile buffer per part; the start rounded up to 16 bytes.
+// Scratch layout: packed A (⌈M/4⌉ panels of 16·K bytes), packed B (⌈N/8⌉ panels of 32·K bytes, or
+// with DIRECT_B just one, for the last partial panel), then one 128-byte tile buffer per part; the
+// start rounded up to 16 bytes. With SWAP, M and N (and A and B) trade places here.
 // @ts-ignore: decorator
 @inline
 function scratchBase(block: usize): usize {
   return (load<usize>(block, W_SCRATCH) + 15) & ~(<usize>15);
 }
 
-/** Phase 1: packs the panels of opA (with the column sums) and of opB, split over parts. */
-export function matmul_pack(block: usize, step: usize, part: i32, parts: i32): void {
+// The product the tiles compute: opA·opB, or with SWAP opBᵀ·opAᵀ (= Cᵀ).
+let pM: i32 = 0;
+let pN: i32 = 0;
+let pA: usize = 0;
+let pB: usize = 0;
+let pTransA: bool = false;
+let pTransB: bool = false;
+
+function readProduct(block: usize): void {
+  const flags = load<u32>(block, W_FLAGS);
   const M = load<i32>(block, W_M);
   const N = load<i32>(block, W_N);
+  const A = load<usize>(block, W_A);
+  const B = load<usize>(block, W_B);
+  const transA = (flags & TRANS_A) != 0;
+  const transB = (flags & TRANS_B) != 0;
+  if (flags & SWAP) {
+    pM = N;
+    pN = M;
+    pA = B;
+    pB = A;
+    pTransA = !transB;
+    pTransB = !transA;
+  } else {
+    pM = M;
+    pN = N;
+    pA = A;
+    pB = B;
+    pTransA = transA;
+    pTransB = transB;
+  }
+}
+
+/** Phase 1: packs the panels of opA (with the column sums) and of opB, split over parts. */
+export function matmul_pack(block: usize, step: usize, part: i32, parts: i32): void {
+  readProduct(block);
+  const M = pM;
+  const N = pN;
   const K = load<i32>(block, W_K);
   const flags = load<u32>(block, W_FLAGS);
   const panelsA = (M + MR - 1) / MR;
   const panelsB = (N + NR - 1) / NR;
   const base = scratchBase(block);
   const packedB = base + <usize>panelsA * (<usize>K << 4);
-  const A = load<usize>(block, W_A);
-  const B = load<usize>(block, W_B);
+  // Without SWAP (which colSum excludes), opA's rows are C's rows: their sums are the column sums.
   const colsum = flags & COL_SUM ? load<usize>(block, W_COLSUM) : 0;
-  // Units: row panels weighted 1, column panels 2 (twice the bytes), split evenly.
-  const units = <i64>(panelsA + 2 * panelsB);
+  const direct = (flags & DIRECT_B) != 0;
+  // Units: row panels weighted 1, column panels 2 (twice the bytes), split evenly. In place, only the
+  // last column panel, if partial, is packed (as panel 0).
+  const firstB = direct ? (N % NR != 0 ? panelsB - 1 : panelsB) : 0;
+  const units = <i64>(panelsA + 2 * (panelsB - firstB));
   const from = <i32>((units * part) / parts);
   const to = <i32>((units * (part + 1)) / parts);
   for (let u = from; u < to; u++) {
     if (u < panelsA) {
-      packA(A, base + <usize>u * (<usize>K << 4), M, K, (flags & TRANS_A) != 0, u, colsum);
+      packA(pA, base + <usize>u * (<usize>K << 4), M, K, pTransA, u, colsum);
     } else if (((u - panelsA) & 1) == 0) {
-      const j = (u - panelsA) >> 1;
-      packB(B, packedB + <usize>j * (<usize>K << 5), N, K, (flags & TRANS_B) != 0, j);
+      const j = firstB + ((u - panelsA) >> 1);
+      packB(pB, packedB + <usize>(j - firstB) * (<usize>K << 5), N, K, pTransB, j);
     }
   }
 }
@@ -525,20 +600,23 @@ export function matmul_pack(block: usize, step: usize, part: i32, parts: i32): v
  */
 export function matmul_compute(block: usize, step: usize, part: i32, parts: i32): void {
   readEpilogue(block, step);
-  const M = gM;
-  const N = gN;
+  readProduct(block);
+  const M = pM;
+  const N = pN;
   const K = load<i32>(block, W_K);
   if (gFlags & UPDATE) {
     // No step once the loss has counted a non-finite value (ops/softmax-xent.ts METRICS.nonFinite).
     if (load<f32>(load<usize>(block, W_METRICS), 12) > 0) return;
   }
+  const swap = (gFlags & SWAP) != 0;
+  const direct = (gFlags & DIRECT_B) != 0;
   const panelsA = (M + MR - 1) / MR;
   const panelsB = (N + NR - 1) / NR;
   const base = scratchBase(block);
   const panelABytes = <usize>K << 4;
   const panelBBytes = <usize>K << 5;
   const packedB = base + <usize>panelsA * panelABytes;
-  const buffer = packedB + <usize>panelsB * panelBBytes + <usize>part * TILE_BYTES;
+  const buffer = packedB + <usize>(direct ? 1 : panelsB) * panelBBytes + <usize>part * TILE_BYTES;
   const panelRows = max(1, load<i32>(block, W_PANEL_ROWS));
   const tiles = <i64>panelsA * <i64>panelsB;
   const from = (tiles * part) / parts;
@@ -553,13 +631,24 @@ export function matmul_compute(block: usize, step: usize, part: i32, parts: i32)
     }
     if (t >= to) return;
     for (let j = 0; j < panelsB; j++) {
-      const pb = packedB + <usize>j * panelBBytes;
       const n0 = j * NR;
       const cols = min(NR, N - n0);
+      let pb = packedB + <usize>j * panelBBytes;
+      let sb: usize = 32;
+      if (direct) {
+        if (cols == NR) {
+          pb = pB + (<usize>n0 << 2);
+          sb = <usize>N << 2;
+        } else {
+          pb = packedB;
+        }
+      }
       for (let i = i0; i < i1; i++) {
         if (t >= from && t < to) {
           const m0 = i * MR;
-          tile(base + <usize>i * panelABytes, pb, K, m0, n0, min(MR, M - m0), cols, buffer);
+          const rows = min(MR, M - m0);
+          if (swap) tile(base + <usize>i * panelABytes, pb, sb, K, m0, n0, rows, cols, buffer, true);
+          else tile(base + <usize>i * panelABytes, pb, sb, K, m0, n0, rows, cols, buffer, false);
         }
         t++;
       }

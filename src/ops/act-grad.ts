@@ -6,6 +6,7 @@ import type { Activation } from '../ir/ir.js';
 import { elementCount } from '../ir/ir.js';
 import { ACTIVATION_CODE, inputsThenOutputs, joinWgsl, linearWorkgroups } from '../kernels/gpu.js';
 import { type NumArray, ONE_ULP, type OpDef, shapeOf } from './op.js';
+import { actGradWasm } from './wasm/act-grad.js';
 
 export interface ActGradParams {
   length: number;
@@ -49,6 +50,7 @@ export const actGrad: OpDef<'act_grad', ActGradParams> = {
     activation: node.attrs.activation,
   }),
   reference: actGradReference,
+  wasm: actGradWasm,
   kernel: {
     wgsl: joinWgsl('activation', 'act_grad'),
     bind: () => inputsThenOutputs(2, 1),

@@ -11,6 +11,7 @@ import { f32Bits, joinWgsl, linearWorkgroups } from '../kernels/gpu.js';
 import type { NumArray, OpDef } from './op.js';
 import { shapeOf } from './op.js';
 import { METRICS } from './softmax-xent.js';
+import { adamWasm } from './wasm/adam.js';
 
 export interface AdamParams {
   length: number;
@@ -49,6 +50,7 @@ export const adam: OpDef<'adam', AdamParams> = {
   samples: [{ length: 6, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 }],
   params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])), ...node.attrs }),
   reference: adamReference,
+  wasm: adamWasm,
   kernel: {
     wgsl: joinWgsl('adam'),
     // param, grad, m, v, metrics

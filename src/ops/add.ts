@@ -2,6 +2,7 @@
 import { elementCount } from '../ir/ir.js';
 import { inputsThenOutputs, joinWgsl, linearWorkgroups } from '../kernels/gpu.js';
 import { type Grads, type NumArray, ONE_ULP, type OpDef, shapeOf } from './op.js';
+import { addWasm } from './wasm/add.js';
 
 export interface AddParams {
   length: number;
@@ -18,6 +19,7 @@ export const add: OpDef<'add', AddParams> = {
   samples: [{ length: 6 }],
   params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])) }),
   reference: addReference,
+  wasm: addWasm,
   kernel: {
     wgsl: joinWgsl('add'),
     bind: () => inputsThenOutputs(2, 1),

@@ -5,6 +5,7 @@
 import type { Activation } from '../ir/ir.js';
 import { ACTIVATION_CODE, inputsThenOutputs, joinWgsl, linearWorkgroups } from '../kernels/gpu.js';
 import { type Grads, type NumArray, ONE_ULP, type OpDef, shapeOf } from './op.js';
+import { biasActWasm } from './wasm/bias-act.js';
 
 export interface BiasActParams {
   rows: number;
@@ -55,6 +56,7 @@ export const biasAct: OpDef<'bias_act', BiasActParams> = {
     return { rows, cols, activation: node.attrs.activation };
   },
   reference: biasActReference,
+  wasm: biasActWasm,
   kernel: {
     wgsl: joinWgsl('activation', 'bias_act'),
     bind: () => inputsThenOutputs(2, 1),

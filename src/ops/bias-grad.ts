@@ -2,6 +2,7 @@
 import { inputsThenOutputs, joinWgsl, rowWorkgroups } from '../kernels/gpu.js';
 import type { NumArray, OpDef } from './op.js';
 import { shapeOf } from './op.js';
+import { biasGradWasm } from './wasm/bias-grad.js';
 
 export interface BiasGradParams {
   rows: number;
@@ -31,6 +32,7 @@ export const biasGrad: OpDef<'bias_grad', BiasGradParams> = {
     return { rows, cols };
   },
   reference: biasGradReference,
+  wasm: biasGradWasm,
   kernel: {
     wgsl: joinWgsl('bias_grad'),
     bind: () => inputsThenOutputs(1, 1),

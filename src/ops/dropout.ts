@@ -8,6 +8,7 @@ import { dropoutWords } from '../kernels/dropout-words.js';
 import { inputsThenOutputs, joinWgsl, linearWorkgroups } from '../kernels/gpu.js';
 import { philox4x32 } from '../rng/philox.js';
 import { type Grads, type NumArray, ONE_ULP, type OpDef, SAMPLE_DROPOUT, shapeOf } from './op.js';
+import { dropoutWasm } from './wasm/dropout.js';
 
 export interface DropoutParams {
   length: number;
@@ -44,6 +45,7 @@ export const dropout: OpDef<'dropout', DropoutParams> = {
   samples: [{ length: 6, ...SAMPLE_DROPOUT }],
   params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])), ...node.attrs }),
   reference: dropoutReference,
+  wasm: dropoutWasm,
   kernel: {
     wgsl: joinWgsl('philox', 'dropout'),
     bind: () => inputsThenOutputs(1, 1),

@@ -6,6 +6,7 @@
  */
 import { inputsThenOutputs, joinWgsl, linearWorkgroups } from '../kernels/gpu.js';
 import { type NumArray, type OpDef, shapeOf } from './op.js';
+import { gatherRowsWasm } from './wasm/gather-rows.js';
 
 export interface GatherRowsParams {
   batch: number;
@@ -52,6 +53,7 @@ export const gatherRows: OpDef<'gather_rows', GatherRowsParams> = {
     return { batch, features, bytes: node.attrs.bytes };
   },
   reference: gatherRowsReference,
+  wasm: gatherRowsWasm,
   kernel: {
     wgsl: joinWgsl('gather_rows'),
     bind: () => inputsThenOutputs(4, 2),

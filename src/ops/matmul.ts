@@ -29,6 +29,7 @@ import { derivativeFromOutput } from './act-grad.js';
 import { activationReference } from './bias-act.js';
 import { at, type Grads, type NumArray, type OpDef, SAMPLE_DROPOUT, shapeOf } from './op.js';
 import { sgdReference } from './sgd.js';
+import { matmulWasm } from './wasm/matmul.js';
 
 /** A matmul without epilogue: the defaults of the optional attributes. */
 export const PLAIN_EPILOGUE = {
@@ -405,6 +406,7 @@ export const matmul: OpDef<'matmul', MatmulParams> = {
     };
   },
   reference: matmulReference,
+  wasm: matmulWasm,
   kernel: {
     ...(SCALAR_KERNELS[0] as GpuKernel<MatmulParams>),
     select: (p) => matmulCandidates(p)[0] as GpuKernel<MatmulParams>,

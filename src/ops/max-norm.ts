@@ -6,6 +6,7 @@
 import { f32Bits, joinWgsl, rowWorkgroups } from '../kernels/gpu.js';
 import type { NumArray, OpDef } from './op.js';
 import { shapeOf } from './op.js';
+import { maxNormWasm } from './wasm/max-norm.js';
 
 export interface MaxNormParams {
   rows: number;
@@ -34,6 +35,7 @@ export const maxNorm: OpDef<'max_norm', MaxNormParams> = {
     return { rows, cols, maxNorm: node.attrs.maxNorm };
   },
   reference: maxNormReference,
+  wasm: maxNormWasm,
   kernel: {
     wgsl: joinWgsl('max_norm'),
     bind: () => [['in', 0]],

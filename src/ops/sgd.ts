@@ -10,6 +10,7 @@ import { f32Bits, joinWgsl, linearWorkgroups } from '../kernels/gpu.js';
 import type { NumArray, OpDef } from './op.js';
 import { shapeOf } from './op.js';
 import { METRICS } from './softmax-xent.js';
+import { sgdWasm } from './wasm/sgd.js';
 
 export interface SgdParams {
   length: number;
@@ -49,6 +50,7 @@ export const sgd: OpDef<'sgd', SgdParams> = {
   ],
   params: (node, graph) => ({ length: elementCount(shapeOf(graph, node.inputs[0])), ...node.attrs }),
   reference: sgdReference,
+  wasm: sgdWasm,
   kernel: {
     wgsl: joinWgsl('sgd_step', 'sgd'),
     // In place: param and velocity are read and written; without momentum velocity is a placeholder.

@@ -11,6 +11,7 @@
 import { type GpuKernel, inputsThenOutputs, joinWgsl, rowWorkgroups } from '../kernels/gpu.js';
 import type { Grads, NumArray, OpDef, Tolerance } from './op.js';
 import { shapeOf } from './op.js';
+import { softmaxWasm, softmaxXentGradWasm, softmaxXentWasm } from './wasm/softmax-xent.js';
 
 export interface SoftmaxXentParams {
   rows: number;
@@ -80,6 +81,7 @@ export const softmaxXent: OpDef<'softmax_xent', SoftmaxXentParams> = {
   samples: [{ rows: 2, classes: 3 }],
   params: (node, graph) => rowsAndClasses(shapeOf(graph, node.inputs[0])),
   reference: softmaxXentReference,
+  wasm: softmaxXentWasm,
   kernel: {
     wgsl: joinWgsl('softmax_xent'),
     // logits, labels, metrics (read and written in place), loss
@@ -136,6 +138,7 @@ export const softmaxXentGrad: OpDef<'softmax_xent_grad', SoftmaxXentParams> = {
   samples: [{ rows: 2, classes: 3 }],
   params: (node, graph) => rowsAndClasses(shapeOf(graph, node.inputs[0])),
   reference: softmaxXentGradReference,
+  wasm: softmaxXentGradWasm,
   kernel: perRowKernel('softmax_xent_grad', 2),
   tolerance: () => SOFTMAX_TOLERANCE,
 };
@@ -164,6 +167,7 @@ export const softmax: OpDef<'softmax', SoftmaxXentParams> = {
   samples: [{ rows: 2, classes: 3 }],
   params: (node, graph) => rowsAndClasses(shapeOf(graph, node.inputs[0])),
   reference: softmaxReference,
+  wasm: softmaxWasm,
   kernel: perRowKernel('softmax', 1),
   tolerance: () => SOFTMAX_TOLERANCE,
 };

@@ -47,7 +47,7 @@ export interface InitMessage {
   readonly layout: ControlLayout;
   readonly part: number;
   readonly parts: number;
-  /** Most Atomics.load polls before Atomics.wait at a barrier. */
+  /** Atomics.load polls before Atomics.wait at a barrier. */
   readonly spin: number;
   /** The same between runs, waiting for the next record. */
   readonly idleSpin: number;
@@ -85,7 +85,6 @@ export function workerMain(
   let layout: ControlLayout | undefined;
   let part = 0;
   let parts = 1;
-  let maxSpin = 0;
   let spin = 0;
   let idleSpin = 0;
   // Position of the next record in the ring, and records taken so far: the same on every worker.
@@ -107,12 +106,8 @@ export function workerMain(
       Atomics.notify(c, l.generation);
       return true;
     }
-    // Spin first (a futex wake costs tens of µs; most barriers are crossed within a few), for a budget
-    // that adapts: cut each time spinning was not enough (the others are slow or have no core, and
-    // spinning only takes CPU from them), doubled back each time it was.
-    let i = 0;
-    while (i < spin && Atomics.load(c, l.generation) === generation) i++;
-
+    // Spin first: a futex wake costs several µs, most barriers are crossed in well under one.
+    for (let i = 0; i < spin && Atomics.load(c, l.generation) === generation; i++);
     while (Atomics.load(c, l.generation) === generation) Atomics.wait(c, l.generation, generation);
     return Atomics.load(c, l.abort) === 0;
   }
@@ -194,8 +189,7 @@ export function workerMain(
     layout = message.layout;
     part = message.part;
     parts = message.parts;
-    maxSpin = message.spin;
-    spin = maxSpin;
+    spin = message.spin;
     idleSpin = message.idleSpin;
     post({ type: 'ready' });
     work();

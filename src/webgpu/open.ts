@@ -21,16 +21,46 @@ export interface WebGpuOptions {
   kernelChoice?: KernelChoice;
 }
 
-export async function openWebGpu(options: WebGpuOptions = {}): Promise<WebGpuDevice> {
-  const policy = { autotune: options.autotune ?? true, kernelChoice: options.kernelChoice };
-  if (options.device) return new WebGpuDevice(options.device, 'WebGPU (caller’s device)', false, policy);
+/** The caller's WebGPU entry point and an adapter of it, or why there is none. */
+export async function requestAdapter(
+  options: WebGpuOptions = {},
+): Promise<{ gpu: GPU; adapter: GPUAdapter } | { missing: string }> {
   const gpu = options.gpu ?? (typeof navigator !== 'undefined' ? navigator.gpu : undefined);
-  if (!gpu) throw new WebGpuUnavailableError('WebGPU is not available here: navigator.gpu is missing');
+  if (!gpu) {
+    const inNode = typeof process !== 'undefined' && Boolean(process.versions?.node);
+    const hint = inNode ? " (in Node, pass { gpu: await nodeGpu() } from 'dropgpu/node')" : '';
+    return { missing: `navigator.gpu is missing${hint}` };
+  }
   const adapter = await gpu.requestAdapter(
     options.powerPreference ? { powerPreference: options.powerPreference } : {},
   );
-  if (!adapter)
-    throw new WebGpuUnavailableError('WebGPU is not available here: requestAdapter() returned null');
+  return adapter ? { gpu, adapter } : { missing: 'requestAdapter() returned null' };
+}
+
+/**
+ * Whether an adapter emulates a GPU on the CPU (SwiftShader, llvmpipe, lavapipe, or any adapter that
+ * says it is a fallback): there the Wasm backend runs the same work several times faster.
+ */
+export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  const fallback =
+    (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    info?.isFallbackAdapter === true;
+  const { vendor, architecture, device, description } = info ?? {};
+  const name = [vendor, architecture, device, description].join(' ').toLowerCase();
+  return fallback || /swiftshader|llvmpipe|lavapipe|software|microsoft basic render/.test(name);
+}
+
+export async function openWebGpu(
+  options: WebGpuOptions = {},
+  found?: { gpu: GPU; adapter: GPUAdapter },
+): Promise<WebGpuDevice> {
+  const policy = { autotune: options.autotune ?? true, kernelChoice: options.kernelChoice };
+  if (options.device) return new WebGpuDevice(options.device, 'WebGPU (caller’s device)', false, policy);
+  const requested = found ?? (await requestAdapter(options));
+  if ('missing' in requested)
+    throw new WebGpuUnavailableError(`WebGPU is not available here: ${requested.missing}`);
+  const { gpu, adapter } = requested;
   const device = await adapter.requestDevice({
     label: 'dropgpu',
     requiredLimits: {

@@ -16,7 +16,7 @@ import type { WasmKernel } from '../../src/kernels/wasm.js';
 import { type MatmulParams, matmul, PLAIN_EPILOGUE } from '../../src/ops/matmul.js';
 import type { NumArray, Tolerance } from '../../src/ops/op.js';
 import { METRICS } from '../../src/ops/softmax-xent.js';
-import { matmulWasm } from '../../src/ops/wasm/matmul.js';
+import { matmulSwaps, matmulWasm } from '../../src/ops/wasm/matmul.js';
 import { keepThreshold, keptAt, seedKey } from '../../src/rng/philox.js';
 import { randomArray } from '../helpers.js';
 import { runWasmKernel } from './harness.js';
@@ -268,6 +268,7 @@ const SHAPES: [number, number, number][] = [
   [7, 1, 33],
   [5, 9, 4],
   [4, 8, 1],
+  [257, 10, 65], // computed as Cᵀ (matmulSwaps)
 ];
 const UPDATES = [
   { momentum: false, nesterov: false, weightDecay: 0 },
@@ -293,6 +294,12 @@ function mlpCases(B: number): Case[] {
 }
 
 describe('matmul (Wasm) plain', () => {
+  it('computes narrow products as Cᵀ: the cases below reach that path', () => {
+    expect(matmulSwaps(params(257, 10, 65, false, false))).toBe(true);
+    expect(matmulSwaps(params(40, 10, 70, false, true))).toBe(true);
+    expect(matmulSwaps(params(40, 10, 70, true, false, { colSum: true }))).toBe(false);
+  });
+
   const cases = LAYOUTS.flatMap(([transA, transB]) => SHAPES.map((s) => [...s, transA, transB] as const));
   it.each(cases)('M %i N %i K %i transA %s transB %s', async (M, N, K, transA, transB) => {
     await check(plainCase(M, N, K, transA, transB));
@@ -304,6 +311,7 @@ describe('matmul (Wasm) epilogues', () => {
     for (const [M, N, K] of [
       [33, 65, 47],
       [7, 10, 33],
+      [40, 10, 70], // computed as Cᵀ
     ] as const) {
       await check(forwardCase(M, N, K, activation));
       await check(forwardCase(M, N, K, activation, 0.7));
@@ -328,6 +336,7 @@ describe('matmul (Wasm) epilogues', () => {
     for (const [M, N, K] of [
       [33, 65, 47],
       [7, 10, 33],
+      [40, 10, 70], // computed as Cᵀ
     ] as const) {
       await check(backwardCase(M, N, K, activationGrad));
       await check(backwardCase(M, N, K, activationGrad, 0.6));
@@ -338,6 +347,7 @@ describe('matmul (Wasm) epilogues', () => {
     for (const [M, N, K] of [
       [33, 65, 47],
       [10, 33, 7],
+      [40, 10, 70], // computed as Cᵀ (without colSum)
     ] as const) {
       await check(updateCase(M, N, K, update));
       await check(updateCase(M, N, K, update, 0, true));

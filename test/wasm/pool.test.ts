@@ -209,7 +209,9 @@ describe('createWasmPool', () => {
     );
   });
 
-  it('executes queued runs in call order, through ring wrap-around and growth', async () => {
+  it('executes queued runs in call order, through ring wrap-around and growth', {
+    timeout: 30_000,
+  }, async () => {
     const memory = sharedMemory(8);
     const log = 8192;
     const runs = 300;
@@ -222,7 +224,7 @@ describe('createWasmPool', () => {
         const order: number[] = [];
         for (let k = 0; k < runs; k++) {
           // Mostly short runs, some long ones (many noops, more than the ring holds at first).
-          const noops = k % 50 === 49 ? 20_000 : k % 7;
+          const noops = k % 100 === 99 ? 10_000 : k % 7;
           const calls = new Int32Array(2 + 2 * noops);
           calls.set([K.record, log]);
           const promise = pool.run(calls, 65536 + 4 * k);

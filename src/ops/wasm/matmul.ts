@@ -2,10 +2,12 @@
  * matmul on the Wasm backend. Wasm twin: wasm/matmul_kernels.ts (which names this file back).
  *
  * Two phases: `matmul_pack` copies opA into row panels of 4 and opB into column panels of 8 (k-major,
- * zero-padded past M and N) in scratch memory, and sums opA's rows when the node has colSum;
- * `matmul_compute` runs a 4×8 register tile of f32x4 accumulators over the whole K for every tile of C,
- * then the epilogue of shaders/matmul_epilogue.wgsl, in its order. Parts split panels and tiles into
- * contiguous ranges, each output written by one part, so results do not depend on `parts`.
+ * zero-padded past M and N) in scratch memory, and sums opA's rows when the node has colSum (opB
+ * stored [K, N] is not packed but read in place, but for a partial last panel); `matmul_compute` runs a
+ * 4×8 register tile of f32x4 accumulators over the whole K for every tile of C, then the epilogue of
+ * shaders/matmul_epilogue.wgsl, in its order. For a narrow C the kernel computes Cᵀ = opBᵀ·opAᵀ
+ * instead (matmulSwaps). Parts split panels and tiles into contiguous ranges, each output written by
+ * one part, so results do not depend on `parts`.
  *
  * Block (u32 words): 0 a, 1 b, 2 bias, 3 aux (the activation's saved output y), 4 out (C, or the
  * parameter of an update), 5 out2 (dropped activation, or the velocity), 6 metrics, 7 colsum (as the
@@ -14,8 +16,9 @@
  *   17 site, 18 stream (the dropout words of docs/contracts.md, "Dropout masks"), 19 weight decay (f32),
  *   20 row panels per cache block of the compute order (A panels of 16·K bytes reused from L2).
  * Flags: 1 transA, 2 transB, 4 bias, 8 dropout forward, 16 dropout backward, 32 update, 64 momentum,
- * 128 nesterov, 256 colSum, 512 keep all (keepProb = 1); bits 12..13 the activation, 14..15 the
- * activation derivative (0 identity, 1 relu, 2 tanh, 3 sigmoid).
+ * 128 nesterov, 256 colSum, 512 keep all (keepProb = 1), bits 10..11 the B mode (MATMUL_B_MODE),
+ * 4096 the product is Cᵀ (see matmulSwaps); bits 12..13 the activation, 14..15 the activation
+ * derivative (0 identity, 1 relu, 2 tanh, 3 sigmoid).
  */
 import type { BufferRef } from '../../kernels/bindings.js';
 import { f32Bits } from '../../kernels/bindings.js';
@@ -53,9 +56,38 @@ function bindings(p: MatmulParams): BufferRef[] {
   return [['in', 0], ['in', 1], bias, aux, ['out', 0], second ? ['out', 1] : null, metrics, colsum];
 }
 
+/**
+ * Whether the kernel computes Cᵀ = opBᵀ·opAᵀ instead (flag 2048): for a narrow C (the logits layer,
+ * N = 10) that pads far less as 4-row panels of opBᵀ than as 8-column panels of opB. Its stores go
+ * element by element, so only where K is long enough to hide that; never with colSum (opA's row sums
+ * come from packing opA's row panels).
+ */
+export function matmulSwaps(p: MatmulParams): boolean {
+  if (p.colSum || p.K < 64) return false;
+  const { m, n } = MATMUL_TILE;
+  const padded = Math.ceil(p.M / m) * m * Math.ceil(p.N / n) * n;
+  const swapped = Math.ceil(p.N / m) * m * Math.ceil(p.M / n) * n;
+  return swapped < 0.85 * padded;
+}
+
+/**
+ * How the tiles get the B panels of the product (flag bits 10..11, B_MODE in wasm/matmul_kernels.ts):
+ * 0 packed by the pack phase, 1 read in place, 2 packed by each part into its own panel buffer right
+ * before the tiles that use it (bench/wasm/matmul-modes.ts times all three).
+ */
+export const MATMUL_B_MODE = { packed: 0, direct: 1, local: 2 } as const;
+
+/** The product the tiles compute (C, or Cᵀ with the swap) and its B mode. */
+function product(p: MatmulParams): { M: number; N: number; bMode: number } {
+  const [M, N] = matmulSwaps(p) ? [p.N, p.M] : [p.M, p.N];
+  return { M, N, bMode: MATMUL_B_MODE.local };
+}
+
 function flags(p: MatmulParams): number {
   const dropout = p.dropout;
   return (
+    (product(p).bMode << 10) |
+    (matmulSwaps(p) ? 4096 : 0) |
     (p.transA ? 1 : 0) |
     (p.transB ? 2 : 0) |
     (p.bias ? 4 : 0) |
@@ -71,10 +103,15 @@ function flags(p: MatmulParams): number {
   );
 }
 
-/** Packed panels (16·K bytes per 4 rows of opA, 32·K per 8 columns of opB), 128 per part, 16 to align. */
+/**
+ * Packed panels (16·K bytes per 4 rows of the product's A, 32·K per 8 columns of its B: all of them,
+ * one when B is read in place, one per part when each part packs its own), 128 bytes per part (a tile
+ * buffer), 16 to align.
+ */
 function scratchBytes(p: MatmulParams, parts: number): number {
-  const panelsA = Math.ceil(p.M / MATMUL_TILE.m);
-  const panelsB = Math.ceil(p.N / MATMUL_TILE.n);
+  const { M, N, bMode } = product(p);
+  const panelsA = Math.ceil(M / MATMUL_TILE.m);
+  const panelsB = [Math.ceil(N / MATMUL_TILE.n), 1, Math.max(1, parts)][bMode] as number;
   return 16 + 4 * p.K * (panelsA * MATMUL_TILE.m + panelsB * MATMUL_TILE.n) + 128 * Math.max(1, parts);
 }
 
