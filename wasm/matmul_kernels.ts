@@ -36,14 +36,20 @@ const MOMENTUM: u32 = 64;
 const NESTEROV: u32 = 128;
 const COL_SUM: u32 = 256;
 const KEEP_ALL: u32 = 512;
-// opB's full column panels are read where B lies (stride N·4 per k) instead of packed: when !transB.
-const DIRECT_B: u32 = 1024;
+// How the tiles get the product's B panels (bits 10..11): packed by matmul_pack into scratch; read
+// where B lies (stride N·4 per k; !transB, full panels, a stride that spreads over L1's sets); or packed
+// by matmul_compute into the part's own panel buffer just before its tiles (few row panels: then each
+// panel serves few tiles and a separate pass over B would cost more than the tiles).
+const B_MODE_SHIFT: u32 = 10;
+const B_PACKED: u32 = 0;
+const B_DIRECT: u32 = 1;
+const B_LOCAL: u32 = 2;
 // The kernel computes Cᵀ = opB ᵀ·opA ᵀ (tiles of 4 columns × 8 rows of C), for N much smaller than M:
 // opBᵀ is packed as the row panels, opAᵀ as the column panels; stores go element by element.
-const SWAP: u32 = 2048;
-// Activation codes (bits 12..13: activation, 14..15: activationGrad): 0 identity, 1 relu, 2 tanh, 3 sigmoid.
-const ACT_SHIFT: u32 = 12;
-const ACT_GRAD_SHIFT: u32 = 14;
+const SWAP: u32 = 4096;
+// Activation codes (bits 16..17: activation, 18..19: activationGrad): 0 identity, 1 relu, 2 tanh, 3 sigmoid.
+const ACT_SHIFT: u32 = 16;
+const ACT_GRAD_SHIFT: u32 = 18;
 // The bits that change what a stored element is (without any, C is stored as summed).
 const EPILOGUE: u32 = HAS_BIAS | DROPOUT_FORWARD | DROPOUT_BACKWARD | UPDATE | (0xf << ACT_SHIFT);
 
@@ -461,14 +467,28 @@ function packA(A: usize, dst: usize, M: i32, K: i32, transA: bool, i: i32, colsu
   }
 }
 
-// Panel j of opB: columns 8j .. 8j+7 as [k][8] at dst.
-function packB(B: usize, dst: usize, N: i32, K: i32, transB: bool, j: i32): void {
+// Panel j of opB: columns 8j .. 8j+7 as [k][8] at dst; with `pair` (!transB, both panels full) also
+// panel j + 1 at dst + 32·K.
+function packB(B: usize, dst: usize, N: i32, K: i32, transB: bool, j: i32, pair: bool): void {
   const n0 = j * NR;
   if (n0 + NR <= N) {
     if (!transB) {
-      // opB[k, n] = B[k·N + n]: the 8 columns at one k are contiguous.
+      // opB[k, n] = B[k·N + n]: the 8 columns at one k are contiguous. With `pair`, panel j + 1 (at
+      // dst + 32·K) too: the 16 columns are one 64-byte line of B when B is 64-byte aligned.
       let src = B + (<usize>n0 << 2);
       const stride = <usize>N << 2;
+      if (pair) {
+        const dst1 = dst + (<usize>K << 5);
+        for (let k = 0; k < K; k++) {
+          const d = <usize>k << 5;
+          v128.store(dst + d, v128.load(src));
+          v128.store(dst + d, v128.load(src, 16), 16);
+          v128.store(dst1 + d, v128.load(src, 32));
+          v128.store(dst1 + d, v128.load(src, 48), 16);
+          src += stride;
+        }
+        return;
+      }
       for (let k = 0; k < K; k++) {
         const d = dst + (<usize>k << 5);
         v128.store(d, v128.load(src));
@@ -476,6 +496,11 @@ function packB(B: usize, dst: usize, N: i32, K: i32, transB: bool, j: i32): void
         src += stride;
       }
     } else {
+      if (pair) {
+        packB(B, dst, N, K, transB, j, false);
+        packB(B, dst + (<usize>K << 5), N, K, transB, j + 1, false);
+        return;
+      }
       // opB[k, n] = B[n·K + k]: 4×4 blocks of the 8 rows of B, transposed.
       const rowBytes = <usize>K << 2;
       const r0 = B + <usize>n0 * rowBytes;
@@ -521,9 +546,9 @@ function packB(B: usize, dst: usize, N: i32, K: i32, transB: bool, j: i32): void
   }
 }
 
-// Scratch layout: packed A (⌈M/4⌉ panels of 16·K bytes), packed B (⌈N/8⌉ panels of 32·K bytes, or
-// with DIRECT_B just one, for the last partial panel), then one 128-byte tile buffer per part; the
-// start rounded up to 16 bytes. With SWAP, M and N (and A and B) trade places here.
+// Scratch layout: packed A (⌈M/4⌉ panels of 16·K bytes); packed B (⌈N/8⌉ panels of 32·K bytes; in
+// B_DIRECT mode one, for a partial last panel; in B_LOCAL mode one per part); then one 128-byte tile
+// buffer per part; the start rounded up to 16 bytes. With SWAP, M and N (and A and B) trade places.
 // @ts-ignore: decorator
 @inline
 function scratchBase(block: usize): usize {
@@ -563,32 +588,40 @@ function readProduct(block: usize): void {
   }
 }
 
-/** Phase 1: packs the panels of opA (with the column sums) and of opB, split over parts. */
+/** Phase 1: packs the panels of opA (with the column sums) and of opB (B_PACKED), split over parts. */
 export function matmul_pack(block: usize, step: usize, part: i32, parts: i32): void {
   readProduct(block);
   const M = pM;
   const N = pN;
   const K = load<i32>(block, W_K);
   const flags = load<u32>(block, W_FLAGS);
+  const mode = (flags >> B_MODE_SHIFT) & 3;
   const panelsA = (M + MR - 1) / MR;
   const panelsB = (N + NR - 1) / NR;
   const base = scratchBase(block);
   const packedB = base + <usize>panelsA * (<usize>K << 4);
+  const panelBBytes = <usize>K << 5;
   // Without SWAP (which colSum excludes), opA's rows are C's rows: their sums are the column sums.
   const colsum = flags & COL_SUM ? load<usize>(block, W_COLSUM) : 0;
-  const direct = (flags & DIRECT_B) != 0;
-  // Units: row panels weighted 1, column panels 2 (twice the bytes), split evenly. In place, only the
-  // last column panel, if partial, is packed (as panel 0).
-  const firstB = direct ? (N % NR != 0 ? panelsB - 1 : panelsB) : 0;
-  const units = <i64>(panelsA + 2 * (panelsB - firstB));
+  // The B panels this phase packs: all of them by pairs, or in place just a partial last one.
+  let firstB = 0;
+  let lastB = panelsB;
+  if (mode == B_LOCAL) firstB = panelsB;
+  if (mode == B_DIRECT) firstB = N % NR != 0 ? panelsB - 1 : panelsB;
+  const pairs = (lastB - firstB + 1) >> 1;
+  // Units: a row panel weighs 1, a pair of column panels 4 (four times the bytes), split evenly.
+  const units = <i64>(panelsA + 4 * pairs);
   const from = <i32>((units * part) / parts);
   const to = <i32>((units * (part + 1)) / parts);
   for (let u = from; u < to; u++) {
     if (u < panelsA) {
       packA(pA, base + <usize>u * (<usize>K << 4), M, K, pTransA, u, colsum);
-    } else if (((u - panelsA) & 1) == 0) {
+    } else if (((u - panelsA) & 3) == 0) {
       const j = firstB + ((u - panelsA) >> 1);
-      packB(pB, packedB + <usize>(j - firstB) * (<usize>K << 5), N, K, pTransB, j);
+      const dst = packedB + <usize>(j - firstB) * panelBBytes;
+      const pair = j + 1 < lastB && (j + 2) * NR <= N;
+      packB(pB, dst, N, K, pTransB, j, pair);
+      if (!pair && j + 1 < lastB) packB(pB, dst + panelBBytes, N, K, pTransB, j + 1, false);
     }
   }
 }
@@ -609,14 +642,16 @@ export function matmul_compute(block: usize, step: usize, part: i32, parts: i32)
     if (load<f32>(load<usize>(block, W_METRICS), 12) > 0) return;
   }
   const swap = (gFlags & SWAP) != 0;
-  const direct = (gFlags & DIRECT_B) != 0;
+  const mode = (gFlags >> B_MODE_SHIFT) & 3;
   const panelsA = (M + MR - 1) / MR;
   const panelsB = (N + NR - 1) / NR;
   const base = scratchBase(block);
   const panelABytes = <usize>K << 4;
   const panelBBytes = <usize>K << 5;
   const packedB = base + <usize>panelsA * panelABytes;
-  const buffer = packedB + <usize>(direct ? 1 : panelsB) * panelBBytes + <usize>part * TILE_BYTES;
+  const bPanels: i32 = mode == B_PACKED ? panelsB : mode == B_DIRECT ? 1 : parts;
+  const ownPanel = packedB + <usize>part * panelBBytes; // B_LOCAL
+  const buffer = packedB + <usize>bPanels * panelBBytes + <usize>part * TILE_BYTES;
   const panelRows = max(1, load<i32>(block, W_PANEL_ROWS));
   const tiles = <i64>panelsA * <i64>panelsB;
   const from = (tiles * part) / parts;
@@ -631,17 +666,25 @@ export function matmul_compute(block: usize, step: usize, part: i32, parts: i32)
     }
     if (t >= to) return;
     for (let j = 0; j < panelsB; j++) {
+      const rowPanels = <i64>(i1 - i0);
+      if (t + rowPanels <= from || t >= to) {
+        t += rowPanels;
+        continue;
+      }
       const n0 = j * NR;
       const cols = min(NR, N - n0);
       let pb = packedB + <usize>j * panelBBytes;
       let sb: usize = 32;
-      if (direct) {
+      if (mode == B_DIRECT) {
         if (cols == NR) {
           pb = pB + (<usize>n0 << 2);
           sb = <usize>N << 2;
         } else {
           pb = packedB;
         }
+      } else if (mode == B_LOCAL) {
+        packB(pB, ownPanel, N, K, pTransB, j, false);
+        pb = ownPanel;
       }
       for (let i = i0; i < i1; i++) {
         if (t >= from && t < to) {

@@ -228,9 +228,8 @@ const SPIN = 4096;
 const INITIAL_RING = 1 << 14;
 
 interface Pending {
-  /** Ring words this record holds, [start, end) modulo the ring (start: its wrap marker if any). */
+  /** Where this record's words begin in the ring (its wrap marker, if it wrapped). */
   readonly start: number;
-  readonly end: number;
   resolve(): void;
   reject(error: Error): void;
 }
@@ -286,7 +285,7 @@ class ThreadPool implements WasmPool {
     // holds the core that the one it waits for needs. Between runs the calling thread needs a core
     // too (to collect a run and submit the next), hence the stricter test there.
     const available = await cores();
-    const spin = threads <= available ? SPIN : 1024;
+    const spin = threads <= available ? SPIN : 64;
     const idleSpin = threads < available ? SPIN : 64;
     let started = 0;
     let onStarted: (() => void) | undefined;
@@ -385,7 +384,7 @@ class ThreadPool implements WasmPool {
     c[LAYOUT.ring + at + 1] = step;
     c.set(calls, LAYOUT.ring + at + 2);
     this.#writeAt = at + words;
-    this.#pending.push({ start, end: this.#writeAt, resolve, reject });
+    this.#pending.push({ start, resolve, reject });
     // The atomic add publishes the plain writes above to the workers that see the new count.
     Atomics.add(c, LAYOUT.submitted, 1);
     Atomics.notify(c, LAYOUT.submitted);

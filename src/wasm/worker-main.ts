@@ -108,7 +108,11 @@ export function workerMain(
     }
     // Spin first: a futex wake costs several µs, most barriers are crossed in well under one.
     for (let i = 0; i < spin && Atomics.load(c, l.generation) === generation; i++);
-    while (Atomics.load(c, l.generation) === generation) Atomics.wait(c, l.generation, generation);
+    // The abort check too: a worker that arrives after another has failed may read the generation
+    // the failure bumped; `abort` was set before that bump.
+    while (Atomics.load(c, l.generation) === generation && Atomics.load(c, l.abort) === 0) {
+      Atomics.wait(c, l.generation, generation);
+    }
     return Atomics.load(c, l.abort) === 0;
   }
 

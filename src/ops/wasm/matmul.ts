@@ -17,7 +17,7 @@
  *   20 row panels per cache block of the compute order (A panels of 16·K bytes reused from L2).
  * Flags: 1 transA, 2 transB, 4 bias, 8 dropout forward, 16 dropout backward, 32 update, 64 momentum,
  * 128 nesterov, 256 colSum, 512 keep all (keepProb = 1), bits 10..11 the B mode (MATMUL_B_MODE),
- * 4096 the product is Cᵀ (see matmulSwaps); bits 12..13 the activation, 14..15 the activation
+ * 4096 the product is Cᵀ (see matmulSwaps); bits 16..17 the activation, 18..19 the activation
  * derivative (0 identity, 1 relu, 2 tanh, 3 sigmoid).
  */
 import type { BufferRef } from '../../kernels/bindings.js';
@@ -56,38 +56,57 @@ function bindings(p: MatmulParams): BufferRef[] {
   return [['in', 0], ['in', 1], bias, aux, ['out', 0], second ? ['out', 1] : null, metrics, colsum];
 }
 
-/**
- * Whether the kernel computes Cᵀ = opBᵀ·opAᵀ instead (flag 2048): for a narrow C (the logits layer,
- * N = 10) that pads far less as 4-row panels of opBᵀ than as 8-column panels of opB. Its stores go
- * element by element, so only where K is long enough to hide that; never with colSum (opA's row sums
- * come from packing opA's row panels).
- */
-export function matmulSwaps(p: MatmulParams): boolean {
-  if (p.colSum || p.K < 64) return false;
-  const { m, n } = MATMUL_TILE;
-  const padded = Math.ceil(p.M / m) * m * Math.ceil(p.N / n) * n;
-  const swapped = Math.ceil(p.N / m) * m * Math.ceil(p.M / n) * n;
-  return swapped < 0.85 * padded;
+/** How matmulWasm runs a node: see `matmulWasmChoice`. */
+export interface MatmulWasmChoice {
+  /** Compute Cᵀ = opBᵀ·opAᵀ (flag 4096); never with colSum (opA's row sums come from its panels). */
+  readonly swap: boolean;
+  /** How the tiles get the product's B panels (MATMUL_B_MODE, flag bits 10..11). */
+  readonly bMode: number;
 }
 
 /**
- * How the tiles get the B panels of the product (flag bits 10..11, B_MODE in wasm/matmul_kernels.ts):
- * 0 packed by the pack phase, 1 read in place, 2 packed by each part into its own panel buffer right
- * before the tiles that use it (bench/wasm/matmul-modes.ts times all three).
+ * How the tiles get the B panels of the product (B_MODE in wasm/matmul_kernels.ts): packed by the pack
+ * phase into scratch; read in place (only where the product's B is stored [K, N]); packed by each
+ * part into its own panel buffer right before the tiles that use it. bench/wasm/modes.ts times them.
  */
 export const MATMUL_B_MODE = { packed: 0, direct: 1, local: 2 } as const;
 
-/** The product the tiles compute (C, or Cᵀ with the swap) and its B mode. */
-function product(p: MatmulParams): { M: number; N: number; bMode: number } {
-  const [M, N] = matmulSwaps(p) ? [p.N, p.M] : [p.M, p.N];
-  return { M, N, bMode: MATMUL_B_MODE.local };
+/**
+ * The default choice. Swap for a narrow C (the logits layer, N = 10): it pads far less as 4-row panels
+ * of opBᵀ than as 8-column panels of opB; its stores go element by element, so only where K is long
+ * enough to hide that. B panels: local (measured fastest or as fast everywhere on the MLP's shapes).
+ */
+export function matmulWasmChoice(p: MatmulParams): MatmulWasmChoice {
+  const { m, n } = MATMUL_TILE;
+  const padded = Math.ceil(p.M / m) * m * Math.ceil(p.N / n) * n;
+  const swapped = Math.ceil(p.N / m) * m * Math.ceil(p.M / n) * n;
+  const swap = !p.colSum && p.K >= 64 && swapped < 0.85 * padded;
+  return { swap, bMode: MATMUL_B_MODE.local };
 }
 
-function flags(p: MatmulParams): number {
+/** Whether the default choice computes Cᵀ. */
+export function matmulSwaps(p: MatmulParams): boolean {
+  return matmulWasmChoice(p).swap;
+}
+
+type Choice = (p: MatmulParams) => MatmulWasmChoice;
+
+/** The product the tiles compute (C, or Cᵀ with the swap) and its B mode, `choose` made valid. */
+function product(p: MatmulParams, choose: Choice): { M: number; N: number; swap: boolean; bMode: number } {
+  const choice = choose(p);
+  const swap = choice.swap && !p.colSum;
+  // The product's B is opB, or with the swap opAᵀ: stored [K, N'] when !transB (or transA).
+  const inPlace = swap ? p.transA : !p.transB;
+  const bMode = choice.bMode === MATMUL_B_MODE.direct && !inPlace ? MATMUL_B_MODE.packed : choice.bMode;
+  return swap ? { M: p.N, N: p.M, swap, bMode } : { M: p.M, N: p.N, swap, bMode };
+}
+
+function flags(p: MatmulParams, choose: Choice): number {
   const dropout = p.dropout;
+  const { swap, bMode } = product(p, choose);
   return (
-    (product(p).bMode << 10) |
-    (matmulSwaps(p) ? 4096 : 0) |
+    (bMode << 10) |
+    (swap ? 4096 : 0) |
     (p.transA ? 1 : 0) |
     (p.transB ? 2 : 0) |
     (p.bias ? 4 : 0) |
@@ -98,8 +117,8 @@ function flags(p: MatmulParams): number {
     (p.update?.momentum && p.update.nesterov ? 128 : 0) |
     (p.colSum ? 256 : 0) |
     (dropout && dropout.keepProb >= 1 ? 512 : 0) |
-    (ACTIVATION[p.activation] << 12) |
-    (ACTIVATION[p.activationGrad] << 14)
+    (ACTIVATION[p.activation] << 16) |
+    (ACTIVATION[p.activationGrad] << 18)
   );
 }
 
@@ -108,33 +127,38 @@ function flags(p: MatmulParams): number {
  * one when B is read in place, one per part when each part packs its own), 128 bytes per part (a tile
  * buffer), 16 to align.
  */
-function scratchBytes(p: MatmulParams, parts: number): number {
-  const { M, N, bMode } = product(p);
+function scratchBytes(p: MatmulParams, parts: number, choose: Choice): number {
+  const { M, N, bMode } = product(p, choose);
   const panelsA = Math.ceil(M / MATMUL_TILE.m);
   const panelsB = [Math.ceil(N / MATMUL_TILE.n), 1, Math.max(1, parts)][bMode] as number;
   return 16 + 4 * p.K * (panelsA * MATMUL_TILE.m + panelsB * MATMUL_TILE.n) + 128 * Math.max(1, parts);
 }
 
-export const matmulWasm: WasmKernel<MatmulParams> = {
-  phases: ['matmul_pack', 'matmul_compute'],
-  bind: bindings,
-  params: (p) => {
-    // key lo, key hi, threshold, keep_all (carried in the flags), scale, site, stream.
-    const [keyLo, keyHi, threshold, , scale, site, stream] = dropoutWords(p.dropout) as number[];
-    return [
-      p.M,
-      p.N,
-      p.K,
-      flags(p),
-      keyLo as number,
-      keyHi as number,
-      threshold as number,
-      scale as number,
-      (site as number) >>> 0,
-      (stream as number) >>> 0,
-      f32Bits(p.update?.weightDecay ?? 0),
-      matmulPanelRows(p),
-    ];
-  },
-  scratch: scratchBytes,
-};
+/** The kernel with `choose` deciding swap and B mode (tests and benchmarks force each path). */
+export function matmulWasmKernel(choose: Choice = matmulWasmChoice): WasmKernel<MatmulParams> {
+  return {
+    phases: ['matmul_pack', 'matmul_compute'],
+    bind: bindings,
+    params: (p) => {
+      // key lo, key hi, threshold, keep_all (carried in the flags), scale, site, stream.
+      const [keyLo, keyHi, threshold, , scale, site, stream] = dropoutWords(p.dropout) as number[];
+      return [
+        p.M,
+        p.N,
+        p.K,
+        flags(p, choose),
+        keyLo as number,
+        keyHi as number,
+        threshold as number,
+        scale as number,
+        (site as number) >>> 0,
+        (stream as number) >>> 0,
+        f32Bits(p.update?.weightDecay ?? 0),
+        matmulPanelRows(p),
+      ];
+    },
+    scratch: (p, parts) => scratchBytes(p, parts, choose),
+  };
+}
+
+export const matmulWasm: WasmKernel<MatmulParams> = matmulWasmKernel();
