@@ -50,6 +50,13 @@ export default defineConfig({
       },
       {
         extends: true,
+        // Cross-origin isolated, as the Wasm backend's threads need (SharedArrayBuffer).
+        server: {
+          headers: {
+            'Cross-Origin-Opener-Policy': 'same-origin',
+            'Cross-Origin-Embedder-Policy': 'require-corp',
+          },
+        },
         test: {
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],

@@ -191,6 +191,115 @@ function laneMask(bits: u32): v128 {
   return i32x4.ne(v128.and(i32x4.splat(bits), i32x4(1, 2, 4, 8)), i32x4.splat(0));
 }
 
+// The keep masks of a tile's rows: row r's elements 0..3 in gMask{2r}, 4..7 in gMask{2r+1}. All
+// ones without dropout (they are then never read).
+let gMask0: v128 = i32x4.splat(-1);
+let gMask1: v128 = i32x4.splat(-1);
+let gMask2: v128 = i32x4.splat(-1);
+let gMask3: v128 = i32x4.splat(-1);
+let gMask4: v128 = i32x4.splat(-1);
+let gMask5: v128 = i32x4.splat(-1);
+let gMask6: v128 = i32x4.splat(-1);
+let gMask7: v128 = i32x4.splat(-1);
+
+// Philox4x32-10 (wasm/philox.ts, bit for bit) of the counters (c0 lane l, step, site, stream) for the
+// four lanes at once, word j of every counter compared with the threshold: gKeep{j} lane l is all ones
+// iff element 4·c0[l] + j is kept. The 32×32 → 64 products are i64x2.extmul (pmuludq on x64).
+let gKeep0: v128 = i32x4.splat(0);
+let gKeep1: v128 = i32x4.splat(0);
+let gKeep2: v128 = i32x4.splat(0);
+let gKeep3: v128 = i32x4.splat(0);
+
+function keep4(counters: v128): void {
+  let c0 = counters;
+  let c1 = i32x4.splat(gStep);
+  let c2 = i32x4.splat(gSite);
+  let c3 = i32x4.splat(gStream);
+  const m0 = i32x4.splat(0xd2511f53);
+  const m1 = i32x4.splat(0xcd9e8d57);
+  let k0 = gKey0;
+  let k1 = gKey1;
+  for (let round = 0; round < 10; round++) {
+    const p0 = i64x2.extmul_low_i32x4_u(m0, c0);
+    const q0 = i64x2.extmul_high_i32x4_u(m0, c0);
+    const p1 = i64x2.extmul_low_i32x4_u(m1, c2);
+    const q1 = i64x2.extmul_high_i32x4_u(m1, c2);
+    const n0 = v128.xor(v128.xor(i32x4.shuffle(p1, q1, 1, 3, 5, 7), c1), i32x4.splat(k0));
+    const n2 = v128.xor(v128.xor(i32x4.shuffle(p0, q0, 1, 3, 5, 7), c3), i32x4.splat(k1));
+    c1 = i32x4.shuffle(p1, q1, 0, 2, 4, 6);
+    c3 = i32x4.shuffle(p0, q0, 0, 2, 4, 6);
+    c0 = n0;
+    c2 = n2;
+    k0 += 0x9e3779b9;
+    k1 += 0xbb67ae85;
+  }
+  const threshold = i32x4.splat(gThreshold);
+  gKeep0 = i32x4.lt_u(c0, threshold);
+  gKeep1 = i32x4.lt_u(c1, threshold);
+  gKeep2 = i32x4.lt_u(c2, threshold);
+  gKeep3 = i32x4.lt_u(c3, threshold);
+}
+
+// The masks of rows m0 .. m0+rows-1, columns n0 .. n0+7 (all inside N) into gMask0..7.
+function tileMasks(m0: i32, n0: i32, rows: i32): void {
+  const all = i32x4.splat(-1);
+  if (gFlags & KEEP_ALL) {
+    gMask0 = gMask1 = gMask2 = gMask3 = gMask4 = gMask5 = gMask6 = gMask7 = all;
+    return;
+  }
+  const N = <u32>gN;
+  const i0 = <u32>m0 * N + <u32>n0;
+  if ((N & 3) == 0) {
+    // Each row's 8 elements are Philox blocks b, b + 1: two rows per keep4, then a 4×4 transpose of
+    // (word, counter) into (counter, word): masks of blocks in lane order.
+    for (let pair = 0; pair < 2; pair++) {
+      if (pair * 2 >= rows) break;
+      const b = (i0 + <u32>(2 * pair) * N) >> 2;
+      const b1 = b + (N >> 2);
+      keep4(i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(b), 1, b + 1), 2, b1), 3, b1 + 1));
+      const t0 = i32x4.shuffle(gKeep0, gKeep1, 0, 4, 1, 5);
+      const t1 = i32x4.shuffle(gKeep0, gKeep1, 2, 6, 3, 7);
+      const t2 = i32x4.shuffle(gKeep2, gKeep3, 0, 4, 1, 5);
+      const t3 = i32x4.shuffle(gKeep2, gKeep3, 2, 6, 3, 7);
+      const lo0 = i32x4.shuffle(t0, t2, 0, 1, 4, 5);
+      const hi0 = i32x4.shuffle(t0, t2, 2, 3, 6, 7);
+      const lo1 = i32x4.shuffle(t1, t3, 0, 1, 4, 5);
+      const hi1 = i32x4.shuffle(t1, t3, 2, 3, 6, 7);
+      if (pair == 0) {
+        gMask0 = lo0;
+        gMask1 = hi0;
+        gMask2 = lo1;
+        gMask3 = hi1;
+      } else {
+        gMask4 = lo0;
+        gMask5 = hi0;
+        gMask6 = lo1;
+        gMask7 = hi1;
+      }
+    }
+    return;
+  }
+  // Rows that do not start on a block: 8 keep bits per row from scalar Philox.
+  let bits = keptBits8(i0);
+  gMask0 = laneMask(bits & 0xf);
+  gMask1 = laneMask(bits >> 4);
+  if (rows > 1) {
+    bits = keptBits8(i0 + N);
+    gMask2 = laneMask(bits & 0xf);
+    gMask3 = laneMask(bits >> 4);
+  }
+  if (rows > 2) {
+    bits = keptBits8(i0 + 2 * N);
+    gMask4 = laneMask(bits & 0xf);
+    gMask5 = laneMask(bits >> 4);
+  }
+  if (rows > 3) {
+    bits = keptBits8(i0 + 3 * N);
+    gMask6 = laneMask(bits & 0xf);
+    gMask7 = laneMask(bits >> 4);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Epilogue.
 
@@ -211,7 +320,8 @@ function sgdV(at: usize, grad: v128): void {
 }
 
 // Stores row m, columns n .. n+7 of C (all inside N) from two vectors of sums.
-function storeRow(m: i32, n: i32, lo: v128, hi: v128): void {
+// maskLo, maskHi: the keep masks of the 8 elements (lanes all ones where kept; see tileMasks).
+function storeRow(m: i32, n: i32, lo: v128, hi: v128, maskLo: v128, maskHi: v128): void {
   const i = <u32>(m * gN + n);
   const at = <usize>i << 2;
   const flags = gFlags;
@@ -229,13 +339,6 @@ function storeRow(m: i32, n: i32, lo: v128, hi: v128): void {
     const b = gBias + (<usize>n << 2);
     lo = f32x4.add(lo, v128.load(b));
     hi = f32x4.add(hi, v128.load(b, 16));
-  }
-  let maskLo = i32x4.splat(-1);
-  let maskHi = maskLo;
-  if (flags & (DROPOUT_FORWARD | DROPOUT_BACKWARD)) {
-    const bits = keptBits8(i);
-    maskLo = laneMask(bits & 0xf);
-    maskHi = laneMask(bits >> 4);
   }
   const scale = f32x4.splat(gScale);
   const zero = f32x4.splat(0);
@@ -291,13 +394,15 @@ function storeOne(m: i32, n: i32, value: f32): void {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The tile: rows m0 .. m0+rows-1 (rows ≤ 4), columns n0 .. n0+cols-1 (cols ≤ 8) of the product from
-// the A panel at pa ([k][4] f32) and the B panel at pb (8 f32 per k, `sb` bytes apart: 32 packed,
-// N·4 read in place). With `swap` the product is Cᵀ: its element (r, c) is C's (c, r).
+// The tile: rows m0 .. m0+rows-1 (rows ≤ R), columns n0 .. n0+cols-1 (cols ≤ 8) of the product from
+// the A panel at pa ([k][4] f32, of which the first R are read) and the B panel at pb (8 f32 per k,
+// `sb` bytes apart: 32 packed, N·4 read in place). R (4, 2 or 1) is a constant where this is inlined:
+// a last row panel of 1 or 2 rows runs a narrower tile instead of multiplying zeros. With `swap` the
+// product is Cᵀ: its element (r, c) is C's (c, r).
 
 // @ts-ignore: decorator
 @inline
-function tile(pa: usize, pb: usize, sb: usize, K: i32, m0: i32, n0: i32, rows: i32, cols: i32, buffer: usize, swap: bool): void {
+function tile(R: i32, pa: usize, pb: usize, sb: usize, K: i32, m0: i32, n0: i32, rows: i32, cols: i32, buffer: usize, swap: bool): void {
   let c00 = f32x4.splat(0);
   let c01 = c00;
   let c10 = c00;
@@ -310,33 +415,41 @@ function tile(pa: usize, pb: usize, sb: usize, K: i32, m0: i32, n0: i32, rows: i
     let b0 = v128.load(pb);
     let b1 = v128.load(pb, 16);
     let a0 = v128.load32_splat(pa);
-    let a1 = v128.load32_splat(pa, 4);
-    let a2 = v128.load32_splat(pa, 8);
-    let a3 = v128.load32_splat(pa, 12);
     c00 = madd(a0, b0, c00);
     c01 = madd(a0, b1, c01);
-    c10 = madd(a1, b0, c10);
-    c11 = madd(a1, b1, c11);
-    c20 = madd(a2, b0, c20);
-    c21 = madd(a2, b1, c21);
-    c30 = madd(a3, b0, c30);
-    c31 = madd(a3, b1, c31);
+    if (R > 1) {
+      const a1 = v128.load32_splat(pa, 4);
+      c10 = madd(a1, b0, c10);
+      c11 = madd(a1, b1, c11);
+    }
+    if (R > 2) {
+      const a2 = v128.load32_splat(pa, 8);
+      const a3 = v128.load32_splat(pa, 12);
+      c20 = madd(a2, b0, c20);
+      c21 = madd(a2, b1, c21);
+      c30 = madd(a3, b0, c30);
+      c31 = madd(a3, b1, c31);
+    }
     if (k + 1 < K) {
       const pb1 = pb + sb;
       b0 = v128.load(pb1);
       b1 = v128.load(pb1, 16);
       a0 = v128.load32_splat(pa, 16);
-      a1 = v128.load32_splat(pa, 20);
-      a2 = v128.load32_splat(pa, 24);
-      a3 = v128.load32_splat(pa, 28);
       c00 = madd(a0, b0, c00);
       c01 = madd(a0, b1, c01);
-      c10 = madd(a1, b0, c10);
-      c11 = madd(a1, b1, c11);
-      c20 = madd(a2, b0, c20);
-      c21 = madd(a2, b1, c21);
-      c30 = madd(a3, b0, c30);
-      c31 = madd(a3, b1, c31);
+      if (R > 1) {
+        const a1 = v128.load32_splat(pa, 20);
+        c10 = madd(a1, b0, c10);
+        c11 = madd(a1, b1, c11);
+      }
+      if (R > 2) {
+        const a2 = v128.load32_splat(pa, 24);
+        const a3 = v128.load32_splat(pa, 28);
+        c20 = madd(a2, b0, c20);
+        c21 = madd(a2, b1, c21);
+        c30 = madd(a3, b0, c30);
+        c31 = madd(a3, b1, c31);
+      }
     }
     pa += 32;
     pb += sb << 1;
@@ -348,24 +461,25 @@ function tile(pa: usize, pb: usize, sb: usize, K: i32, m0: i32, n0: i32, rows: i
       const at = gOut + (<usize>(m0 * gN + n0) << 2);
       v128.store(at, c00);
       v128.store(at, c01, 16);
-      if (rows > 1) {
+      if (R > 1 && rows > 1) {
         v128.store(at + row, c10);
         v128.store(at + row, c11, 16);
       }
-      if (rows > 2) {
+      if (R > 2 && rows > 2) {
         v128.store(at + 2 * row, c20);
         v128.store(at + 2 * row, c21, 16);
       }
-      if (rows > 3) {
+      if (R > 3 && rows > 3) {
         v128.store(at + 3 * row, c30);
         v128.store(at + 3 * row, c31, 16);
       }
       return;
     }
-    storeRow(m0, n0, c00, c01);
-    if (rows > 1) storeRow(m0 + 1, n0, c10, c11);
-    if (rows > 2) storeRow(m0 + 2, n0, c20, c21);
-    if (rows > 3) storeRow(m0 + 3, n0, c30, c31);
+    if (gFlags & (DROPOUT_FORWARD | DROPOUT_BACKWARD)) tileMasks(m0, n0, rows);
+    storeRow(m0, n0, c00, c01, gMask0, gMask1);
+    if (R > 1 && rows > 1) storeRow(m0 + 1, n0, c10, c11, gMask2, gMask3);
+    if (R > 2 && rows > 2) storeRow(m0 + 2, n0, c20, c21, gMask4, gMask5);
+    if (R > 3 && rows > 3) storeRow(m0 + 3, n0, c30, c31, gMask6, gMask7);
     return;
   }
   v128.store(buffer, c00);
@@ -386,6 +500,15 @@ function tile(pa: usize, pb: usize, sb: usize, K: i32, m0: i32, n0: i32, rows: i
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) storeOne(m0 + r, n0 + c, load<f32>(buffer + (<usize>(r * NR + c) << 2)));
   }
+}
+
+// The tile for `rows` rows (a 4-row tile for 3 or 4, else the 2- or 1-row one), C or Cᵀ.
+// @ts-ignore: decorator
+@inline
+function anyTile(pa: usize, pb: usize, sb: usize, K: i32, m0: i32, n0: i32, rows: i32, cols: i32, buffer: usize, swap: bool): void {
+  if (rows > 2) tile(4, pa, pb, sb, K, m0, n0, rows, cols, buffer, swap);
+  else if (rows == 2) tile(2, pa, pb, sb, K, m0, n0, rows, cols, buffer, swap);
+  else tile(1, pa, pb, sb, K, m0, n0, rows, cols, buffer, swap);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -547,7 +670,7 @@ function packB(B: usize, dst: usize, N: i32, K: i32, transB: bool, j: i32, pair:
 }
 
 // Scratch layout: packed A (⌈M/4⌉ panels of 16·K bytes); packed B (⌈N/8⌉ panels of 32·K bytes; in
-// B_DIRECT mode one, for a partial last panel; in B_LOCAL mode one per part); then one 128-byte tile
+// B_DIRECT mode one, for a partial last panel; in B_LOCAL mode two per part); then one 128-byte tile
 // buffer per part; the start rounded up to 16 bytes. With SWAP, M and N (and A and B) trade places.
 // @ts-ignore: decorator
 @inline
@@ -649,8 +772,9 @@ export function matmul_compute(block: usize, step: usize, part: i32, parts: i32)
   const panelABytes = <usize>K << 4;
   const panelBBytes = <usize>K << 5;
   const packedB = base + <usize>panelsA * panelABytes;
-  const bPanels: i32 = mode == B_PACKED ? panelsB : mode == B_DIRECT ? 1 : parts;
-  const ownPanel = packedB + <usize>part * panelBBytes; // B_LOCAL
+  const bPanels: i32 = mode == B_PACKED ? panelsB : mode == B_DIRECT ? 1 : 2 * parts;
+  const ownPanel = packedB + <usize>(2 * part) * panelBBytes; // B_LOCAL: two panels per part
+  let localPair = -1; // B_LOCAL: the panel packed with the one before, in ownPanel's second half
   const buffer = packedB + <usize>bPanels * panelBBytes + <usize>part * TILE_BYTES;
   const panelRows = max(1, load<i32>(block, W_PANEL_ROWS));
   const tiles = <i64>panelsA * <i64>panelsB;
@@ -683,15 +807,23 @@ export function matmul_compute(block: usize, step: usize, part: i32, parts: i32)
           pb = packedB;
         }
       } else if (mode == B_LOCAL) {
-        packB(pB, ownPanel, N, K, pTransB, j, false);
-        pb = ownPanel;
+        if (j == localPair) {
+          // Packed with panel j − 1.
+          pb = ownPanel + panelBBytes;
+        } else {
+          // Two panels at once where they share B's cache lines (stored [K, N]).
+          const pair = !pTransB && (j + 2) * NR <= N;
+          packB(pB, ownPanel, N, K, pTransB, j, pair);
+          localPair = pair ? j + 1 : -1;
+          pb = ownPanel;
+        }
       }
       for (let i = i0; i < i1; i++) {
         if (t >= from && t < to) {
           const m0 = i * MR;
           const rows = min(MR, M - m0);
-          if (swap) tile(base + <usize>i * panelABytes, pb, sb, K, m0, n0, rows, cols, buffer, true);
-          else tile(base + <usize>i * panelABytes, pb, sb, K, m0, n0, rows, cols, buffer, false);
+          if (swap) anyTile(base + <usize>i * panelABytes, pb, sb, K, m0, n0, rows, cols, buffer, true);
+          else anyTile(base + <usize>i * panelABytes, pb, sb, K, m0, n0, rows, cols, buffer, false);
         }
         t++;
       }

@@ -26,7 +26,7 @@ interface Asc {
 }
 
 /** Compiles `sources['index.ts']` (and what it imports) to a Wasm module binary. */
-export async function compileAs(sources: Record<string, string>): Promise<Uint8Array> {
+export async function compileAs(sources: Record<string, string>): Promise<Uint8Array<ArrayBuffer>> {
   const asc = (await import('assemblyscript/asc')).default as unknown as Asc;
   let binary: Uint8Array | null = null;
   let log = '';
@@ -68,12 +68,21 @@ export async function compileAs(sources: Record<string, string>): Promise<Uint8A
       async listFiles() {
         return [];
       },
-      stdout: { write: (text) => void (log += text) },
-      stderr: { write: (text) => void (log += text) },
+      stdout: {
+        write(text) {
+          log += text;
+        },
+      },
+      stderr: {
+        write(text) {
+          log += text;
+        },
+      },
     },
   );
-  if (error || !binary) throw new Error(`bench AS did not compile: ${error?.message ?? ''}\n${log}`);
-  return binary;
+  const out = binary as Uint8Array | null;
+  if (error || !out) throw new Error(`bench AS did not compile: ${error?.message ?? ''}\n${log}`);
+  return Uint8Array.from(out);
 }
 
 /** Lets this Node validate relaxed SIMD (V8 11.x has it behind a flag); true if it now does. */
@@ -90,7 +99,7 @@ export async function enableRelaxedSimd(): Promise<boolean> {
 
 /** A fresh shared memory of `bytes` (rounded up to pages) and an instance of `binary` on it. */
 export async function instantiate(
-  binary: Uint8Array,
+  binary: Uint8Array<ArrayBuffer>,
   bytes: number,
 ): Promise<{ memory: WebAssembly.Memory; exports: WebAssembly.Exports }> {
   const pages = Math.max(1, Math.ceil(bytes / 65536));

@@ -12,12 +12,13 @@
  *                jax-js's relaxed_madd kernels, against the FMA ceiling (what Chromium runs).
  * QUICK=1 times fewer repetitions. Timing: best of many runs (bench/wasm/timing.ts). Never a test.
  */
-import { jit, numpy as np, init as jaxInit } from '@jax-js/jax';
+
 import { relaxed as relaxedBuild, simd as simdBuild } from 'virtual:wasm-kernels';
-import type { MatmulParams } from '../../src/ops/matmul.js';
+import { init as jaxInit, jit, numpy as np } from '@jax-js/jax';
+import { type MatmulParams, matmul } from '../../src/ops/matmul.js';
 import { enableRelaxedSimd } from './asc.js';
 import { measureCeiling } from './measure-ceiling.js';
-import { prepareOurs } from './ours.js';
+import { type Prepared, prepareOurs } from './ours.js';
 import { epilogueShapes, mlpShapes, type Shape } from './shapes.js';
 import { bestMs, bestMsAsync, repsFor } from './timing.js';
 
@@ -32,14 +33,35 @@ if (RELAXED && !(await enableRelaxedSimd())) {
 
 const flops = (p: MatmulParams) => 2 * p.M * p.N * p.K;
 
-/** Our GFLOP/s on `p` (and whether a few outputs of a plain matmul match a float64 dot product). */
+/** Whether 64 outputs of a plain matmul match float64 dot products (within matmul's tolerance). */
+function checkPlain(p: MatmulParams, ours: Prepared): boolean {
+  const A = ours.input(0);
+  const B = ours.input(1);
+  const C = ours.result();
+  const { atol, rtol } = matmul.tolerance(p);
+  for (let t = 0; t < 64; t++) {
+    const m = (t * 7919) % p.M;
+    const n = (t * 104729) % p.N;
+    let sum = 0;
+    for (let k = 0; k < p.K; k++) {
+      const a = p.transA ? A[k * p.M + m] : A[m * p.K + k];
+      const b = p.transB ? B[n * p.K + k] : B[k * p.N + n];
+      sum += (a as number) * (b as number);
+    }
+    if (!(Math.abs((C[m * p.N + n] as number) - sum) <= atol + rtol * Math.abs(sum))) return false;
+  }
+  return true;
+}
+
+/** Our GFLOP/s on `p` (and, for a plain matmul, whether its outputs check). */
 async function timeOurs(p: MatmulParams): Promise<{ gflops: number; ok: boolean }> {
   const ours = await prepareOurs(RELAXED ? relaxedBuild : simdBuild, p);
   const t = performance.now();
   ours.run();
   const one = performance.now() - t;
+  const ok = p.update || p.bias || p.dropout || p.activationGrad !== 'identity' ? true : checkPlain(p, ours);
   const ms = bestMs(() => ours.run(), repsFor(one, BUDGET_MS));
-  return { gflops: flops(p) / ms / 1e6, ok: true };
+  return { gflops: flops(p) / ms / 1e6, ok };
 }
 
 await jaxInit('wasm');
@@ -49,7 +71,9 @@ async function timeJax(p: MatmulParams): Promise<number> {
   const random = (n: number) => Float32Array.from({ length: n }, () => Math.random() - 0.5);
   const a = np.array(random(p.M * p.K)).reshape(p.transA ? [p.K, p.M] : [p.M, p.K]);
   const b = np.array(random(p.K * p.N)).reshape(p.transB ? [p.N, p.K] : [p.K, p.N]);
-  const f = jit((x: np.Array, y: np.Array) => np.matmul(p.transA ? x.transpose() : x, p.transB ? y.transpose() : y));
+  const f = jit((x: np.Array, y: np.Array) =>
+    np.matmul(p.transA ? x.transpose() : x, p.transB ? y.transpose() : y),
+  );
   const run = async () => {
     const c = f(a.ref, b.ref);
     await c.blockUntilReady();
@@ -66,10 +90,14 @@ async function timeJax(p: MatmulParams): Promise<number> {
   return flops(p) / ms / 1e6;
 }
 
-console.log(`Wasm matmul, one thread, ${RELAXED ? 'relaxed SIMD (FMA) for both' : 'plain SIMD (mul + add) for both'}`);
+console.log(
+  `Wasm matmul, one thread, ${RELAXED ? 'relaxed SIMD (FMA) for both' : 'plain SIMD (mul + add) for both'}`,
+);
 const ceiling = await measureCeiling(RELAXED, QUICK ? 10 : 30);
 const top = RELAXED ? (ceiling.relaxed as number) : ceiling.simd;
-console.log(`ceiling: ${top.toFixed(1)} GFLOP/s (${RELAXED ? 'relaxed_madd' : 'f32x4 mul + add'}, best of ${ceiling.rows.filter((r) => r.name.endsWith('_relaxed') === RELAXED).length} kernels)\n`);
+console.log(
+  `ceiling: ${top.toFixed(1)} GFLOP/s (${RELAXED ? 'relaxed_madd' : 'f32x4 mul + add'}, best of ${ceiling.rows.filter((r) => r.name.endsWith('_relaxed') === RELAXED).length} kernels)\n`,
+);
 
 const pad = (s: string, n: number) => s.padEnd(n);
 const num = (x: number, d = 1) => x.toFixed(d).padStart(7);
@@ -80,14 +108,19 @@ for (const B of [128, 512]) {
     const ours = await timeOurs(shape.p);
     const jax = await timeJax(shape.p);
     rows.push({ shape, ours: ours.gflops, jax });
+    const bad = ours.ok ? '' : '  WRONG RESULT';
     console.log(
-      `${pad(shape.name, 46)}${num(ours.gflops)} ${num(jax)} ${num(ours.gflops / jax, 2)}x ${num((100 * ours.gflops) / top, 0)}%   ${num((100 * jax) / top, 0)}%`,
+      `${pad(shape.name, 46)}${num(ours.gflops)} ${num(jax)} ${num(ours.gflops / jax, 2)}x ${num((100 * ours.gflops) / top, 0)}%   ${num((100 * jax) / top, 0)}%${bad}`,
     );
   }
   for (const shape of epilogueShapes(B)) {
     const ours = await timeOurs(shape.p);
-    console.log(`${pad(shape.name, 46)}${num(ours.gflops)}       -       -  ${num((100 * ours.gflops) / top, 0)}%`);
+    console.log(
+      `${pad(shape.name, 46)}${num(ours.gflops)}       -       -  ${num((100 * ours.gflops) / top, 0)}%`,
+    );
   }
 }
 const ratios = rows.filter((r) => r.jax !== null).map((r) => r.ours / (r.jax as number));
-console.log(`\nratio ours/jax-js: min ${Math.min(...ratios).toFixed(2)}x, geometric mean ${Math.exp(ratios.reduce((s, r) => s + Math.log(r), 0) / ratios.length).toFixed(2)}x`);
+console.log(
+  `\nratio ours/jax-js: min ${Math.min(...ratios).toFixed(2)}x, geometric mean ${Math.exp(ratios.reduce((s, r) => s + Math.log(r), 0) / ratios.length).toFixed(2)}x`,
+);

@@ -18,7 +18,9 @@ const ROUNDS = Number(process.env.ROUNDS ?? 6);
 const modes = Object.entries(MATMUL_B_MODE);
 
 console.log(`B modes and swap, one thread, ${RELAXED ? 'relaxed' : 'plain'} SIMD build, GFLOP/s`);
-console.log(`${'shape'.padEnd(48)}${modes.map(([m]) => m.padStart(8)).join('')}${modes.map(([m]) => `${m}ᵀ`.padStart(9)).join('')}`);
+console.log(
+  `${'shape'.padEnd(48)}${modes.map(([m]) => m.padStart(8)).join('')}${modes.map(([m]) => `${m}ᵀ`.padStart(9)).join('')}`,
+);
 for (const B of [128, 512]) {
   for (const shape of [...mlpShapes(B), ...epilogueShapes(B)]) {
     const p = shape.p;
@@ -33,13 +35,26 @@ for (const B of [128, 512]) {
       }
     }
     for (let round = 0; round < ROUNDS; round++) {
-      for (const r of runs) if (!r.skip) r.best = Math.min(r.best, bestMs(() => r.run.run(), 2, round === 0 ? 1 : 0));
+      for (const r of runs)
+        if (!r.skip)
+          r.best = Math.min(
+            r.best,
+            bestMs(() => r.run.run(), 2, round === 0 ? 1 : 0),
+          );
     }
     const cells = runs.map((r) => {
       if (r.skip) return '-';
       const mark = r.swap === chosen.swap && r.bMode === chosen.bMode ? '*' : '';
       return `${((2 * p.M * p.N * p.K) / r.best / 1e6).toFixed(1)}${mark}`;
     });
-    console.log(`${shape.name.padEnd(48)}${cells.slice(0, 3).map((c) => c.padStart(8)).join('')}${cells.slice(3).map((c) => c.padStart(9)).join('')}`);
+    console.log(
+      `${shape.name.padEnd(48)}${cells
+        .slice(0, 3)
+        .map((c) => c.padStart(8))
+        .join('')}${cells
+        .slice(3)
+        .map((c) => c.padStart(9))
+        .join('')}`,
+    );
   }
 }

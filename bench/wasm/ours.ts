@@ -1,7 +1,8 @@
 /**
  * Runs the shipped Wasm matmul (matmulWasm, wasm/matmul_kernels.ts) on one thread, outside any
  * device, for the benchmarks: one fresh shared memory per case holding the node's buffers (random
- * values), its block, step block and scratch; `run()` calls every phase for the one part. Never a test.
+ * values), its block, step block and scratch; `run()` calls every phase for `parts` parts in turn.
+ * Never a test.
  */
 import { maximumPages } from 'virtual:wasm-kernels';
 import { f32Bits } from '../../src/kernels/bindings.js';
@@ -29,6 +30,8 @@ export interface Prepared {
   run(): void;
   /** Output 0 (C, or the parameter), for checks. */
   result(): Float32Array;
+  /** Input i as it lies in the kernel's memory (a copy). */
+  input(i: number): Float32Array;
 }
 
 /** Instantiates `binary` (base64 of a kernel build) on a fresh memory holding `p`'s buffers. */
@@ -73,7 +76,9 @@ export async function prepareOurs(
   const outs = outputs.map((n) => alloc(n));
   // An update's outputs are its inputs (the parameter and velocity), in place.
   const outAt = (i: number) => (p.update ? (ins[i === 0 ? 2 : 4] as number) : (outs[i] as number));
-  const pointers = kernel.bind(p).map((ref) => (ref === null ? 0 : ref[0] === 'in' ? ins[ref[1]] : outAt(ref[1])));
+  const pointers = kernel
+    .bind(p)
+    .map((ref) => (ref === null ? 0 : ref[0] === 'in' ? ins[ref[1]] : outAt(ref[1])));
   const words = [...pointers, scratch > 0 ? alloc(scratch / 4) : 0, ...kernel.params(p)] as number[];
   const block = alloc(words.length);
   new Uint32Array(memory.buffer, block, words.length).set(words);
@@ -87,6 +92,10 @@ export async function prepareOurs(
     result() {
       const at = outAt(0);
       return new Float32Array(memory.buffer.slice(at, at + p.M * p.N * 4));
+    },
+    input(i) {
+      const at = ins[i] as number;
+      return new Float32Array(memory.buffer.slice(at, at + (inputs[i] as number) * 4));
     },
   };
 }

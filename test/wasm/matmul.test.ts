@@ -16,7 +16,7 @@ import type { WasmKernel } from '../../src/kernels/wasm.js';
 import { type MatmulParams, matmul, PLAIN_EPILOGUE } from '../../src/ops/matmul.js';
 import type { NumArray, Tolerance } from '../../src/ops/op.js';
 import { METRICS } from '../../src/ops/softmax-xent.js';
-import { matmulSwaps, matmulWasm } from '../../src/ops/wasm/matmul.js';
+import { MATMUL_B_MODE, matmulSwaps, matmulWasm, matmulWasmKernel } from '../../src/ops/wasm/matmul.js';
 import { keepThreshold, keptAt, seedKey } from '../../src/rng/philox.js';
 import { randomArray } from '../helpers.js';
 import { runWasmKernel } from './harness.js';
@@ -126,12 +126,17 @@ function checkMask(c: Case, actual: ArrayLike<number>, expected: ArrayLike<numbe
   }
 }
 
-async function check(c: Case, run: Runner = runWasmKernel, splits = [2, 3]): Promise<void> {
+async function check(
+  c: Case,
+  run: Runner = runWasmKernel,
+  splits = [2, 3],
+  kernel: WasmKernel<MatmulParams> = matmulWasm,
+): Promise<void> {
   const ctx = c.ctx ?? STEP;
   const [refIns, refOuts] = materialize(c);
   matmul.reference(c.p, refIns, refOuts, ctx);
   const [ins, outs] = materialize(c);
-  const got = await run(matmulWasm, c.p, ins, outs, ctx, 1);
+  const got = await run(kernel, c.p, ins, outs, ctx, 1);
   const tolerance = matmul.tolerance(c.p);
   got.forEach((actual, i) => {
     const expected = refOuts[i] as NumArray;
@@ -141,7 +146,7 @@ async function check(c: Case, run: Runner = runWasmKernel, splits = [2, 3]): Pro
   });
   for (const parts of splits) {
     const [pIns, pOuts] = materialize(c);
-    const split = await run(matmulWasm, c.p, pIns, pOuts, ctx, parts);
+    const split = await run(kernel, c.p, pIns, pOuts, ctx, parts);
     split.forEach((actual, i) => {
       const one = bitsOf(got[i] as NumArray);
       const bits = bitsOf(actual);
@@ -193,7 +198,7 @@ function forwardCase(
 function savedOutputs(activation: MatmulParams['activation'], n: number, seed: number): Float32Array {
   const u = values(n, seed, -1, 1);
   return u.map((x) => {
-    if (activation === 'relu') return x < 0 ? 0 : x;
+    if (activation === 'relu') return Math.max(x, 0);
     if (activation === 'sigmoid') return (x + 1) / 2;
     return x;
   });
@@ -311,6 +316,7 @@ describe('matmul (Wasm) epilogues', () => {
     for (const [M, N, K] of [
       [33, 65, 47],
       [7, 10, 33],
+      [9, 36, 20], // N % 4 == 0: rows start on Philox blocks (the vector mask path)
       [40, 10, 70], // computed as Cᵀ
     ] as const) {
       await check(forwardCase(M, N, K, activation));
@@ -336,6 +342,7 @@ describe('matmul (Wasm) epilogues', () => {
     for (const [M, N, K] of [
       [33, 65, 47],
       [7, 10, 33],
+      [9, 36, 20], // N % 4 == 0: rows start on Philox blocks (the vector mask path)
       [40, 10, 70], // computed as Cᵀ
     ] as const) {
       await check(backwardCase(M, N, K, activationGrad));
@@ -368,6 +375,34 @@ describe('matmul (Wasm) epilogues', () => {
   it.each(LAYOUTS)('colSum transA %s transB %s', async (transA, transB) => {
     await check(plainCase(65, 33, 47, transA, transB, true));
     await check(plainCase(7, 9, 257, transA, transB, true));
+  });
+});
+
+describe('matmul (Wasm) every path', () => {
+  // Whatever matmulWasmChoice picks, each way of getting the B panels, computing C or Cᵀ, must work.
+  const paths = [false, true].flatMap((swap) =>
+    Object.entries(MATMUL_B_MODE).map(([mode, bMode]) => [swap ? `${mode} Cᵀ` : mode, swap, bMode] as const),
+  );
+  it.each(paths)('%s', async (_name, swap, bMode) => {
+    const kernel = matmulWasmKernel(() => ({ swap, bMode }));
+    for (const [transA, transB] of LAYOUTS) {
+      for (const [M, N, K] of [
+        [33, 65, 47],
+        [6, 17, 9],
+        [1, 9, 3],
+      ] as const) {
+        await check(plainCase(M, N, K, transA, transB), runWasmKernel, [2, 3], kernel);
+      }
+    }
+    await check(forwardCase(13, 21, 30, 'tanh', 0.7), runWasmKernel, [3], kernel);
+    await check(backwardCase(13, 21, 30, 'relu', 0.7), runWasmKernel, [3], kernel);
+    await check(updateCase(13, 21, 30, UPDATES[5] as (typeof UPDATES)[number]), runWasmKernel, [3], kernel);
+    await check(
+      updateCase(13, 21, 30, UPDATES[3] as (typeof UPDATES)[number], 0, true),
+      runWasmKernel,
+      [3],
+      kernel,
+    );
   });
 });
 

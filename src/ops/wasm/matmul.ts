@@ -124,13 +124,13 @@ function flags(p: MatmulParams, choose: Choice): number {
 
 /**
  * Packed panels (16·K bytes per 4 rows of the product's A, 32·K per 8 columns of its B: all of them,
- * one when B is read in place, one per part when each part packs its own), 128 bytes per part (a tile
+ * one when B is read in place, two per part when each part packs its own), 128 bytes per part (a tile
  * buffer), 16 to align.
  */
 function scratchBytes(p: MatmulParams, parts: number, choose: Choice): number {
   const { M, N, bMode } = product(p, choose);
   const panelsA = Math.ceil(M / MATMUL_TILE.m);
-  const panelsB = [Math.ceil(N / MATMUL_TILE.n), 1, Math.max(1, parts)][bMode] as number;
+  const panelsB = [Math.ceil(N / MATMUL_TILE.n), 1, 2 * Math.max(1, parts)][bMode] as number;
   return 16 + 4 * p.K * (panelsA * MATMUL_TILE.m + panelsB * MATMUL_TILE.n) + 128 * Math.max(1, parts);
 }
 
