@@ -12,7 +12,7 @@ import { adam, createBackend, type HiddenActivation, mlp, type Optimizer, sgd } 
 import { fit } from '../../src/train/fit.js';
 import { rampedMomentum, scheduledLr } from '../../src/train/schedule.js';
 import { epochOrder } from '../../src/train/shuffle.js';
-import { openWebGpu } from '../../src/webgpu/open.js';
+import { isSoftwareAdapter, openWebGpu } from '../../src/webgpu/open.js';
 import { compareClose, randomArray, randomLabels } from '../helpers.js';
 import { type GpuContext, requestTestDevice } from './gpu.js';
 
@@ -179,11 +179,17 @@ describe.skipIf(typeof gpu === 'string')('training on WebGPU', () => {
     manual.dispose();
   });
 
-  it('createBackend() picks WebGPU when an adapter exists and says so', async () => {
+  it('createBackend() picks Wasm on a software adapter, WebGPU on a hardware one, and says so', async () => {
+    const adapter = await navigator.gpu.requestAdapter();
+    const software = adapter !== null && isSoftwareAdapter(adapter);
     const backend = await createBackend();
-    expect(backend.kind).toBe('webgpu');
-    expect(backend.description).toMatch(/^WebGPU: /);
+    expect(backend.kind).toBe(software ? 'wasm' : 'webgpu');
+    expect(backend.description).toMatch(software ? /^Wasm SIMD.*, \d+ threads?/ : /^WebGPU: /);
     backend.dispose();
+    // A device the caller passes is always used.
+    const lent = await createBackend(undefined, { device });
+    expect(lent.kind).toBe('webgpu');
+    lent.dispose();
   });
 
   describe('a training step', () => {
