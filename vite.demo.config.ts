@@ -57,13 +57,20 @@ function mnistAssets(): Plugin {
   };
 }
 
+const ISOLATION = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
 export default defineConfig({
   root: join(ROOT, 'demo'),
   // Relative asset URLs, so dist-demo/ works from any path on any static host.
   base: './',
   plugins: [mnistAssets(), wasmKernels()],
-  server: { host: '127.0.0.1' },
-  preview: { host: '127.0.0.1' },
+  // Cross-origin isolated (COOP + COEP), so that the Wasm backend gets shared memory and threads; a
+  // static host must send the same two headers (see the README's "Hosting the demo").
+  server: { host: '127.0.0.1', headers: ISOLATION },
+  preview: { host: '127.0.0.1', headers: ISOLATION },
   build: {
     outDir: join(ROOT, 'dist-demo'),
     emptyOutDir: true,

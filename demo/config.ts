@@ -92,7 +92,7 @@ export function readConfig(form: HTMLFormElement): RunConfig {
   const withDropout = spec(keepInput, keepHidden);
   return {
     compare,
-    backend: text('backend') === 'cpu' ? 'cpu' : 'webgpu',
+    backend: (['cpu', 'wasm'] as const).find((kind) => kind === text('backend')) ?? 'webgpu',
     // Same sizes, activation and seed, hence the same initial weights: only dropout differs.
     members: compare
       ? [

@@ -175,9 +175,9 @@ export class TrainSession {
     }
     if (this.#state !== 'lost' || !this.#snapshot) return;
     const snapshot = this.#snapshot;
-    // The same kind of backend; if WebGPU cannot be had any more, the CPU does the same work.
+    // The same kind of backend; if WebGPU cannot be had any more, Wasm does the same work.
     this.#backend = await createBackend(this.#backend.kind).catch((error: unknown) => {
-      if (error instanceof WebGpuUnavailableError) return createBackend('cpu');
+      if (error instanceof WebGpuUnavailableError) return createBackend('wasm');
       throw error;
     });
     await this.#compile();
