@@ -134,3 +134,19 @@ export class NonFiniteLossError extends DropgpuError {
     );
   }
 }
+
+/**
+ * The Wasm backend failed: a kernel trapped (e.g. an out-of-bounds access), a worker could not start
+ * or exited, or the pool was disposed. The pool is unusable afterwards (the shared memory may hold a
+ * half-finished run); every later run rejects with the same error.
+ */
+export class WasmWorkerError extends DropgpuError {
+  override name = 'WasmWorkerError';
+  constructor(
+    readonly reason: string,
+    /** The export whose call failed, where known. */
+    readonly exportName?: string,
+  ) {
+    super(`Wasm backend: ${reason}`);
+  }
+}

@@ -29,6 +29,7 @@ export {
   ModelFileError,
   NonFiniteLossError,
   ValidationError,
+  WasmWorkerError,
   WebGpuUnavailableError,
 } from './errors.js';
 export {

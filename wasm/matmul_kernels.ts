@@ -4,20 +4,26 @@
 // src/ops/wasm/matmul.ts (its twin); CPU reference: matmulReference() in src/ops/matmul.ts.
 //
 // Two phases, a barrier between them:
-//   matmul_pack:    opA into row panels of 4 ([k][4] per panel, rows past M zero) and opB into column
-//                   panels of 8 ([k][8] per panel, columns past N zero), both in scratch memory; the
-//                   part that packs a row panel also sums its rows (colsum[m] = Σ_k opA[m,k], k order).
+//   matmul_pack:    opA into row panels of 4 ([k][4] per panel, rows past M zero) in scratch memory;
+//                   the part that packs a row panel also sums its rows (colsum[m] = Σ_k opA[m,k], in k
+//                   order). In B_PACKED mode also opB into column panels of 8 ([k][8], columns past N
+//                   zero); in B_LOCAL mode each part packs a panel of opB right before its tiles.
 //   matmul_compute: every 4×8 tile of C: 8 f32x4 accumulators over the whole K (k order: the sum of
 //                   each element is a plain k = 0, 1, … chain, whatever the part), then the epilogue.
 // Parts split the panels (pack) and the tiles (compute) into contiguous ranges; every output element is
-// written by one part, so the result does not depend on `parts`.
+// written by one part, so the result does not depend on `parts`. With SWAP the same code computes Cᵀ
+// (for a narrow C), storing element by element.
 //
 // The micro-kernel: per k, two vector loads of the B panel, four load-splats of the A panel, eight
 // multiply-adds (f32x4.relaxed_madd in the RELAXED build, else mul + add). 8 accumulators + 2 B + 4 A
-// (+ 1 product) stay under the 15 xmm registers V8 allocates on x64 (variants that spilled, and the
-// others measured, are in bench/wasm/variants.ts). The k loop is unrolled twice with the second step
-// inside `if (k + 1 < K)`: the branch keeps V8 from hoisting the second step's loads above the first
-// step's arithmetic (which keeps them all live and spills).
+// (+ 1 product) stay under the 15 xmm registers V8 allocates on x64. V8 schedules every load of a
+// basic block before its arithmetic, so all operands of a step are live at once: wider tiles (6×8,
+// 4×12) spill. The k loop is unrolled twice with the second step inside `if (k + 1 < K)`: the branch
+// keeps the second step's loads in their own block (unrolled without it, the loads of both steps are
+// hoisted together and spill). The variants measured (bench/wasm/variants.ts) did no better. A last
+// row panel of 1 or 2 rows runs a 1- or 2-row tile. Dropout masks: Philox for 4 counters at once
+// (keep4, two rows of a tile per call) where rows start on a Philox block, else scalar (wasm/philox.ts).
+// Activations: activate4() of wasm/op_common.ts, as bias_act's. No static data (no Math.exp etc.).
 
 import { RELAXED } from './features';
 import { activate4 } from './op_common';
@@ -36,10 +42,10 @@ const MOMENTUM: u32 = 64;
 const NESTEROV: u32 = 128;
 const COL_SUM: u32 = 256;
 const KEEP_ALL: u32 = 512;
-// How the tiles get the product's B panels (bits 10..11): packed by matmul_pack into scratch; read
-// where B lies (stride N·4 per k; !transB, full panels, a stride that spreads over L1's sets); or packed
-// by matmul_compute into the part's own panel buffer just before its tiles (few row panels: then each
-// panel serves few tiles and a separate pass over B would cost more than the tiles).
+// How the tiles get the product's B panels (bits 10..11; the descriptor chooses, see
+// matmulWasmChoice): packed by matmul_pack into scratch; read where B lies (stride N·4 per k; only for
+// B stored [K, N]; full panels, a partial last one packed); or packed by matmul_compute into the part's
+// own two-panel buffer just before its tiles (two panels at once when they share B's cache lines).
 const B_MODE_SHIFT: u32 = 10;
 const B_PACKED: u32 = 0;
 const B_DIRECT: u32 = 1;

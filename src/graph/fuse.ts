@@ -11,7 +11,7 @@
  * `fuseUpdates` runs after the optimizer's nodes are appended (see there).
  */
 import type { Graph, MatmulAttrs, Node } from '../ir/ir.js';
-import { matmulOperands } from '../ops/matmul.js';
+import { matmulOperands } from '../ops/matmul-layout.js';
 
 /** Whether a matmul already has a fused epilogue of any kind. */
 function hasEpilogue(node: Node<'matmul'>): boolean {

@@ -14,114 +14,25 @@
  * runs, in which workgroup shape, is what the autotuner (src/webgpu/autotune.ts) measured fastest on
  * the adapter (default: vec4 where it fits, 8×8); the choice never changes a result.
  */
-import { type Activation, type DropoutAttrs, plainStep, type SgdUpdate, type StepContext } from '../ir/ir.js';
-import { dropoutWords } from '../kernels/dropout-words.js';
-import {
-  ACTIVATION_CODE,
-  type BufferRef,
-  f32Bits,
-  type GpuKernel,
-  joinWgsl,
-  type WgslFile,
-} from '../kernels/gpu.js';
+import { plainStep, type StepContext } from '../ir/ir.js';
+import type { GpuKernel } from '../kernels/gpu.js';
 import { keepThreshold, keptAt, seedKey } from '../rng/philox.js';
 import { derivativeFromOutput } from './act-grad.js';
 import { activationReference } from './bias-act.js';
+import { matmulCandidates, SCALAR_KERNELS, TUNE_MIN_MACS } from './matmul-gpu.js';
+import { type MatmulParams, matmulSlots, PLAIN_EPILOGUE } from './matmul-layout.js';
 import { at, type Grads, type NumArray, type OpDef, SAMPLE_DROPOUT, shapeOf } from './op.js';
 import { sgdReference } from './sgd.js';
 import { matmulWasm } from './wasm/matmul.js';
 
-/** A matmul without epilogue: the defaults of the optional attributes. */
-export const PLAIN_EPILOGUE = {
-  bias: false,
-  activation: 'identity',
-  activationGrad: 'identity',
-  dropoutBackward: false,
-  colSum: false,
-} as const satisfies Partial<MatmulParams>;
-
-export interface MatmulParams {
-  M: number;
-  N: number;
-  K: number;
-  transA: boolean;
-  transB: boolean;
-  bias: boolean;
-  activation: Activation;
-  activationGrad: Activation;
-  dropout?: DropoutAttrs;
-  dropoutBackward: boolean;
-  /** The SGD step on the parameter this matmul is the gradient of (see MatmulAttrs.update). */
-  update?: SgdUpdate;
-  colSum: boolean;
-}
-
-/** The epilogue attributes that decide which buffers a matmul node has (MatmulAttrs and MatmulParams). */
-type EpilogueShape = {
-  readonly bias?: boolean | undefined;
-  readonly activationGrad?: Activation | undefined;
-  readonly dropout?: DropoutAttrs | undefined;
-  readonly dropoutBackward?: boolean | undefined;
-  readonly update?: SgdUpdate | undefined;
-  readonly colSum?: boolean | undefined;
-};
-
-/**
- * Where each of a matmul node's buffers sits among its inputs and outputs: the one definition of that
- * layout, used by the reference, the kernels' bindings and the fusion passes. Inputs: a, b, then the
- * bias and the activation's output `aux` (epilogues), or the parameter, metrics and velocity (update).
- * Outputs: `out` (C, or the updated parameter), `second` (the dropped activation, or the velocity),
- * then the column sums.
- */
-export interface MatmulSlots {
-  readonly inputs: {
-    readonly a: 0;
-    readonly b: 1;
-    readonly bias?: number;
-    readonly aux?: number;
-    readonly param?: number;
-    readonly metrics?: number;
-    readonly velocity?: number;
-  };
-  readonly outputs: { readonly out: 0; readonly second?: number; readonly colsum?: number };
-}
-
-export function matmulSlots(p: EpilogueShape): MatmulSlots {
-  const inputs: Record<string, number> = { a: 0, b: 1 };
-  let next = 2;
-  if (p.update) {
-    inputs.param = next++;
-    inputs.metrics = next++;
-    if (p.update.momentum) inputs.velocity = next++;
-  } else {
-    if (p.bias) inputs.bias = next++;
-    if (p.activationGrad && p.activationGrad !== 'identity') inputs.aux = next++;
-  }
-  const outputs: Record<string, number> = { out: 0 };
-  let out = 1;
-  if ((p.dropout && !p.dropoutBackward) || p.update?.momentum) outputs.second = out++;
-  if (p.colSum) outputs.colsum = out++;
-  return { inputs, outputs } as unknown as MatmulSlots;
-}
-
-/** A matmul node's input and output tensor ids, ordered by `matmulSlots` from named ids. */
-export function matmulOperands(
-  p: EpilogueShape,
-  named: { [K in keyof MatmulSlots['inputs'] | keyof MatmulSlots['outputs']]?: number | undefined },
-): { inputs: number[]; outputs: number[] } {
-  const slots = matmulSlots(p);
-  const place = (table: Record<string, number | undefined>): number[] => {
-    const ids: number[] = [];
-    for (const [name, index] of Object.entries(table)) {
-      const id = named[name as keyof typeof named];
-      if (index === undefined) continue;
-      if (id === undefined) throw new RangeError(`matmul: no tensor for its ${name}`);
-      ids[index] = id;
-    }
-    return ids;
-  };
-  return { inputs: place(slots.inputs), outputs: place(slots.outputs) };
-}
+export { matmulKernel, matmulVec4Fits, WORKGROUP_SHAPES, type WorkgroupShape } from './matmul-gpu.js';
+export {
+  type MatmulParams,
+  type MatmulSlots,
+  matmulOperands,
+  matmulSlots,
+  PLAIN_EPILOGUE,
+} from './matmul-layout.js';
 
 // WGSL twin: shaders/matmul.wgsl
 // WGSL twin: shaders/matmul_vec4.wgsl
@@ -198,114 +109,6 @@ export function matmulReference(
     }
   }
 }
-
-/**
- * Storage bindings of both kernels (shaders/matmul_epilogue.wgsl): a, b, bias, aux, out, out2, metrics,
- * colsum. Inputs: a, b, then bias, aux, or (update) the parameter, metrics and velocity. Outputs: C or
- * the parameter, the dropped activation or the velocity, then the column sums.
- */
-function bindings(p: MatmulParams): BufferRef[] {
-  const { inputs, outputs } = matmulSlots(p);
-  const ref = (kind: 'in' | 'out', index: number | undefined): BufferRef =>
-    index === undefined ? null : [kind, index];
-  return [
-    ref('in', inputs.a),
-    ref('in', inputs.b),
-    ref('in', inputs.bias),
-    ref('in', inputs.aux),
-    ref('out', outputs.out),
-    ref('out', outputs.second),
-    ref('in', inputs.metrics),
-    ref('out', outputs.colsum),
-  ];
-}
-
-/** Output rows and columns per invocation (`Block` in both WGSL files). */
-const BLOCK = { m: 8, n: 8 } as const;
-
-/** Invocations per workgroup along N (x) and M (y): the `WorkgroupX`, `WorkgroupY` overrides. */
-export interface WorkgroupShape {
-  readonly x: number;
-  readonly y: number;
-}
-
-const DEFAULT_WORKGROUP: WorkgroupShape = { x: 8, y: 8 };
-
-/**
- * The workgroup shapes the autotuner times (src/webgpu/autotune.ts). All run the same per-invocation
- * code, so they compute the same bits; only the order in which blocks run, and so the memory traffic,
- * differs. Up to 256 invocations (the WebGPU default limit).
- */
-export const WORKGROUP_SHAPES: readonly WorkgroupShape[] = [
-  DEFAULT_WORKGROUP,
-  { x: 16, y: 4 },
-  { x: 4, y: 16 },
-  { x: 16, y: 16 },
-  { x: 32, y: 2 },
-];
-
-/**
- * Whether shaders/matmul_vec4.wgsl can run `p`: every operand it reads as vec4 has that dimension a
- * multiple of 4 (A [M, K] and B [N, K] along K, A [K, M] along M, B [K, N] along N). K % 4 may be
- * non-zero only when both are read across K (A [K, M] and B [K, N]: the weight gradient dYᵀ·X).
- */
-export function matmulVec4Fits(p: Pick<MatmulParams, 'M' | 'N' | 'K' | 'transA' | 'transB'>): boolean {
-  const aFits = p.transA ? p.M % 4 === 0 : p.K % 4 === 0;
-  const bFits = p.transB ? p.K % 4 === 0 : p.N % 4 === 0;
-  return aFits && bFits;
-}
-
-/**
- * One matmul kernel: a WGSL file with matmul.wgsl's interface (shaders/matmul.wgsl, its vec4 variant,
- * or an experiment of `npm run bench -- explore`) behind the shared epilogue, with a workgroup shape.
- */
-export function matmulKernel(
-  name: string,
-  main: string | WgslFile,
-  workgroup: WorkgroupShape,
-): GpuKernel<MatmulParams> {
-  const wgsl = joinWgsl('philox', 'activation', 'sgd_step', 'matmul_epilogue', main);
-  return {
-    name,
-    variant: `${name} ${workgroup.x}x${workgroup.y}`,
-    wgsl,
-    bind: bindings,
-    uniform: (p) =>
-      Uint32Array.of(p.M, p.N, p.K, ...dropoutWords(p.dropout), f32Bits(p.update?.weightDecay ?? 0)),
-    usesStep: true,
-    overrides: (p) => ({
-      TransA: Number(p.transA),
-      TransB: Number(p.transB),
-      HasBias: Number(p.bias),
-      Activation: ACTIVATION_CODE[p.activation],
-      ActivationGrad: ACTIVATION_CODE[p.activationGrad],
-      Dropout: p.dropout ? (p.dropoutBackward ? 2 : 1) : 0,
-      Update: p.update ? 1 : 0,
-      HasMomentum: Number(p.update?.momentum ?? false),
-      Nesterov: Number(p.update?.nesterov ?? false),
-      ColSum: Number(p.colSum),
-      WorkgroupX: workgroup.x,
-      WorkgroupY: workgroup.y,
-    }),
-    workgroups: (p) =>
-      [Math.ceil(p.N / (BLOCK.n * workgroup.x)), Math.ceil(p.M / (BLOCK.m * workgroup.y)), 1] as const,
-  };
-}
-
-const SCALAR_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul', 'matmul', shape));
-const VEC4_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul_vec4', 'matmul_vec4', shape));
-const ALL_KERNELS = [...VEC4_KERNELS, ...SCALAR_KERNELS];
-
-/**
- * The kernels that may run `p`, the default first: both files (the vec4 one where it fits), each in
- * every workgroup shape. They compute the same bits (tested), so the choice is only about speed.
- */
-function matmulCandidates(p: MatmulParams): readonly GpuKernel<MatmulParams>[] {
-  return matmulVec4Fits(p) ? ALL_KERNELS : SCALAR_KERNELS;
-}
-
-/** Below this many multiply-adds a matmul is not timed: the timing would cost more than it saves. */
-const TUNE_MIN_MACS = 2 ** 22;
 
 export const matmul: OpDef<'matmul', MatmulParams> = {
   name: 'matmul',

@@ -12,7 +12,11 @@
  * submitted while others are pending is appended behind them and the workers go straight on to it.
  * The worker side and the message types are in worker-main.ts.
  */
-import { ArgumentError, DropgpuError, describe } from '../errors.js';
+import { ArgumentError, describe, WasmWorkerError } from '../errors.js';
+import { checkCalls, InlinePool, text } from './inline-pool.js';
+
+export { WasmWorkerError } from '../errors.js';
+
 import {
   type ControlLayout,
   type FromWorker,
@@ -21,6 +25,7 @@ import {
   type ToWorker,
   workerMain,
 } from './worker-main.js';
+import { startWorkers, type WorkerHandle } from './workers.js';
 
 export interface WasmPool {
   /** Parts per call, one per worker (1: calls run inline on the calling thread, no workers). */
@@ -47,22 +52,6 @@ export interface WasmPoolOptions {
 }
 
 /**
- * The Wasm backend failed: a kernel trapped (e.g. an out-of-bounds access), a worker could not start
- * or exited, or the pool was disposed. The pool is unusable afterwards (the shared memory may hold a
- * half-finished run); every later run rejects with the same error.
- */
-export class WasmWorkerError extends DropgpuError {
-  override name = 'WasmWorkerError';
-  constructor(
-    readonly reason: string,
-    /** The export whose call failed, where known. */
-    readonly exportName?: string,
-  ) {
-    super(`Wasm backend: ${reason}`);
-  }
-}
-
-/**
  * Whether shared memory (hence worker threads) can be had: SharedArrayBuffer is defined and, in a
  * browser, the page is cross-origin isolated (COOP/COEP headers), without which browsers refuse to
  * share memory with workers.
@@ -81,133 +70,6 @@ export async function createWasmPool(options: WasmPoolOptions): Promise<WasmPool
   }
   if (threads === 1) return InlinePool.create(module, memory, exportNames);
   return ThreadPool.create(options);
-}
-
-type Kernel = (block: number, step: number, part: number, parts: number) => void;
-
-/** Checks a call list against the exports; undefined when valid, else the error to reject with. */
-function checkCalls(calls: Int32Array, exports: number): ArgumentError | undefined {
-  if (!(calls instanceof Int32Array) || calls.length % 2 !== 0) {
-    return new ArgumentError('calls', 'an Int32Array of (export index, block) pairs', describe(calls));
-  }
-  for (let i = 0; i < calls.length; i += 2) {
-    const index = calls[i] as number;
-    if (index < 0 || index >= exports) {
-      return new ArgumentError(`calls[${i}]`, `an export index in [0, ${exports})`, describe(index));
-    }
-  }
-  return undefined;
-}
-
-/** threads = 1: the calling thread runs every call as part 0 of 1, synchronously. */
-class InlinePool implements WasmPool {
-  readonly threads = 1;
-  #error: WasmWorkerError | undefined;
-
-  private constructor(
-    readonly memory: WebAssembly.Memory,
-    private readonly names: readonly string[],
-    private readonly kernels: readonly Kernel[],
-  ) {}
-
-  static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, names: readonly string[]) {
-    // Asynchronous instantiation: browsers refuse large synchronous ones on the main thread.
-    const instance = await WebAssembly.instantiate(module, { env: { memory } });
-    const kernels = names.map((name) => {
-      const fn = instance.exports[name];
-      if (typeof fn !== 'function') throw new WasmWorkerError(`the module exports no function ${name}`, name);
-      return fn as Kernel;
-    });
-    return new InlinePool(memory, names, kernels);
-  }
-
-  run(calls: Int32Array, step: number): Promise<void> {
-    if (this.#error) return Promise.reject(this.#error);
-    const invalid = checkCalls(calls, this.kernels.length);
-    if (invalid) return Promise.reject(invalid);
-    for (let i = 0; i < calls.length; i += 2) {
-      const index = calls[i] as number;
-      try {
-        (this.kernels[index] as Kernel)(calls[i + 1] as number, step, 0, 1);
-      } catch (error) {
-        const name = this.names[index] as string;
-        this.#error = new WasmWorkerError(`kernel ${name} (call ${i / 2}) failed: ${text(error)}`, name);
-        return Promise.reject(this.#error);
-      }
-    }
-    return Promise.resolve();
-  }
-
-  dispose(): void {
-    this.#error ??= new WasmWorkerError('the thread pool has been disposed');
-  }
-}
-
-function text(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
-/** A worker as the pool needs it, over Node's worker_threads or a Web Worker. */
-interface WorkerHandle {
-  post(message: ToWorker): void;
-  terminate(): void;
-  /** Node: whether the worker keeps the process alive (only while runs are pending). */
-  ref(on: boolean): void;
-}
-
-interface WorkerEvents {
-  message(message: FromWorker): void;
-  /** The worker died: an uncaught error, or it exited. */
-  failed(reason: string): void;
-}
-
-/** Starts `count` workers running worker-main.ts, in Node or a browser. */
-async function startWorkers(
-  count: number,
-  events: (index: number) => WorkerEvents,
-): Promise<{ workers: WorkerHandle[]; started(): void }> {
-  if (typeof (globalThis as { Worker?: unknown }).Worker === 'function') {
-    const code = `(${workerMain.toString()})((m) => self.postMessage(m), (h) => { self.onmessage = (e) => h(e.data); });`;
-    const url = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
-    const workers = Array.from({ length: count }, (_, index): WorkerHandle => {
-      const worker = new Worker(url, { name: `dropgpu-wasm-${index}` });
-      const on = events(index);
-      worker.onmessage = (event: MessageEvent<FromWorker>) => on.message(event.data);
-      worker.onerror = (event: ErrorEvent) => {
-        event.preventDefault();
-        on.failed(`worker ${index} failed: ${event.message}`);
-      };
-      worker.onmessageerror = () => on.failed(`worker ${index} sent a message that could not be read`);
-      return {
-        post: (message) => worker.postMessage(message),
-        terminate: () => worker.terminate(),
-        ref: () => {},
-      };
-    });
-    return { workers, started: () => URL.revokeObjectURL(url) };
-  }
-  // A variable specifier: bundlers for browsers must not try to resolve a Node built-in.
-  const specifier = 'node:worker_threads';
-  const { Worker: NodeWorker } = (await import(
-    /* @vite-ignore */ specifier
-  )) as typeof import('node:worker_threads');
-  const code = `const { parentPort } = require('node:worker_threads');\n(${workerMain.toString()})((m) => parentPort.postMessage(m), (h) => parentPort.on('message', h));`;
-  const workers = Array.from({ length: count }, (_, index): WorkerHandle => {
-    const worker = new NodeWorker(code, { eval: true, name: `dropgpu-wasm-${index}` });
-    const on = events(index);
-    worker.on('message', (message: FromWorker) => on.message(message));
-    worker.on('error', (error: Error) => on.failed(`worker ${index} failed: ${text(error)}`));
-    worker.on('exit', (code: number) => on.failed(`worker ${index} exited (code ${code})`));
-    // Idle workers must not keep the process alive; `ref(true)` while runs are pending. After the
-    // listeners: adding a 'message' listener refs the worker's port again.
-    worker.unref();
-    return {
-      post: (message) => worker.postMessage(message),
-      terminate: () => void worker.terminate(),
-      ref: (on) => (on ? worker.ref() : worker.unref()),
-    };
-  });
-  return { workers, started: () => {} };
 }
 
 /** Control words: counters on separate 64-byte lines, so spinning on one does not slow the others. */

@@ -385,7 +385,10 @@ describe('matmul (Wasm) every path', () => {
   );
   it.each(paths)('%s', async (_name, swap, bMode) => {
     const kernel = matmulWasmKernel(() => ({ swap, bMode }));
+    // Cache blocks of 2 row panels: several blocks, and parts that split them.
+    const blocked = matmulWasmKernel(() => ({ swap, bMode, panelRows: 2 }));
     for (const [transA, transB] of LAYOUTS) {
+      await check(plainCase(37, 29, 11, transA, transB), runWasmKernel, [2, 3, 5], blocked);
       for (const [M, N, K] of [
         [33, 65, 47],
         [6, 17, 9],

@@ -39,10 +39,18 @@ export const MATMUL_TILE = { m: 4, n: 8 } as const;
 
 /** Bytes of packed A panels kept in cache per block of the compute order (L2-sized). */
 const A_BLOCK_BYTES = 256 * 1024;
+/** Bytes of C a block may write when K is short (the stores then cost more than the sums). */
+const C_BLOCK_BYTES = 64 * 1024;
 
-/** The row panels per cache block of the compute order for `p` (params word 20). */
-export function matmulPanelRows(p: Pick<MatmulParams, 'K'>): number {
-  return Math.max(1, Math.floor(A_BLOCK_BYTES / (Math.max(p.K, 1) * 4 * MATMUL_TILE.m)));
+/**
+ * The row panels per cache block of the compute order (params word 20) for a product of N columns:
+ * as many as keep their A panels (16·K bytes each) in L2; for K < 64 also few enough that the block's
+ * rows of C stay in cache while all column panels write into them (dY·W of the logits layer, K = 10).
+ */
+export function matmulPanelRows(K: number, N: number): number {
+  const byA = Math.floor(A_BLOCK_BYTES / (Math.max(K, 1) * 4 * MATMUL_TILE.m));
+  const byC = K < 64 ? Math.floor(C_BLOCK_BYTES / (Math.max(N, 1) * 4 * MATMUL_TILE.m)) : byA;
+  return Math.max(1, Math.min(byA, byC));
 }
 
 /** As matmul's WebGPU bindings (src/ops/matmul.ts): a, b, bias, aux, out, out2, metrics, colsum. */
@@ -62,6 +70,8 @@ export interface MatmulWasmChoice {
   readonly swap: boolean;
   /** How the tiles get the product's B panels (MATMUL_B_MODE, flag bits 10..11). */
   readonly bMode: number;
+  /** Row panels per cache block (params word 20); default matmulPanelRows. */
+  readonly panelRows?: number;
 }
 
 /**
@@ -72,16 +82,20 @@ export interface MatmulWasmChoice {
 export const MATMUL_B_MODE = { packed: 0, direct: 1, local: 2 } as const;
 
 /**
- * The default choice. Swap for a narrow C (the logits layer, N = 10): it pads far less as 4-row panels
- * of opBᵀ than as 8-column panels of opB; its stores go element by element, so only where K is long
- * enough to hide that. B panels: local (measured fastest or as fast everywhere on the MLP's shapes).
+ * The default choice (bench/wasm/modes.ts measures the alternatives). Swap for a narrow C (the logits
+ * layer, N = 10): it pads far less as 4-row panels of opBᵀ than as 8-column panels of opB; its stores
+ * go element by element, so only where K is long enough to hide that. B panels: local (each part packs
+ * a panel right before its tiles: fastest or as fast on the MLP's shapes), but packed once by the pack
+ * phase when cache blocks are small (short K), as each block would pack every panel again.
  */
 export function matmulWasmChoice(p: MatmulParams): MatmulWasmChoice {
   const { m, n } = MATMUL_TILE;
   const padded = Math.ceil(p.M / m) * m * Math.ceil(p.N / n) * n;
   const swapped = Math.ceil(p.N / m) * m * Math.ceil(p.M / n) * n;
   const swap = !p.colSum && p.K >= 64 && swapped < 0.85 * padded;
-  return { swap, bMode: MATMUL_B_MODE.local };
+  const panelRows = matmulPanelRows(p.K, swap ? p.M : p.N);
+  const bMode = panelRows >= 8 ? MATMUL_B_MODE.local : MATMUL_B_MODE.packed;
+  return { swap, bMode, panelRows };
 }
 
 /** Whether the default choice computes Cᵀ. */
@@ -92,13 +106,17 @@ export function matmulSwaps(p: MatmulParams): boolean {
 type Choice = (p: MatmulParams) => MatmulWasmChoice;
 
 /** The product the tiles compute (C, or Cᵀ with the swap) and its B mode, `choose` made valid. */
-function product(p: MatmulParams, choose: Choice): { M: number; N: number; swap: boolean; bMode: number } {
+function product(
+  p: MatmulParams,
+  choose: Choice,
+): { M: number; N: number; swap: boolean; bMode: number; panelRows: number } {
   const choice = choose(p);
   const swap = choice.swap && !p.colSum;
   // The product's B is opB, or with the swap opAᵀ: stored [K, N'] when !transB (or transA).
   const inPlace = swap ? p.transA : !p.transB;
   const bMode = choice.bMode === MATMUL_B_MODE.direct && !inPlace ? MATMUL_B_MODE.packed : choice.bMode;
-  return swap ? { M: p.N, N: p.M, swap, bMode } : { M: p.M, N: p.N, swap, bMode };
+  const [M, N] = swap ? [p.N, p.M] : [p.M, p.N];
+  return { M, N, swap, bMode, panelRows: choice.panelRows ?? matmulPanelRows(p.K, N) };
 }
 
 function flags(p: MatmulParams, choose: Choice): number {
@@ -154,7 +172,7 @@ export function matmulWasmKernel(choose: Choice = matmulWasmChoice): WasmKernel<
         (site as number) >>> 0,
         (stream as number) >>> 0,
         f32Bits(p.update?.weightDecay ?? 0),
-        matmulPanelRows(p),
+        product(p, choose).panelRows,
       ];
     },
     scratch: (p, parts) => scratchBytes(p, parts, choose),
