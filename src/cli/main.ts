@@ -27,10 +27,10 @@ const USAGE = `Usage:
   dropgpu eval <model.safetensors> [--data DIR] [--backend B]
 
 Train options (defaults in brackets):
-  --sizes LIST        layer widths [784,256,256,10]
+  --sizes LIST        layer widths [784,512,512,10]
   --activation A      relu | tanh | sigmoid [relu]
   --keep-input P      keep probability of the input [0.8]
-  --keep-hidden P     keep probability after each hidden layer [0.5]
+  --keep-hidden P     keep probability after each hidden layer [0.7]
   --epochs N          [20]
   --batch N           [128]
   --optimizer O       sgd | adam [sgd]
@@ -73,10 +73,10 @@ async function train(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
-      sizes: { type: 'string', default: '784,256,256,10' },
+      sizes: { type: 'string', default: '784,512,512,10' },
       activation: { type: 'string', default: 'relu' },
       'keep-input': { type: 'string', default: '0.8' },
-      'keep-hidden': { type: 'string', default: '0.5' },
+      'keep-hidden': { type: 'string', default: '0.7' },
       epochs: { type: 'string', default: '20' },
       batch: { type: 'string', default: '128' },
       optimizer: { type: 'string', default: 'sgd' },

@@ -15,11 +15,11 @@ import {
 import { type MatmulParams, matmulSlots, PLAIN_EPILOGUE } from './matmul-layout.js';
 
 /**
- * Storage bindings of both kernels (shaders/matmul_epilogue.wgsl): a, b, bias, aux, out, out2, metrics,
- * colsum. Inputs: a, b, then bias, aux, or (update) the parameter, metrics and velocity. Outputs: C or
- * the parameter, the dropped activation or the velocity, then the column sums.
+ * Storage bindings of both WGSL kernels (shaders/matmul_epilogue.wgsl), and the pointer slots of the
+ * Wasm kernel's block, from matmulSlots: a, b, bias, aux, out (C or the parameter), out2 (the dropped
+ * activation or the velocity), metrics, colsum.
  */
-function bindings(p: MatmulParams): BufferRef[] {
+export function matmulBindings(p: MatmulParams): BufferRef[] {
   const { inputs, outputs } = matmulSlots(p);
   const ref = (kind: 'in' | 'out', index: number | undefined): BufferRef =>
     index === undefined ? null : [kind, index];
@@ -84,7 +84,7 @@ export function matmulKernel(
     name,
     variant: `${name} ${workgroup.x}x${workgroup.y}`,
     wgsl,
-    bind: bindings,
+    bind: matmulBindings,
     uniform: (p) =>
       Uint32Array.of(p.M, p.N, p.K, ...dropoutWords(p.dropout), f32Bits(p.update?.weightDecay ?? 0)),
     usesStep: true,

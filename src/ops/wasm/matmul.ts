@@ -20,11 +20,11 @@
  * 4096 the product is Cᵀ (see matmulSwaps); bits 16..17 the activation, 18..19 the activation
  * derivative (0 identity, 1 relu, 2 tanh, 3 sigmoid).
  */
-import type { BufferRef } from '../../kernels/bindings.js';
 import { f32Bits } from '../../kernels/bindings.js';
 import { dropoutWords } from '../../kernels/dropout-words.js';
 import type { WasmKernel } from '../../kernels/wasm.js';
-import type { MatmulParams } from '../matmul.js';
+import { matmulBindings as bindings } from '../matmul-gpu.js';
+import type { MatmulParams } from '../matmul-layout.js';
 
 /** Activation codes of wasm/matmul_kernels.ts. */
 const ACTIVATION: Readonly<Record<MatmulParams['activation'], number>> = {
@@ -51,17 +51,6 @@ export function matmulPanelRows(K: number, N: number): number {
   const byA = Math.floor(A_BLOCK_BYTES / (Math.max(K, 1) * 4 * MATMUL_TILE.m));
   const byC = K < 64 ? Math.floor(C_BLOCK_BYTES / (Math.max(N, 1) * 4 * MATMUL_TILE.m)) : byA;
   return Math.max(1, Math.min(byA, byC));
-}
-
-/** As matmul's WebGPU bindings (src/ops/matmul.ts): a, b, bias, aux, out, out2, metrics, colsum. */
-function bindings(p: MatmulParams): BufferRef[] {
-  let input = 2;
-  const bias: BufferRef = p.bias ? ['in', input++] : null;
-  const aux: BufferRef = p.activationGrad !== 'identity' ? ['in', input++] : null;
-  const second = (p.dropout && !p.dropoutBackward) || p.update?.momentum;
-  const metrics: BufferRef = p.update ? ['in', 3] : null;
-  const colsum: BufferRef = p.colSum ? ['out', second ? 2 : 1] : null;
-  return [['in', 0], ['in', 1], bias, aux, ['out', 0], second ? ['out', 1] : null, metrics, colsum];
 }
 
 /** How matmulWasm runs a node: see `matmulWasmChoice`. */
