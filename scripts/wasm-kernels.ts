@@ -32,15 +32,25 @@ interface Asc {
   ): Promise<{ error: Error | null; stderr: { toString(): string } }>;
 }
 
+/** Options of `compileAssemblyScript`. */
+export interface CompileOptions {
+  /** Where files are read from (imports resolve against it). */
+  readonly baseDir: string;
+  /** Files given as text instead of read from disk, by path relative to `baseDir`. */
+  readonly sources?: Readonly<Record<string, string>>;
+  /** Whether the imported memory is shared (threads). Default true. */
+  readonly shared?: boolean;
+}
+
 /**
- * Compiles wasm/index.ts into one module; `relaxed` switches wasm/features.ts's RELAXED on; `shared`
- * declares the imported memory shared (threads), which pages that are not cross-origin isolated cannot
- * make, so a build without it serves them (one thread).
+ * Compiles `index.ts` under `baseDir` (and what it imports) to one module with the kernels' flags:
+ * -O3, the stub runtime, no asserts or abort, SIMD and relaxed SIMD, an imported memory of up to
+ * MAXIMUM_PAGES (shared, with threads, unless `shared` is false). Returns the binary and the files read.
  */
-export async function compileKernels(
-  relaxed: boolean,
-  shared = true,
-): Promise<{ binary: Uint8Array; files: string[] }> {
+export async function compileAssemblyScript(
+  options: CompileOptions,
+): Promise<{ binary: Uint8Array<ArrayBuffer>; files: string[] }> {
+  const { baseDir, sources = {}, shared = true } = options;
   const asc = (await import('assemblyscript/asc')).default as unknown as Asc;
   let binary: Uint8Array | null = null;
   const files: string[] = [];
@@ -65,17 +75,16 @@ export async function compileKernels(
       '--enable',
       shared ? 'simd,threads,relaxed-simd' : 'simd,relaxed-simd',
       '--baseDir',
-      SOURCE,
+      baseDir,
     ],
     {
-      async readFile(name, baseDir) {
-        const path = join(baseDir, name);
+      async readFile(name, dir) {
+        const path = join(dir, name);
+        const given = sources[relative(baseDir, path)];
+        if (given !== undefined) return given;
         try {
           const text = await readFile(path, 'utf8');
-          if (path.startsWith(SOURCE)) files.push(path);
-          if (relaxed && relative(SOURCE, path) === 'features.ts') {
-            return text.replace('RELAXED: bool = false', 'RELAXED: bool = true');
-          }
+          files.push(path);
           return text;
         } catch {
           return null;
@@ -99,8 +108,26 @@ export async function compileKernels(
       },
     },
   );
-  if (error || !binary) throw new Error(`wasm/ did not compile: ${error?.message ?? ''}\n${log}`);
-  return { binary, files };
+  const out = binary as Uint8Array | null;
+  if (error || !out) throw new Error(`${baseDir}/index.ts did not compile: ${error?.message ?? ''}\n${log}`);
+  return { binary: Uint8Array.from(out), files };
+}
+
+/**
+ * Compiles wasm/index.ts into one module; `relaxed` switches wasm/features.ts's RELAXED on; `shared`
+ * declares the imported memory shared (threads), which pages that are not cross-origin isolated cannot
+ * make, so a build without it serves them (one thread).
+ */
+export async function compileKernels(
+  relaxed: boolean,
+  shared = true,
+): Promise<{ binary: Uint8Array; files: string[] }> {
+  const features = await readFile(join(SOURCE, 'features.ts'), 'utf8');
+  const sources = relaxed
+    ? { 'features.ts': features.replace('RELAXED: bool = false', 'RELAXED: bool = true') }
+    : {};
+  const built = await compileAssemblyScript({ baseDir: SOURCE, sources, shared });
+  return { binary: built.binary, files: [...built.files, join(SOURCE, 'features.ts')] };
 }
 
 export function wasmKernels(): Plugin {

@@ -27,7 +27,10 @@ export interface Tolerance {
   rtol: number;
 }
 
-/** Returns null when close, else a message describing the first mismatch and how many there were. */
+/**
+ * Returns null when close (equal values, ±∞ included, always are), else a message describing the first
+ * mismatch and how many there were.
+ */
 export function compareClose(
   op: string,
   shape: readonly number[],
@@ -44,7 +47,7 @@ export function compareClose(
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i] as number;
     const e = expected[i] as number;
-    const ok = Number.isNaN(e) ? Number.isNaN(a) : Math.abs(a - e) <= atol + rtol * Math.abs(e);
+    const ok = Number.isNaN(e) ? Number.isNaN(a) : a === e || Math.abs(a - e) <= atol + rtol * Math.abs(e);
     if (!Number.isNaN(e) && !Number.isNaN(a)) maxError = Math.max(maxError, Math.abs(a - e));
     if (!ok) {
       bad++;

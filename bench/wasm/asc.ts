@@ -5,84 +5,15 @@
  * in `sources` are read from disk relative to the repository root (e.g. `wasm/philox.ts`).
  * Never a test: a helper of `bench/wasm/*.ts`.
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MAXIMUM_PAGES } from '../../scripts/wasm-kernels.js';
+import { compileAssemblyScript, MAXIMUM_PAGES } from '../../scripts/wasm-kernels.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-interface Asc {
-  main(
-    argv: string[],
-    options: {
-      readFile(name: string, baseDir: string): Promise<string | null>;
-      writeFile(name: string, contents: Uint8Array | string, baseDir: string): Promise<void>;
-      listFiles(dirname: string, baseDir: string): Promise<string[] | null>;
-      stdout: { write(text: string): void };
-      stderr: { write(text: string): void };
-    },
-  ): Promise<{ error: Error | null }>;
-}
-
 /** Compiles `sources['index.ts']` (and what it imports) to a Wasm module binary. */
 export async function compileAs(sources: Record<string, string>): Promise<Uint8Array<ArrayBuffer>> {
-  const asc = (await import('assemblyscript/asc')).default as unknown as Asc;
-  let binary: Uint8Array | null = null;
-  let log = '';
-  const { error } = await asc.main(
-    [
-      'index.ts',
-      '--outFile',
-      'out.wasm',
-      '-O3',
-      '--runtime',
-      'stub',
-      '--noAssert',
-      '--use',
-      'abort=',
-      '--importMemory',
-      '--sharedMemory',
-      '--initialMemory',
-      '1',
-      '--maximumMemory',
-      String(MAXIMUM_PAGES),
-      '--enable',
-      'simd,threads,relaxed-simd',
-      '--baseDir',
-      ROOT,
-    ],
-    {
-      async readFile(name, baseDir) {
-        const own = sources[name];
-        if (own !== undefined) return own;
-        try {
-          return await readFile(join(baseDir, name), 'utf8');
-        } catch {
-          return null;
-        }
-      },
-      async writeFile(name, contents) {
-        if (name.endsWith('.wasm') && typeof contents !== 'string') binary = contents;
-      },
-      async listFiles() {
-        return [];
-      },
-      stdout: {
-        write(text) {
-          log += text;
-        },
-      },
-      stderr: {
-        write(text) {
-          log += text;
-        },
-      },
-    },
-  );
-  const out = binary as Uint8Array | null;
-  if (error || !out) throw new Error(`bench AS did not compile: ${error?.message ?? ''}\n${log}`);
-  return Uint8Array.from(out);
+  return (await compileAssemblyScript({ baseDir: ROOT, sources })).binary;
 }
 
 /** Lets this Node validate relaxed SIMD (V8 11.x has it behind a flag); true if it now does. */

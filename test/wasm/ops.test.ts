@@ -26,7 +26,7 @@ import { gatherRowsWasm } from '../../src/ops/wasm/gather-rows.js';
 import { maxNormWasm } from '../../src/ops/wasm/max-norm.js';
 import { sgdWasm } from '../../src/ops/wasm/sgd.js';
 import { softmaxWasm, softmaxXentGradWasm, softmaxXentWasm } from '../../src/ops/wasm/softmax-xent.js';
-import { randomArray, randomLabels } from '../helpers.js';
+import { compareClose, randomArray, randomLabels } from '../helpers.js';
 import { runWasmKernel } from './harness.js';
 
 type StepContext = Parameters<typeof runWasmKernel>[4];
@@ -67,34 +67,6 @@ function materialize(inputs: readonly NumArray[], outputs: readonly Out[]): [Num
     return o.u32 ? new Uint32Array(o.length).fill(UNWRITTEN) : new Float32Array(o.length).fill(UNWRITTEN);
   });
   return [ins, outs];
-}
-
-/**
- * As compareClose() in test/helpers.ts, but equal values (±∞ included) are always close: null when
- * close, else a message naming the op, the shape, the first bad index and both values.
- */
-function compareClose(
-  op: string,
-  shape: readonly number[],
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  { atol, rtol }: Tolerance,
-): string | null {
-  if (actual.length !== expected.length)
-    return `${op} [${shape}]: length ${actual.length}, expected ${expected.length}`;
-  let first = -1;
-  let bad = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i] as number;
-    const e = expected[i] as number;
-    const ok = Number.isNaN(e) ? Number.isNaN(a) : a === e || Math.abs(a - e) <= atol + rtol * Math.abs(e);
-    if (!ok && bad++ === 0) first = i;
-  }
-  if (bad === 0) return null;
-  return (
-    `${op} [${shape}]: ${bad} of ${expected.length} values outside atol ${atol} + rtol ${rtol}·|ref|; ` +
-    `first at index ${first}: got ${actual[first]}, expected ${expected[first]}`
-  );
 }
 
 function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {

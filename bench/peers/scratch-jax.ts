@@ -1,0 +1,12 @@
+import { prepareJax } from './jax-train.js';
+import { buildRows } from './common.js';
+import { numpy as np } from '@jax-js/jax';
+const row = buildRows({ quick: true, webgpu: false }).find((r) => r.id === 'train-wasm-B128-every1')!;
+const orig = np.Array.prototype.data;
+const losses: number[] = [];
+np.Array.prototype.data = async function () { const d = await orig.call(this); if (d.length === 1) losses.push(d[0] as number); return d; };
+const r = await prepareJax(row, console.log);
+if (typeof r === 'string') throw new Error(r);
+const t = performance.now();
+for (let i = 0; i < 40; i++) await r.run();
+console.log(((performance.now() - t) / 40).toFixed(1), 'ms/step', losses.map((l) => l.toFixed(3)).join(' '));
