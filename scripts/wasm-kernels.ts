@@ -8,7 +8,8 @@
  * As a Vite plugin it serves them as the virtual module `virtual:wasm-kernels` (base64 strings), so the
  * library build inlines them and tests and the demo compile them on import.
  */
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'vite';
@@ -130,6 +131,52 @@ export async function compileKernels(
   return { binary: built.binary, files: [...built.files, join(SOURCE, 'features.ts')] };
 }
 
+/** The four builds as the virtual module's source text. */
+async function kernelsModule(): Promise<{ code: string; files: string[] }> {
+  const builds = await Promise.all([
+    compileKernels(false),
+    compileKernels(true),
+    compileKernels(false, false),
+    compileKernels(true, false),
+  ]);
+  const names = ['simd', 'relaxed', 'simdUnshared', 'relaxedUnshared'];
+  const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+  const code = [
+    ...builds.map(({ binary }, i) => `export const ${names[i]} = ${JSON.stringify(base64(binary))};`),
+    `export const maximumPages = ${MAXIMUM_PAGES};`,
+  ].join('\n');
+  return { code, files: builds[0]?.files ?? [] };
+}
+
+/**
+ * The module for the current sources: compiled once per process (the test projects share it) and kept
+ * in node_modules/.cache keyed by a hash of every wasm/ file and the compiler's version, so an unchanged
+ * tree does not compile again.
+ */
+let built: { key: string; result: Promise<{ code: string; files: string[] }> } | undefined;
+
+async function cachedKernelsModule(): Promise<{ code: string; files: string[] }> {
+  const names = (await readdir(SOURCE)).filter((name) => name.endsWith('.ts')).sort();
+  const hash = createHash('sha256');
+  hash.update((await import('assemblyscript/asc')).version ?? '');
+  for (const name of names) hash.update(name).update(await readFile(join(SOURCE, name)));
+  const key = hash.digest('hex').slice(0, 32);
+  if (built?.key === key) return built.result;
+  const cacheFile = join(ROOT, 'node_modules', '.cache', 'dropgpu-wasm', `${key}.js`);
+  const files = names.map((name) => join(SOURCE, name));
+  const result = readFile(cacheFile, 'utf8').then(
+    (code) => ({ code, files }),
+    async () => {
+      const made = await kernelsModule();
+      await mkdir(dirname(cacheFile), { recursive: true });
+      await writeFile(cacheFile, made.code);
+      return made;
+    },
+  );
+  built = { key, result };
+  return result;
+}
+
 export function wasmKernels(): Plugin {
   const resolved = `\0${MODULE_ID}`;
   return {
@@ -137,19 +184,9 @@ export function wasmKernels(): Plugin {
     resolveId: (id) => (id === MODULE_ID ? resolved : null),
     async load(id) {
       if (id !== resolved) return null;
-      const builds = await Promise.all([
-        compileKernels(false),
-        compileKernels(true),
-        compileKernels(false, false),
-        compileKernels(true, false),
-      ]);
-      for (const file of builds[0].files) this.addWatchFile(file);
-      const names = ['simd', 'relaxed', 'simdUnshared', 'relaxedUnshared'];
-      const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
-      return [
-        ...builds.map(({ binary }, i) => `export const ${names[i]} = ${JSON.stringify(base64(binary))};`),
-        `export const maximumPages = ${MAXIMUM_PAGES};`,
-      ].join('\n');
+      const { code, files } = await cachedKernelsModule();
+      for (const file of files) this.addWatchFile(file);
+      return code;
     },
   };
 }

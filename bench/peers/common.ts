@@ -169,8 +169,15 @@ export type Prepare = (row: Row, log: Log) => Promise<(Runner & { on: string; no
 export async function runRows(rows: readonly Row[], prepare: Prepare, log: Log): Promise<RowResult[]> {
   const results: RowResult[] = [];
   for (const row of rows) {
-    const prepared = await prepare(row, log);
+    let prepared: Awaited<ReturnType<Prepare>>;
+    try {
+      prepared = await prepare(row, log);
+    } catch (error) {
+      // One side failing one row (e.g. a backend that cannot compile it) is a result, not the end of the run.
+      prepared = `failed: ${error instanceof Error ? error.message : String(error)}`;
+    }
     if (typeof prepared === 'string') {
+      log(`  ${row.label}: ${prepared}`);
       results.push({ id: row.id, skipped: prepared });
       continue;
     }
@@ -190,11 +197,22 @@ export async function runRows(rows: readonly Row[], prepare: Prepare, log: Log):
         on: prepared.on,
         ...(prepared.note ? { note: prepared.note } : {}),
       });
+    } catch (error) {
+      const skipped = `failed: ${error instanceof Error ? error.message : String(error)}`;
+      log(`  ${row.label}: ${skipped}`);
+      results.push({ id: row.id, skipped, on: prepared.on });
     } finally {
       prepared.dispose();
     }
   }
   return results;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const upper = sorted[mid] as number;
+  return sorted.length % 2 === 1 ? upper : ((sorted[mid - 1] as number) + upper) / 2;
 }
 
 /** Three significant digits, without exponent notation for the magnitudes we print. */

@@ -1,0 +1,77 @@
+/**
+ * The in-browser half of `npm run bench:peers`: one page load runs one side (`?side=dropgpu` or
+ * `?side=jax-js`) over every row and leaves the rates in `window.peersResult` for bench/peers/run.ts.
+ * Only that side's code is imported, so the other library never starts workers or a GPU device in
+ * this page. Needs a cross-origin-isolated page (both libraries' Wasm threads need SharedArrayBuffer).
+ */
+import { buildRows, type Log, type Row, type RowResult, runRows, type Side } from './common.js';
+
+export interface PeersPageResult {
+  readonly side: Side;
+  readonly quick: boolean;
+  readonly crossOriginIsolated: boolean;
+  readonly hardwareConcurrency: number;
+  readonly adapter: Record<string, string | boolean>;
+  readonly userAgent: string;
+  readonly rows: Row[];
+  readonly results: RowResult[];
+}
+
+declare global {
+  interface Window {
+    peersResult?: PeersPageResult | { error: string };
+  }
+}
+
+const log: Log = (line) => {
+  console.log(line);
+  const pre = document.getElementById('log');
+  if (pre) pre.textContent += `${line}\n`;
+};
+
+async function adapterInfo(): Promise<Record<string, string | boolean>> {
+  const adapter = await navigator.gpu?.requestAdapter();
+  if (!adapter) return { available: false };
+  const { vendor, architecture, device, description } = adapter.info;
+  return { available: true, vendor, architecture, device, description };
+}
+
+async function main(): Promise<void> {
+  const params = new URLSearchParams(location.search);
+  const side = params.get('side');
+  if (side !== 'dropgpu' && side !== 'jax-js') throw new Error(`?side= must be dropgpu or jax-js, not ${side}`);
+  const quick = params.get('quick') === '1';
+  // Without isolation both libraries fall back to one thread: that would not be the comparison asked.
+  if (!crossOriginIsolated) throw new Error('the page is not cross-origin isolated (COOP/COEP headers)');
+  const adapter = await adapterInfo();
+  const rows = buildRows({ quick, webgpu: adapter.available === true });
+  let results: RowResult[];
+  if (side === 'dropgpu') {
+    const { dropgpuSide } = await import('./dropgpu-train.js');
+    const ours = dropgpuSide();
+    try {
+      results = await runRows(rows, ours.prepare, log);
+    } finally {
+      ours.dispose();
+    }
+  } else {
+    const { prepareJax } = await import('./jax-train.js');
+    results = await runRows(rows, prepareJax, log);
+  }
+  window.peersResult = {
+    side,
+    quick,
+    crossOriginIsolated,
+    hardwareConcurrency: navigator.hardwareConcurrency,
+    adapter,
+    userAgent: navigator.userAgent,
+    rows,
+    results,
+  };
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error);
+  log(message);
+  window.peersResult = { error: message };
+});
