@@ -6,17 +6,18 @@
  * exactly the kernel, threads and pool that the training step runs (bench/ours.ts does the same on
  * WebGPU). Runs in a page and in Node. Never a test.
  */
-import { type Backend, createBackend, mlp, sgd } from '../../src/index.js';
+
 import { compileGraph } from '../../src/graph/executor.js';
+import { type Backend, createBackend, mlp, sgd } from '../../src/index.js';
 import { Graph, plainStep } from '../../src/ir/ir.js';
 import type { WasmDevice } from '../../src/wasm/device.js';
 import { openWasm } from '../../src/wasm/open.js';
 import {
   KEEP,
-  LR,
   type Log,
-  MOMENTUM,
+  LR,
   type MatmulRow,
+  MOMENTUM,
   makeBatch,
   type Prepare,
   type Row,
@@ -55,7 +56,23 @@ export function dropgpuSide(options: DropgpuOptions = {}): DropgpuSide {
     return opened;
   };
 
+  // One thing open at a time: the matmul rows' device and the nets' backends each hold a worker pool,
+  // and jax-js's side never has more than one.
+  const closeBackends = () => {
+    for (const opened of backends.values()) {
+      void opened.then((b) => {
+        if (typeof b !== 'string') b.dispose();
+      });
+    }
+    backends.clear();
+  };
+  const closeDevice = () => {
+    void device?.then((d) => d.destroy());
+    device = undefined;
+  };
+
   const prepareTrain = async (row: TrainRow, log: Log) => {
+    closeDevice();
     const opened = await backend(row.backend);
     if (typeof opened === 'string') return opened;
     const spec = mlp({ sizes: [...SIZES], activation: 'relu', keepProb: KEEP, seed: SEED });
@@ -88,6 +105,7 @@ export function dropgpuSide(options: DropgpuOptions = {}): DropgpuSide {
   };
 
   const prepareMatmul = async (row: MatmulRow) => {
+    closeBackends();
     device ??= openWasm(wasmOptions);
     const wasm = await device;
     const { role, M, N, K } = row;
@@ -114,12 +132,8 @@ export function dropgpuSide(options: DropgpuOptions = {}): DropgpuSide {
   return {
     prepare: (row: Row, log: Log) => (row.kind === 'train' ? prepareTrain(row, log) : prepareMatmul(row)),
     dispose() {
-      for (const opened of backends.values()) {
-        void opened.then((b) => {
-          if (typeof b !== 'string') b.dispose();
-        });
-      }
-      void device?.then((d) => d.destroy());
+      closeBackends();
+      closeDevice();
     },
   };
 }

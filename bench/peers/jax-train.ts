@@ -7,13 +7,23 @@
  * isolated, or webgpu) and in Node (wasm on one thread: jax-js's pool needs a global `Worker`).
  * Never a test.
  */
-import { type Device, defaultDevice, init, jit, nn, numpy as np, random, tree, valueAndGrad } from '@jax-js/jax';
+import {
+  type Device,
+  defaultDevice,
+  init,
+  jit,
+  nn,
+  numpy as np,
+  random,
+  tree,
+  valueAndGrad,
+} from '@jax-js/jax';
 import {
   KEEP,
-  LR,
   type Log,
-  MOMENTUM,
+  LR,
   type MatmulRow,
+  MOMENTUM,
   makeBatch,
   type Prepare,
   type Row,
@@ -86,11 +96,7 @@ function trainStep(p: Params, v: Params, x: np.Array, labels: np.Array, key: np.
   const [next, dropKey] = random.split(key, 2) as unknown as [np.Array, np.Array];
   const [loss, grads] = valueAndGrad(lossFn)(tree.ref(p), x, labels, dropKey);
   const velocity = tree.map((vi: np.Array, gi: np.Array) => vi.mul(MOMENTUM).add(gi), v, grads) as Params;
-  const params = tree.map(
-    (pi: np.Array, vi: np.Array) => pi.sub(vi.ref.mul(LR)),
-    p,
-    velocity,
-  ) as Params;
+  const params = tree.map((pi: np.Array, vi: np.Array) => pi.sub(vi.ref.mul(LR)), p, velocity) as Params;
   return { loss, params, velocity, key: next };
 }
 
@@ -182,9 +188,8 @@ async function prepareMatmul(row: MatmulRow) {
   const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
   const a = np.array(uniform(size(aShape), 0.5, row.M * 31 + row.K), { shape: aShape });
   const b = np.array(uniform(size(bShape), 0.5, row.N * 17 + row.K), { shape: bShape });
-  const product = jit(
-    (x: np.Array, y: np.Array) =>
-      role === 'fwd' ? np.dot(x, y) : role === 'dX' ? np.dot(x, y.transpose()) : np.dot(x.transpose(), y),
+  const product = jit((x: np.Array, y: np.Array) =>
+    role === 'fwd' ? np.dot(x, y) : role === 'dX' ? np.dot(x, y.transpose()) : np.dot(x.transpose(), y),
   );
   const run = async () => {
     const c = product(a.ref, b.ref);

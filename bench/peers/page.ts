@@ -39,7 +39,8 @@ async function adapterInfo(): Promise<Record<string, string | boolean>> {
 async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
   const side = params.get('side');
-  if (side !== 'dropgpu' && side !== 'jax-js') throw new Error(`?side= must be dropgpu or jax-js, not ${side}`);
+  if (side !== 'dropgpu' && side !== 'jax-js')
+    throw new Error(`?side= must be dropgpu or jax-js, not ${side}`);
   const quick = params.get('quick') === '1';
   // Without isolation both libraries fall back to one thread: that would not be the comparison asked.
   if (!crossOriginIsolated) throw new Error('the page is not cross-origin isolated (COOP/COEP headers)');
