@@ -12,7 +12,7 @@ import {
   joinWgsl,
   type WgslFile,
 } from '../kernels/gpu.js';
-import { type MatmulParams, matmulSlots, PLAIN_EPILOGUE } from './matmul-layout.js';
+import { type MatmulParams, matmulSlots } from './matmul-layout.js';
 
 /**
  * Storage bindings of both WGSL kernels (shaders/matmul_epilogue.wgsl), and the pointer slots of the

@@ -13,18 +13,11 @@
  * The worker side and the message types are in worker-main.ts.
  */
 import { ArgumentError, describe, WasmWorkerError } from '../errors.js';
-import { checkCalls, InlinePool, text } from './inline-pool.js';
+import { checkCalls, InlinePool } from './inline-pool.js';
 
 export { WasmWorkerError } from '../errors.js';
 
-import {
-  type ControlLayout,
-  type FromWorker,
-  RECORD_RELOAD,
-  RECORD_WRAP,
-  type ToWorker,
-  workerMain,
-} from './worker-main.js';
+import { type ControlLayout, RECORD_RELOAD, RECORD_WRAP } from './worker-main.js';
 import { startWorkers, type WorkerHandle } from './workers.js';
 
 export interface WasmPool {

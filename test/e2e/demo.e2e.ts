@@ -65,9 +65,15 @@ try {
   const adapter = await page.textContent('#adapter');
   log(`page ready; ${adapter}`);
   check(!/No WebGPU/.test(adapter ?? '') || !process.env.CI, `no WebGPU in CI: ${adapter}`);
-  check(await page.evaluate(() => crossOriginIsolated), 'the demo is not cross-origin isolated (Wasm threads)');
+  check(
+    await page.evaluate(() => crossOriginIsolated),
+    'the demo is not cross-origin isolated (Wasm threads)',
+  );
   const chosen = await page.inputValue('[name="backend"]');
-  check(!/swiftshader/i.test(adapter ?? '') || chosen === 'wasm', `on a software adapter the page chose ${chosen}`);
+  check(
+    !/swiftshader/i.test(adapter ?? '') || chosen === 'wasm',
+    `on a software adapter the page chose ${chosen}`,
+  );
 
   // 1. One small run: the training loss must go down and both charts must draw.
   await setFields(page, { hidden: '64', trainSize: '500', testSize: '500', epochs: '2', batchSize: '50' });
