@@ -119,7 +119,8 @@ export function buildRows({ quick, webgpu }: RowOptions): Row[] {
     B: number,
     readEvery: number,
     reps: number,
-    warmup = 2,
+    // A run of an every-20 row is 20 steps already: one run warms it up.
+    warmup = readEvery === 1 ? 2 : 1,
   ): TrainRow => ({
     kind: 'train',
     id: `train-${backend}-B${B}-every${readEvery}`,
@@ -159,11 +160,10 @@ export interface RowResult {
   readonly skipped?: string;
   /** What the side ran it on, e.g. "Wasm SIMD + relaxed FMA, 2 threads". */
   readonly on?: string;
-  readonly note?: string;
 }
 
 export type Log = (line: string) => void;
-export type Prepare = (row: Row, log: Log) => Promise<(Runner & { on: string; note?: string }) | string>;
+export type Prepare = (row: Row, log: Log) => Promise<(Runner & { on: string }) | string>;
 
 /** Sets each row up (untimed), warms it up, times `reps` runs, and frees it before the next row. */
 export async function runRows(rows: readonly Row[], prepare: Prepare, log: Log): Promise<RowResult[]> {
@@ -191,12 +191,7 @@ export async function runRows(rows: readonly Row[], prepare: Prepare, log: Log):
       }
       const best = Math.max(...samples);
       log(`  ${row.label}: best ${fmt(best)} ${unitOf(row)} (${samples.length} runs, ${prepared.on})`);
-      results.push({
-        id: row.id,
-        samples,
-        on: prepared.on,
-        ...(prepared.note ? { note: prepared.note } : {}),
-      });
+      results.push({ id: row.id, samples, on: prepared.on });
     } catch (error) {
       const skipped = `failed: ${error instanceof Error ? error.message : String(error)}`;
       log(`  ${row.label}: ${skipped}`);
