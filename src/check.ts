@@ -4,6 +4,7 @@
  * throws `ArgumentError` naming the argument (and the first bad index) before any work starts.
  */
 import { ArgumentError, describe } from './errors.js';
+import type { Optimizer } from './nn/optim.js';
 
 /** Whether two shapes are the same list of dimensions. */
 export function sameShape(a: readonly number[] | undefined, b: readonly number[]): boolean {
@@ -88,4 +89,42 @@ export function checkTensor(
   const length = shape.reduce((a, b) => a * b, 1);
   checkFinite(`${argument}.data`, data, length);
   return Float32Array.from(data as ArrayLike<number>);
+}
+
+/** `rows`: a non-empty multiple of `batchSize` integer row indices in [0, n), as a Uint32Array. */
+export function checkRows(rows: ArrayLike<number>, batchSize: number, n: number): Uint32Array {
+  const steps = rows?.length / batchSize;
+  if (!(Number.isInteger(steps) && steps >= 1)) {
+    throw new ArgumentError(
+      'rows',
+      `a non-empty multiple of batchSize = ${batchSize} row indices`,
+      describe(rows),
+    );
+  }
+  const indices = new Uint32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    if (!(Number.isInteger(row) && (row as number) >= 0 && (row as number) < n)) {
+      throw new ArgumentError(`rows[${i}]`, `an integer row index in [0, ${n})`, describe(row));
+    }
+    indices[i] = row as number;
+  }
+  return indices;
+}
+
+/** The checked lr and momentum of one step of `optimizer`; `prefix` names where they came from. */
+export function checkHyperparameters(
+  optimizer: Optimizer,
+  given: { lr?: number; momentum?: number } | undefined,
+  prefix: string,
+): { lr: number; momentum: number } {
+  const lr = given?.lr ?? optimizer.lr;
+  if (!(typeof lr === 'number' && Number.isFinite(lr) && lr > 0)) {
+    throw new ArgumentError(`${prefix}lr`, 'a number > 0', describe(lr));
+  }
+  const momentum = given?.momentum ?? (optimizer.kind === 'sgd' ? optimizer.momentum : 0);
+  if (!(typeof momentum === 'number' && momentum >= 0 && momentum < 1)) {
+    throw new ArgumentError(`${prefix}momentum`, 'a number in [0, 1)', describe(momentum));
+  }
+  return { lr, momentum };
 }

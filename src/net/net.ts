@@ -4,7 +4,7 @@
  * dataset it keeps on the device (resident.ts). Every argument is checked before any work starts, so a
  * bad call leaves the net as it was.
  */
-import { checkInputs, checkLabels } from '../check.js';
+import { checkHyperparameters, checkInputs, checkLabels, checkRows } from '../check.js';
 import { checkDataset, type Dataset } from '../data/dataset.js';
 import { type Device, MAX_STEPS_PER_RUN, type NumArray, type RunResult } from '../device/device.js';
 import { ArgumentError, DisposedError, describe } from '../errors.js';
@@ -15,17 +15,19 @@ import { initParams, type ParamMap } from '../nn/init.js';
 import type { MlpSpec } from '../nn/mlp.js';
 import { stepContext } from '../nn/optim.js';
 import { METRICS } from '../ops/softmax-xent.js';
+import { CallOrder } from './call-order.js';
 import { Inference } from './infer.js';
 import { ResidentDataset } from './resident.js';
 import { NetState } from './state.js';
-import type {
-  McPrediction,
-  NetCheckpoint,
-  NetInfo,
-  ResolvedCompileOptions,
-  StepHyperparameters,
-  TrainingMetrics,
-  TrainStepResult,
+import {
+  frozenInfo,
+  type McPrediction,
+  type NetCheckpoint,
+  type NetInfo,
+  type ResolvedCompileOptions,
+  type StepHyperparameters,
+  type TrainingMetrics,
+  type TrainStepResult,
 } from './types.js';
 
 /**
@@ -44,6 +46,8 @@ export class Net<Buffer = unknown> {
   /** Where a training step's batch goes, looked up once. */
   readonly #batch: { xId: number; labelsId: number; x: Buffer; labels: Buffer };
   #disposed = false;
+  /** Every call in call order, and what is in flight (call-order.ts). */
+  readonly #calls = new CallOrder();
 
   private constructor(
     device: Device<Buffer>,
@@ -74,7 +78,7 @@ export class Net<Buffer = unknown> {
     const train = buildTrainGraph(spec, batchSize, optimizer, maxNorm, true);
     checkFits(device, train.graph, batchSize);
     checkFits(device, buildPredictGraph(spec, batchSize, true).graph, batchSize);
-    const info = freeze({ spec, batchSize, optimizer, maxNorm, backend: device.kind });
+    const info = frozenInfo({ spec, batchSize, optimizer, maxNorm, backend: device.kind });
     const state = new NetState(device, train.graph);
     let trainCompiled: CompiledGraph<Buffer> | undefined;
     try {
@@ -107,16 +111,26 @@ export class Net<Buffer = unknown> {
    * (batchSize of them): the forward pass with dropout, the loss, the backward pass, the optimizer update
    * and max-norm.
    */
-  async trainStep(
+  trainStep(
     x: ArrayLike<number>,
     y: ArrayLike<number>,
     hyperparameters: StepHyperparameters = {},
   ): Promise<TrainStepResult> {
-    this.#checkLive();
+    return this.#calls.serialize(
+      () => this.#checkLive(),
+      () => this.#trainStep(x, y, hyperparameters),
+    );
+  }
+
+  async #trainStep(
+    x: ArrayLike<number>,
+    y: ArrayLike<number>,
+    hyperparameters: StepHyperparameters,
+  ): Promise<TrainStepResult> {
     const { batchSize, spec, optimizer } = this.info;
     const inputs = checkInputs('x', x, batchSize, spec.sizes[0] as number, true);
     const labels = checkLabels('y', y, batchSize, spec.sizes[spec.sizes.length - 1] as number);
-    const { lr, momentum } = this.#hyperparameters(hyperparameters, '');
+    const { lr, momentum } = checkHyperparameters(this.info.optimizer, hyperparameters, '');
     const { xId, labelsId } = this.#batch;
     this.#device.write(this.#batch.x, inputs);
     this.#device.write(this.#batch.labels, labels);
@@ -134,7 +148,7 @@ export class Net<Buffer = unknown> {
     const run: RunResult = this.#train.program.run(ctx);
     this.#state.step += 1;
     if (start) await validator?.check(start, ctx);
-    return stepResult(step, run);
+    return this.#stepResult(step, run);
   }
 
   /**
@@ -153,12 +167,22 @@ export class Net<Buffer = unknown> {
    * @throws ArgumentError naming `data`, `data.features`, `data.classes`, `data.x[i]`, `data.y[i]`,
    * `rows`, `rows[i]`, `hyperparameters`, `hyperparameters[s].lr`/`.momentum`, `lr` or `momentum`.
    */
-  async trainRows(
+  trainRows(
     data: Dataset,
     rows: ArrayLike<number>,
     hyperparameters: StepHyperparameters | readonly StepHyperparameters[] = {},
   ): Promise<TrainStepResult[]> {
-    this.#checkLive();
+    return this.#calls.serialize(
+      () => this.#checkLive(),
+      () => this.#trainRows(data, rows, hyperparameters),
+    );
+  }
+
+  async #trainRows(
+    data: Dataset,
+    rows: ArrayLike<number>,
+    hyperparameters: StepHyperparameters | readonly StepHyperparameters[],
+  ): Promise<TrainStepResult[]> {
     const { batchSize, spec, optimizer } = this.info;
     checkDataset('data', data, spec.sizes);
     const indices = checkRows(rows, batchSize, data.n);
@@ -172,7 +196,8 @@ export class Net<Buffer = unknown> {
       );
     }
     const settings = Array.from({ length: steps }, (_, s) =>
-      this.#hyperparameters(
+      checkHyperparameters(
+        this.info.optimizer,
         (perStep ? hyperparameters[s] : hyperparameters) as StepHyperparameters,
         perStep ? `hyperparameters[${s}].` : '',
       ),
@@ -190,7 +215,7 @@ export class Net<Buffer = unknown> {
           x.set(data.x.subarray(row * features, (row + 1) * features), r * features);
           y[r] = data.y[row] as number;
         }
-        results.push(await this.trainStep(x, y, settings[s]));
+        results.push(await this.#trainStep(x, y, settings[s] as StepHyperparameters));
       }
       return results;
     }
@@ -202,25 +227,11 @@ export class Net<Buffer = unknown> {
         .map(({ lr, momentum }, i) => stepContext(optimizer, step + i, lr, momentum));
       const slice = indices.subarray(first * batchSize, (first + count) * batchSize);
       resident.program.runMany(ctxs, [slice]).forEach((run, i) => {
-        results.push(stepResult(step + i, run));
+        results.push(this.#stepResult(step + i, run));
       });
       this.#state.step += count;
     }
     return results;
-  }
-
-  /** The checked lr and momentum of one step; `prefix` names where they came from in errors. */
-  #hyperparameters(given: StepHyperparameters, prefix: string): { lr: number; momentum: number } {
-    const { optimizer } = this.info;
-    const lr = given?.lr ?? optimizer.lr;
-    if (!(typeof lr === 'number' && Number.isFinite(lr) && lr > 0)) {
-      throw new ArgumentError(`${prefix}lr`, 'a number > 0', describe(lr));
-    }
-    const momentum = given?.momentum ?? (optimizer.kind === 'sgd' ? optimizer.momentum : 0);
-    if (!(typeof momentum === 'number' && momentum >= 0 && momentum < 1)) {
-      throw new ArgumentError(`${prefix}momentum`, 'a number in [0, 1)', describe(momentum));
-    }
-    return { lr, momentum };
   }
 
   /**
@@ -232,10 +243,19 @@ export class Net<Buffer = unknown> {
    * n). Pass p draws its masks from Philox counter [i/4, p, site, 3]: apart from every training mask,
    * and the same on every call, so predictions repeat exactly.
    */
-  async predict(x: ArrayLike<number>): Promise<Float32Array>;
-  async predict(x: ArrayLike<number>, options: { mcSamples: number }): Promise<McPrediction>;
-  async predict(x: ArrayLike<number>, options?: { mcSamples: number }): Promise<Float32Array | McPrediction> {
-    this.#checkLive();
+  predict(x: ArrayLike<number>): Promise<Float32Array>;
+  predict(x: ArrayLike<number>, options: { mcSamples: number }): Promise<McPrediction>;
+  predict(x: ArrayLike<number>, options?: { mcSamples: number }): Promise<Float32Array | McPrediction> {
+    return this.#calls.serialize(
+      () => this.#checkLive(),
+      () => this.#predict(x, options),
+    );
+  }
+
+  async #predict(
+    x: ArrayLike<number>,
+    options?: { mcSamples: number },
+  ): Promise<Float32Array | McPrediction> {
     const width = this.info.spec.sizes[0] as number;
     if (x?.length % width !== 0 || x.length === 0) {
       throw new ArgumentError('x', `a non-empty multiple of ${width} values (rows × inputs)`, describe(x));
@@ -253,8 +273,14 @@ export class Net<Buffer = unknown> {
    * The training metrics accumulated on the device since the last call (or since compile), read back
    * in one transfer, then reset to zero. Reset also lets updates resume after a non-finite loss.
    */
-  async takeMetrics(): Promise<TrainingMetrics> {
-    this.#checkLive();
+  takeMetrics(): Promise<TrainingMetrics> {
+    return this.#calls.serialize(
+      () => this.#checkLive(),
+      () => this.#takeMetrics(),
+    );
+  }
+
+  async #takeMetrics(): Promise<TrainingMetrics> {
     const buffer = this.#state.metrics;
     // The read is queued before the reset, so it sees the sums and nothing is lost in between.
     const reading = this.#device.read(buffer, METRICS.length);
@@ -272,9 +298,11 @@ export class Net<Buffer = unknown> {
   }
 
   /** The parameters by PyTorch name (`layers.k.weight` [out, in], `layers.k.bias` [out]), copied. */
-  async getParams(): Promise<ParamMap> {
-    this.#checkLive();
-    return this.#state.readParams();
+  getParams(): Promise<ParamMap> {
+    return this.#calls.serialize(
+      () => this.#checkLive(),
+      () => this.#state.readParams(),
+    );
   }
 
   /**
@@ -292,8 +320,14 @@ export class Net<Buffer = unknown> {
     if (step !== undefined && !(Number.isSafeInteger(step) && step >= 0)) {
       throw new ArgumentError('step', 'an integer ≥ 0', describe(step));
     }
-    this.#state.writeParams(this.#state.checkParams(params));
-    if (step !== undefined) this.#state.step = step;
+    const data = this.#state.checkParams(params);
+    this.#calls.inOrder(
+      () => this.#checkLive(),
+      () => {
+        this.#state.writeParams(data);
+        if (step !== undefined) this.#state.step = step;
+      },
+    );
   }
 
   /**
@@ -301,25 +335,55 @@ export class Net<Buffer = unknown> {
    * Adam moments) and the step counter, copied to the CPU. `restore` puts it into a net compiled
    * from the same spec and options, on any backend, e.g. after the GPU device was lost.
    */
-  async checkpoint(): Promise<NetCheckpoint> {
-    this.#checkLive();
-    return this.#state.checkpoint();
+  checkpoint(): Promise<NetCheckpoint> {
+    return this.#calls.serialize(
+      () => this.#checkLive(),
+      () => this.#state.checkpoint(),
+    );
   }
 
   /** Puts a checkpoint back (see `checkpoint`). Throws, changing nothing, if it does not fit this net. */
   restore(checkpoint: NetCheckpoint): void {
     this.#checkLive();
-    this.#state.restore(checkpoint);
+    this.#calls.inOrder(() => this.#checkLive(), this.#state.prepareRestore(checkpoint));
   }
 
-  /** Frees every buffer. Any later call throws `DisposedError`. */
+  /**
+   * Frees every buffer. Any later call throws (or rejects with) `DisposedError`, and so do calls made
+   * before it that had not started yet; what is in flight (a running call, a loss being read) finishes
+   * first, and the buffers are freed once nothing uses them (at once when nothing is in flight).
+   */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.#train.dispose();
-    this.#inference.dispose();
-    this.#resident.dispose();
-    this.#state.dispose();
+    const free = () => {
+      this.#train.dispose();
+      this.#inference.dispose();
+      this.#resident.dispose();
+      this.#state.dispose();
+    };
+    if (this.#calls.idle) free();
+    else void this.#calls.whenIdle().then(free);
+  }
+
+  /**
+   * What trainStep and trainRows return for one step: the loss is read back only when awaited; once
+   * the net is disposed it is refused (its buffers are going away), and a read under way delays the
+   * freeing until it is done.
+   */
+  #stepResult(step: number, run: RunResult): TrainStepResult {
+    let loss: Promise<number> | undefined;
+    const read = (): Promise<number> => {
+      if (this.#disposed) return Promise.reject(new DisposedError('this net'));
+      return this.#calls.track(run.read(0).then((values) => values[0] as number));
+    };
+    return {
+      step,
+      get loss() {
+        loss ??= read();
+        return loss;
+      },
+    };
   }
 
   /** Whether `dispose()` was called. */
@@ -330,47 +394,4 @@ export class Net<Buffer = unknown> {
   #checkLive(): void {
     if (this.#disposed) throw new DisposedError('this net');
   }
-}
-
-/** What trainStep and trainRows return for one step: the loss is read back only when awaited. */
-function stepResult(step: number, run: RunResult): TrainStepResult {
-  let loss: Promise<number> | undefined;
-  return {
-    step,
-    get loss() {
-      loss ??= run.read(0).then((values) => values[0] as number);
-      return loss;
-    },
-  };
-}
-
-/** `rows`: a non-empty multiple of `batchSize` integer row indices in [0, n), as a Uint32Array. */
-function checkRows(rows: ArrayLike<number>, batchSize: number, n: number): Uint32Array {
-  const steps = rows?.length / batchSize;
-  if (!(Number.isInteger(steps) && steps >= 1)) {
-    throw new ArgumentError(
-      'rows',
-      `a non-empty multiple of batchSize = ${batchSize} row indices`,
-      describe(rows),
-    );
-  }
-  const indices = new Uint32Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const row = rows[i];
-    if (!(Number.isInteger(row) && (row as number) >= 0 && (row as number) < n)) {
-      throw new ArgumentError(`rows[${i}]`, `an integer row index in [0, ${n})`, describe(row));
-    }
-    indices[i] = row as number;
-  }
-  return indices;
-}
-
-/** A deep-frozen copy of the net's description. */
-function freeze(info: NetInfo): NetInfo {
-  const spec = Object.freeze({
-    ...info.spec,
-    sizes: Object.freeze([...info.spec.sizes]),
-    keepProb: Object.freeze([...info.spec.keepProb]),
-  });
-  return Object.freeze({ ...info, spec, optimizer: Object.freeze({ ...info.optimizer }) }) as NetInfo;
 }

@@ -89,8 +89,8 @@ export class NetState<Buffer> {
     return { params: await this.readParams(), optimizerState, step };
   }
 
-  /** Puts a checkpoint back, after checking all of it: a bad one changes nothing. */
-  restore(checkpoint: NetCheckpoint): void {
+  /** Checks all of a checkpoint (a bad one changes nothing) and returns what puts it back. */
+  prepareRestore(checkpoint: NetCheckpoint): () => void {
     if (typeof checkpoint !== 'object' || checkpoint === null) {
       throw new ArgumentError('checkpoint', 'what net.checkpoint() returned', describe(checkpoint));
     }
@@ -104,10 +104,13 @@ export class NetState<Buffer> {
     }
     const params = this.checkParams(checkpoint.params);
     const optimizer = this.#check(this.#optimizer, state, 'checkpoint.optimizerState');
-    this.writeParams(params);
-    for (const [name, { buffer }] of this.#optimizer)
-      this.#device.write(buffer, optimizer.get(name) as Float32Array);
-    this.step = step;
+    return () => {
+      this.writeParams(params);
+      for (const [name, { buffer }] of this.#optimizer) {
+        this.#device.write(buffer, optimizer.get(name) as Float32Array);
+      }
+      this.step = step;
+    };
   }
 
   /** Frees every buffer. */

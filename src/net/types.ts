@@ -78,3 +78,13 @@ export interface NetInfo {
   readonly maxNorm: number | undefined;
   readonly backend: BackendKind;
 }
+
+/** A deep-frozen copy of the net's description. */
+export function frozenInfo(info: NetInfo): NetInfo {
+  const spec = Object.freeze({
+    ...info.spec,
+    sizes: Object.freeze([...info.spec.sizes]),
+    keepProb: Object.freeze([...info.spec.keepProb]),
+  });
+  return Object.freeze({ ...info, spec, optimizer: Object.freeze({ ...info.optimizer }) }) as NetInfo;
+}
