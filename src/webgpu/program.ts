@@ -5,6 +5,7 @@
  * only when asked.
  */
 import { MAX_STEPS_PER_RUN, type Program, type RunResult } from '../device/device.js';
+import { DisposedError } from '../errors.js';
 import type { StepContext } from '../ir/ir.js';
 import { f32Bits, STEP_UNIFORM_BYTES } from '../kernels/gpu.js';
 
@@ -67,6 +68,7 @@ export function createProgram(
   );
   const stepWords = new Uint32Array((STEP_UNIFORM_BYTES / 4) * MAX_STEPS_PER_RUN);
   let runs = 0;
+  let disposed = false;
   // Written word by word: a step allocates nothing, not even an array literal.
   const packStep = (ctx: StepContext, at: number) => {
     const base = at * (STEP_UNIFORM_BYTES / 4);
@@ -94,6 +96,8 @@ export function createProgram(
         const snapshot = snapshots[index];
         const history = histories[index];
         if (!snapshot || !history) return Promise.reject(new RangeError(`no snapshot ${index}`));
+        // Its history went with the program (e.g. the dataset it trained from was replaced).
+        if (disposed) return Promise.reject(new DisposedError(`the program "${label}" of this value`));
         if (runs - run > SNAPSHOT_HISTORY) {
           return Promise.reject(
             new RangeError(
@@ -107,6 +111,7 @@ export function createProgram(
   };
   return {
     dispose: () => {
+      disposed = true;
       const made = [...own, ...histories, ...streamStaging];
       for (const buffer of stepStaging ? [...made, stepStaging] : made) host.destroyBuffer(buffer);
     },
