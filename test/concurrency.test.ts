@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createBackend } from '../src/backend.js';
 import { dataset } from '../src/data/dataset.js';
-import { DisposedError, mlp, sgd } from '../src/index.js';
+import { DisposedError, type FitHistory, fit, mlp, sgd } from '../src/index.js';
 import { randomArray, randomLabels } from './helpers.js';
 
 const spec = mlp({ sizes: [12, 16, 4], keepProb: { input: 0.8, hidden: 0.5 }, seed: 5 });
@@ -68,6 +68,23 @@ describe.each(['cpu', 'wasm'] as const)('concurrent calls on %s', (kind) => {
     // Once the read has settled, everything of the disposed net is freed too.
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(backend.memory()).toEqual({ buffers: 0, bytes: 0 });
+    backend.dispose();
+  });
+});
+
+describe('two fits of one net at once', () => {
+  it('run one after the other: both histories are those of the fits in sequence', async () => {
+    const backend = await createBackend('cpu');
+    const fitOptions = { epochs: 2 };
+    const sequential = await backend.compile(spec, options);
+    const one = await fit(sequential, dataA, fitOptions);
+    const two = await fit(sequential, dataB, fitOptions);
+    const net = await backend.compile(spec, options);
+    const both = await Promise.all([fit(net, dataA, fitOptions), fit(net, dataB, fitOptions)]);
+    const losses = (history: FitHistory) => history.epochs.map((epoch) => epoch.trainLoss);
+    expect(both.map(losses)).toEqual([losses(one), losses(two)]);
+    expect(both[1].epochs.every((epoch) => Number.isFinite(epoch.trainLoss))).toBe(true);
+    expect(await net.getParams()).toEqual(await sequential.getParams());
     backend.dispose();
   });
 });

@@ -107,13 +107,30 @@ export interface FitHistory {
   readonly bestEpoch?: number;
 }
 
+/** The fit running on each net: a second fit on the same net waits for it (see `fit`). */
+const fitting = new WeakMap<Net, Promise<unknown>>();
+
 /**
  * Trains `net` on `data` for `options.epochs` epochs (see the module comment for how batches are formed).
  * Resolves with the history; stops early on `signal` or early stopping; throws `NonFiniteLossError`
- * at a NaN/Infinity loss and `DeviceLostError` (with a checkpoint) when the GPU device is lost.
+ * at a NaN/Infinity loss and `DeviceLostError` (with a checkpoint) when the GPU device is lost. Two fits
+ * of one net run one after the other, in call order (their steps and metrics would otherwise mix).
  */
-export async function fit(net: Net, data: Dataset, options: FitOptions): Promise<FitHistory> {
+export function fit(net: Net, data: Dataset, options: FitOptions): Promise<FitHistory> {
+  const before = fitting.get(net) ?? Promise.resolve();
+  const run = before.then(
+    () => fitNow(net, data, options),
+    () => fitNow(net, data, options),
+  );
+  fitting.set(net, run);
+  return run;
+}
+
+async function fitNow(net: Net, data: Dataset, options: FitOptions): Promise<FitHistory> {
   if (net.disposed) throw new DisposedError('this net');
+  if (typeof options !== 'object' || options === null) {
+    throw new ArgumentError('options', 'an object with epochs', describe(options));
+  }
   const { batchSize, spec, optimizer } = net.info;
   checkDataset('data', data, spec.sizes);
   if (options.validation) checkDataset('validation', options.validation, spec.sizes);
