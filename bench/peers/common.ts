@@ -5,6 +5,9 @@
  * every row of one side in one go, so a mode can give each side its own page (or its own turn).
  * Never a test.
  */
+import { fmt, type Log, random } from '../measure.js';
+
+export { fmt, type Log };
 
 export const SIZES = [784, 1024, 1024, 10] as const;
 export const KEEP = { input: 0.8, hidden: 0.5 } as const;
@@ -162,7 +165,6 @@ export interface RowResult {
   readonly on?: string;
 }
 
-export type Log = (line: string) => void;
 export type Prepare = (row: Row, log: Log) => Promise<(Runner & { on: string }) | string>;
 
 /** Sets each row up (untimed), warms it up, times `reps` runs, and frees it before the next row. */
@@ -208,26 +210,6 @@ export function median(values: readonly number[]): number {
   const mid = Math.floor(sorted.length / 2);
   const upper = sorted[mid] as number;
   return sorted.length % 2 === 1 ? upper : ((sorted[mid - 1] as number) + upper) / 2;
-}
-
-/** Three significant digits, without exponent notation for the magnitudes we print. */
-export function fmt(value: number): string {
-  if (!Number.isFinite(value)) return String(value);
-  if (Math.abs(value) >= 100) return value.toFixed(0);
-  if (Math.abs(value) >= 10) return value.toFixed(1);
-  return value.toFixed(2);
-}
-
-/** A small deterministic generator (mulberry32): both sides see the very same data. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** One MNIST-shaped batch, made once: inputs uniform in [0, 1), labels uniform over the classes. */

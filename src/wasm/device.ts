@@ -42,6 +42,8 @@ export class WasmDevice implements Device<WasmBuffer> {
   #queue: Promise<void> = Promise.resolve();
   #pending = 0;
   #failure: Error | null = null;
+  #wordView: Uint32Array | undefined;
+  #floatView: Float32Array | undefined;
 
   constructor(description: string, pool: WasmPool, heap: WasmHeap, exportNames: readonly string[]) {
     this.description = description;
@@ -155,17 +157,21 @@ export class WasmDevice implements Device<WasmBuffer> {
   ): Program {
     const histories = snapshots.map((snapshot) => new Float32Array(snapshot.length * SNAPSHOT_HISTORY));
     let runs = 0;
+    const stepWord = stepBlock / 4;
     const execute = async (ctx: StepContext, slot: number) => {
-      const words = new Uint32Array(this.#pool.memory.buffer, stepBlock, STEP_WORDS);
-      words[0] = ctx.step;
-      words[1] = f32Bits(ctx.lr);
-      words[2] = f32Bits(ctx.momentum);
-      words[3] = f32Bits(ctx.biasCorrection1);
-      words[4] = f32Bits(ctx.biasCorrection2);
+      const words = this.#words();
+      words[stepWord] = ctx.step;
+      words[stepWord + 1] = f32Bits(ctx.lr);
+      words[stepWord + 2] = f32Bits(ctx.momentum);
+      words[stepWord + 3] = f32Bits(ctx.biasCorrection1);
+      words[stepWord + 4] = f32Bits(ctx.biasCorrection2);
       await this.#pool.run(calls, stepBlock);
+      const floats = this.#floats();
       snapshots.forEach((snapshot, i) => {
-        const values = new Float32Array(this.#pool.memory.buffer, snapshot.offset, snapshot.length);
-        (histories[i] as Float32Array).set(values, slot * snapshot.length);
+        const history = histories[i] as Float32Array;
+        const from = snapshot.offset / 4;
+        const to = slot * snapshot.length;
+        for (let j = 0; j < snapshot.length; j++) history[to + j] = floats[from + j] as number;
       });
     };
     const result = (run: number, done: Promise<void>): RunResult => ({
@@ -242,6 +248,22 @@ export class WasmDevice implements Device<WasmBuffer> {
       },
     );
     return result;
+  }
+
+  /**
+   * Views of the whole memory, made again only when it has grown (a grown memory has a new buffer):
+   * a step writes its step block and copies its snapshots through them without allocating.
+   */
+  #words(): Uint32Array {
+    const buffer = this.#pool.memory.buffer;
+    if (this.#wordView?.buffer !== buffer) this.#wordView = new Uint32Array(buffer);
+    return this.#wordView;
+  }
+
+  #floats(): Float32Array {
+    const buffer = this.#pool.memory.buffer;
+    if (this.#floatView?.buffer !== buffer) this.#floatView = new Float32Array(buffer);
+    return this.#floatView;
   }
 
   #copyIn(buffer: WasmBuffer, data: Float32Array | Uint32Array, offset: number): void {
