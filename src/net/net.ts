@@ -79,8 +79,10 @@ export class Net<Buffer = unknown> {
     checkFits(device, train.graph, batchSize);
     checkFits(device, buildPredictGraph(spec, batchSize, true).graph, batchSize);
     const info = frozenInfo({ spec, batchSize, optimizer, maxNorm, backend: device.kind });
+    // Made (and freed on failure) one by one: a compile that fails leaves nothing on the device.
     const state = new NetState(device, train.graph);
     let trainCompiled: CompiledGraph<Buffer> | undefined;
+    let inference: Inference<Buffer> | undefined;
     try {
       trainCompiled = await compileGraph(device, 'train', train.graph, {
         shared: state.shared,
@@ -88,13 +90,14 @@ export class Net<Buffer = unknown> {
         // Validate mode reads every tensor after the step, so none may share a buffer.
         ...(validate ? { keep: allTensors(train.graph) } : {}),
       });
-      const inference = await Inference.create(device, info, state.paramBuffers());
+      inference = await Inference.create(device, info, state.paramBuffers());
       const validator = validate ? new Validator(device, train.graph, trainCompiled.bufferOf) : null;
       const net = new Net(device, info, state, trainCompiled, inference, validator);
       state.writeParams(state.checkParams(initParams(spec)));
       return net;
     } catch (error) {
       // Nothing of a net that could not be made stays on the device.
+      inference?.dispose();
       trainCompiled?.dispose();
       state.dispose();
       throw error;
@@ -284,7 +287,13 @@ export class Net<Buffer = unknown> {
     const buffer = this.#state.metrics;
     // The read is queued before the reset, so it sees the sums and nothing is lost in between.
     const reading = this.#device.read(buffer, METRICS.length);
-    this.#device.write(buffer, new Float32Array(METRICS.length));
+    try {
+      this.#device.write(buffer, new Float32Array(METRICS.length));
+    } catch (error) {
+      // The device failed (lost, disposed): the read rejects too, and that must not go unheard.
+      reading.catch(() => {});
+      throw error;
+    }
     const values = await reading;
     const examples = values[METRICS.rows] as number;
     const steps = examples / this.info.batchSize;
@@ -363,7 +372,13 @@ export class Net<Buffer = unknown> {
       this.#state.dispose();
     };
     if (this.#calls.idle) free();
-    else void this.#calls.whenIdle().then(free);
+    else
+      void this.#calls
+        .whenIdle()
+        .then(free)
+        .catch(() => {
+          // Freeing never fails on a live device; on a failed one its buffers are gone with it.
+        });
   }
 
   /**

@@ -7,6 +7,7 @@
 import { checkTensor } from '../check.js';
 import type { Device } from '../device/device.js';
 import { ArgumentError, describe } from '../errors.js';
+import { allocate } from '../graph/executor.js';
 import { elementCount, type Graph } from '../ir/ir.js';
 import type { ParamMap } from '../nn/init.js';
 import type { NetCheckpoint } from './types.js';
@@ -32,7 +33,7 @@ export class NetState<Buffer> {
       for (const tensor of train.tensors) {
         const kind = tensor.role;
         if (kind !== 'parameter' && kind !== 'optimizer_state' && kind !== 'metrics') continue;
-        const buffer = device.createBuffer(tensor.name, tensor.dtype, elementCount(tensor.shape));
+        const buffer = allocate(device, tensor.name, tensor.dtype, elementCount(tensor.shape));
         this.shared.set(tensor.name, buffer);
         if (kind === 'parameter') this.#params.set(tensor.name, { shape: tensor.shape, buffer });
         if (kind === 'optimizer_state') this.#optimizer.set(tensor.name, { shape: tensor.shape, buffer });
@@ -46,7 +47,7 @@ export class NetState<Buffer> {
   /** The metrics buffer the loss kernel accumulates into. */
   get metrics(): Buffer {
     const buffer = this.shared.get('metrics');
-    if (buffer === undefined) throw new RangeError('the training graph has no metrics tensor');
+    if (buffer === undefined) throw new Error('the training graph has no metrics tensor');
     return buffer;
   }
 
