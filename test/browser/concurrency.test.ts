@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { wrapDevice } from '../../src/backend.js';
 import { dataset } from '../../src/data/dataset.js';
-import { DisposedError, mlp, saveSafetensors, sgd } from '../../src/index.js';
+import { DeviceLostError, DisposedError, mlp, saveSafetensors, sgd } from '../../src/index.js';
 import type { Net } from '../../src/net/net.js';
 import { openWebGpu } from '../../src/webgpu/open.js';
 import { randomArray, randomLabels } from '../helpers.js';
@@ -24,9 +24,51 @@ const rows = Array.from({ length: 8 }, (_, i) => (i * 5) % 16);
 
 /** A backend on a device of its own, so that nothing here can spoil the other test files. */
 async function freshBackend() {
+  return (await freshDevice()).backend;
+}
+
+async function freshDevice() {
   const adapter = await navigator.gpu.requestAdapter();
   const device = await (adapter as GPUAdapter).requestDevice({ label: 'concurrency test device' });
-  return wrapDevice(await openWebGpu({ device }));
+  return { device, backend: wrapDevice(await openWebGpu({ device })) };
+}
+
+/** Every kind of call on `net`, each as a promise (a synchronous throw becomes a rejection). */
+function everyCall(net: Net): Promise<unknown>[] {
+  const attempt = (fn: () => unknown) =>
+    new Promise((resolve, reject) => {
+      try {
+        Promise.resolve(fn()).then(resolve, reject);
+      } catch (error) {
+        reject(error);
+      }
+    });
+  return [
+    attempt(() => net.trainStep(x, y)),
+    attempt(() => net.trainRows(dataA, rows)),
+    attempt(() => net.predict(x)),
+    attempt(() => net.predict(x, { mcSamples: 2 })),
+    attempt(() => net.takeMetrics()),
+    attempt(() => net.getParams()),
+    attempt(() => net.checkpoint()),
+  ];
+}
+
+/** Runs `body`, and returns the reasons of the page's unhandled rejections meanwhile (and just after). */
+async function unhandledDuring(body: () => Promise<void>): Promise<unknown[]> {
+  const reasons: unknown[] = [];
+  const listener = (event: PromiseRejectionEvent) => {
+    reasons.push(event.reason);
+    event.preventDefault();
+  };
+  window.addEventListener('unhandledrejection', listener);
+  try {
+    await body();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  } finally {
+    window.removeEventListener('unhandledrejection', listener);
+  }
+  return reasons;
 }
 
 /** A net works: a step's loss is finite, and its prediction is a probability per class. */
@@ -143,5 +185,44 @@ describe.skipIf(typeof gpu === 'string')('concurrent calls on WebGPU', () => {
     expect(checkpoint.step).toBe(2);
     expect(file).toEqual(afterFile);
     expect(checkpoint.optimizerState).toEqual((await sequential.checkpoint()).optimizerState);
+  });
+
+  it('a disposed backend refuses every call of its nets with DisposedError, with nothing unhandled', async () => {
+    const reasons = await unhandledDuring(async () => {
+      const backend = await freshBackend();
+      const net = await backend.compile(spec, options);
+      const params = await net.getParams();
+      const pending = await net.trainStep(x, y);
+      backend.dispose();
+      for (const outcome of await Promise.allSettled(everyCall(net))) {
+        expect(outcome.status).toBe('rejected');
+        expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(DisposedError);
+      }
+      expect(() => net.setParams(params)).toThrow(DisposedError);
+      const loss = await pending.loss.catch((error: unknown) => error);
+      if (typeof loss === 'number') expect(loss).toBeGreaterThan(0);
+      else expect(loss).toBeInstanceOf(DisposedError);
+      net.dispose();
+      await expect(backend.compile(spec, options)).rejects.toBeInstanceOf(DisposedError);
+    });
+    expect(reasons).toEqual([]);
+  });
+
+  it('a lost device fails takeMetrics and every call with DeviceLostError, with nothing unhandled', async () => {
+    const reasons = await unhandledDuring(async () => {
+      const { device, backend } = await freshDevice();
+      const net = await backend.compile(spec, options);
+      await (await net.trainStep(x, y)).loss;
+      device.destroy();
+      await device.lost;
+      await expect(net.takeMetrics()).rejects.toBeInstanceOf(DeviceLostError);
+      for (const outcome of await Promise.allSettled(everyCall(net))) {
+        expect(outcome.status).toBe('rejected');
+        expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(DeviceLostError);
+      }
+      net.dispose();
+      backend.dispose();
+    });
+    expect(reasons).toEqual([]);
   });
 });
