@@ -4,6 +4,7 @@
  * typed error and leaves nothing on the device; a failed or disposed backend refuses every call with a
  * typed error, and no failure ever escapes as an unhandled rejection. CPU and Wasm.
  */
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBackend, wrapDevice } from '../src/backend.js';
 import { dataset } from '../src/data/dataset.js';
@@ -420,5 +421,18 @@ describe('a device lost under a net', () => {
     await expect(net.trainStep(x, y)).rejects.toBeInstanceOf(DeviceLostError);
     await settle();
     expect(unhandled).toEqual([]);
+  });
+});
+
+describe('docs/errors.md', () => {
+  it('lists every error class src/index.ts exports, with when it is thrown', () => {
+    const index = readFileSync(new URL('../src/index.ts', import.meta.url), 'utf8');
+    const docs = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
+    const exported = [...index.matchAll(/^\s+(\w+Error),?$/gm)].map((match) => match[1]);
+    expect(exported).toContain('ArgumentError');
+    expect(exported).toContain('DropgpuError');
+    for (const name of exported)
+      expect(docs, name).toMatch(new RegExp(`^\\| \`${name}\` \\| [^|]+ \\| [^|]+ \\|`, 'm'));
+    expect(docs).toMatch(/^## Concurrency$/m);
   });
 });
