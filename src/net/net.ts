@@ -14,7 +14,6 @@ import { buildPredictGraph, buildTrainGraph } from '../nn/graphs.js';
 import { initParams, type ParamMap } from '../nn/init.js';
 import type { MlpSpec } from '../nn/mlp.js';
 import { stepContext } from '../nn/optim.js';
-import { METRICS } from '../ops/softmax-xent.js';
 import { CallOrder } from './call-order.js';
 import { Inference } from './infer.js';
 import { ResidentDataset } from './resident.js';
@@ -279,31 +278,8 @@ export class Net<Buffer = unknown> {
   takeMetrics(): Promise<TrainingMetrics> {
     return this.#calls.serialize(
       () => this.#checkLive(),
-      () => this.#takeMetrics(),
+      () => this.#state.takeMetrics(this.info.batchSize),
     );
-  }
-
-  async #takeMetrics(): Promise<TrainingMetrics> {
-    const buffer = this.#state.metrics;
-    // The read is queued before the reset, so it sees the sums and nothing is lost in between.
-    const reading = this.#device.read(buffer, METRICS.length);
-    try {
-      this.#device.write(buffer, new Float32Array(METRICS.length));
-    } catch (error) {
-      // The device failed (lost, disposed): the read rejects too, and that must not go unheard.
-      reading.catch(() => {});
-      throw error;
-    }
-    const values = await reading;
-    const examples = values[METRICS.rows] as number;
-    const steps = examples / this.info.batchSize;
-    return {
-      steps,
-      examples,
-      loss: (values[METRICS.lossSum] as number) / steps,
-      accuracy: (values[METRICS.correct] as number) / examples,
-      nonFiniteSteps: values[METRICS.nonFinite] as number,
-    };
   }
 
   /** The parameters by PyTorch name (`layers.k.weight` [out, in], `layers.k.bias` [out]), copied. */

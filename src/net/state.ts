@@ -10,7 +10,8 @@ import { ArgumentError, describe } from '../errors.js';
 import { allocate } from '../graph/executor.js';
 import { elementCount, type Graph } from '../ir/ir.js';
 import type { ParamMap } from '../nn/init.js';
-import type { NetCheckpoint } from './types.js';
+import { METRICS } from '../ops/softmax-xent.js';
+import type { NetCheckpoint, TrainingMetrics } from './types.js';
 
 interface Stored<Buffer> {
   readonly shape: readonly number[];
@@ -49,6 +50,33 @@ export class NetState<Buffer> {
     const buffer = this.shared.get('metrics');
     if (buffer === undefined) throw new Error('the training graph has no metrics tensor');
     return buffer;
+  }
+
+  /**
+   * The metrics accumulated since the last call, read back in one transfer, then reset to zero (see
+   * `Net.takeMetrics`).
+   */
+  async takeMetrics(batchSize: number): Promise<TrainingMetrics> {
+    const buffer = this.metrics;
+    // The read is queued before the reset, so it sees the sums and nothing is lost in between.
+    const reading = this.#device.read(buffer, METRICS.length);
+    try {
+      this.#device.write(buffer, new Float32Array(METRICS.length));
+    } catch (error) {
+      // The device failed (lost, disposed): the read rejects too, and that must not go unheard.
+      reading.catch(() => {});
+      throw error;
+    }
+    const values = await reading;
+    const examples = values[METRICS.rows] as number;
+    const steps = examples / batchSize;
+    return {
+      steps,
+      examples,
+      loss: (values[METRICS.lossSum] as number) / steps,
+      accuracy: (values[METRICS.correct] as number) / examples,
+      nonFiniteSteps: values[METRICS.nonFinite] as number,
+    };
   }
 
   /** The parameters' buffers only: what inference programs share. */
