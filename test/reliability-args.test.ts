@@ -320,6 +320,16 @@ function everyCall(net: Net): Promise<unknown>[] {
 }
 
 describe.each(['cpu', 'wasm'] as const)('a disposed %s backend', (kind) => {
+  it('fails a compile under way with DisposedError, leaving nothing allocated', async () => {
+    const backend = await createBackend(kind, kind === 'wasm' ? { threads: 1 } : {});
+    const compiling = backend.compile(spec, { batchSize: 4 });
+    backend.dispose();
+    await expect(compiling).rejects.toBeInstanceOf(DisposedError);
+    expect(backend.memory()).toEqual({ buffers: 0, bytes: 0 });
+    await settle();
+    expect(unhandled).toEqual([]);
+  });
+
   it('refuses every call of its nets with DisposedError, with no unhandled rejection', async () => {
     const backend = await createBackend(kind, kind === 'wasm' ? { threads: 1 } : {});
     const net = await backend.compile(spec, { batchSize: 4, optimizer: momentumSgd });
