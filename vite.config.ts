@@ -19,6 +19,10 @@ export default defineConfig({
     rollupOptions: {
       external: ['webgpu', ...builtinModules, ...builtinModules.map((name) => `node:${name}`)],
       output: {
+        // Classes and functions keep their names through bundling and Oxc's minifier: an error's
+        // constructor.name is 'ArgumentError' (not 't'), and console.log shows [ArgumentError].
+        // (Vite 8 builds with Rolldown; esbuild.keepNames would not reach it.)
+        keepNames: true,
         // The bundled progress bar is CommonJS and requires Node built-ins: give the CLI a require.
         banner: (chunk) =>
           chunk.name === 'cli'

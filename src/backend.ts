@@ -8,7 +8,7 @@ import { ArgumentError, DisposedError, describe } from './errors.js';
 import { Net } from './net/net.js';
 import type { CompileOptions, ResolvedCompileOptions } from './net/types.js';
 import { type MlpSpec, mlp } from './nn/mlp.js';
-import { sgd } from './nn/optim.js';
+import { checkOptimizer, sgd } from './nn/optim.js';
 import { openWasm, type WasmOptions } from './wasm/open.js';
 import { isSoftwareAdapter, openWebGpu, requestAdapter, type WebGpuOptions } from './webgpu/open.js';
 
@@ -43,9 +43,7 @@ export async function createBackend(kind?: BackendKind, options: BackendOptions 
   if (kind !== undefined && kind !== 'cpu' && kind !== 'wasm' && kind !== 'webgpu') {
     throw new ArgumentError('kind', "'cpu', 'wasm', 'webgpu' or nothing", describe(kind));
   }
-  if (typeof options !== 'object' || options === null) {
-    throw new ArgumentError('options', 'an object of backend options, or nothing', describe(options));
-  }
+  checkBackendOptions(options);
   if (kind === 'webgpu') return wrapDevice(await openWebGpu(options));
   if (kind === 'wasm') return wrapDevice(await openWasm(options));
   if (kind === undefined) {
@@ -76,7 +74,13 @@ export function wrapDevice<Buffer>(device: Device<Buffer>): Backend {
     async compile(spec, options) {
       if (disposed) throw new DisposedError('this backend');
       const checked = checkSpec(spec);
-      return (await Net.create(device, checked, checkCompileOptions(options))) as Net;
+      const net = await Net.create(device, checked, checkCompileOptions(options));
+      if (disposed) {
+        // The backend went away while the net was being made.
+        net.dispose();
+        throw new DisposedError('this backend');
+      }
+      return net as Net;
     },
     memory: () => device.memory(),
     dispose() {
@@ -93,7 +97,8 @@ function checkSpec(spec: MlpSpec): MlpSpec {
   }
   const [input, ...hidden] = spec.keepProb;
   return mlp({
-    sizes: spec.sizes,
+    // Array.from turns a hole into undefined, which mlp's check of every entry then names.
+    sizes: Array.isArray(spec.sizes) ? Array.from(spec.sizes) : spec.sizes,
     activation: spec.activation,
     keepProb: { input, hidden },
     seed: spec.seed,
@@ -111,9 +116,56 @@ function checkCompileOptions(options: CompileOptions): ResolvedCompileOptions {
   if (maxNorm !== undefined && !(Number.isFinite(maxNorm) && maxNorm > 0)) {
     throw new ArgumentError('maxNorm', 'a number > 0, or undefined for no constraint', describe(maxNorm));
   }
-  const optimizer = options.optimizer ?? sgd({ lr: 0.1 });
-  if (optimizer.kind !== 'sgd' && optimizer.kind !== 'adam') {
-    throw new ArgumentError('optimizer', 'the result of sgd() or adam()', describe(optimizer));
+  const optimizer = options.optimizer === undefined ? sgd({ lr: 0.1 }) : checkOptimizer(options.optimizer);
+  const { validate = false } = options;
+  if (typeof validate !== 'boolean') {
+    throw new ArgumentError('validate', 'true or false, or nothing', describe(validate));
   }
-  return { batchSize, optimizer, maxNorm, validate: options.validate === true };
+  return { batchSize, optimizer, maxNorm, validate };
+}
+
+/** Each option has the type it is documented with: nothing is read as a default but `undefined`. */
+function checkBackendOptions(options: BackendOptions): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ArgumentError('options', 'an object of backend options, or nothing', describe(options));
+  }
+  const { precision, gpu, device, powerPreference, autotune, kernelChoice, threads, relaxedSimd } = options;
+  const bad = (field: string, expected: string, got: unknown) =>
+    new ArgumentError(`options.${field}`, expected, describe(got));
+  if (precision !== undefined && precision !== 'f32' && precision !== 'f64') {
+    throw bad('precision', "'f32' or 'f64' (CPU only), or nothing", precision);
+  }
+  if (gpu !== undefined && !hasMethod(gpu, 'requestAdapter')) {
+    throw bad('gpu', "a WebGPU entry point (navigator.gpu, or nodeGpu() from 'dropgpu/node')", gpu);
+  }
+  if (device !== undefined && !(hasMethod(device, 'createBuffer') && hasMethod(device, 'destroy'))) {
+    throw bad('device', 'a GPUDevice', device);
+  }
+  if (
+    powerPreference !== undefined &&
+    powerPreference !== 'low-power' &&
+    powerPreference !== 'high-performance'
+  ) {
+    throw bad('powerPreference', "'low-power' or 'high-performance', or nothing", powerPreference);
+  }
+  if (autotune !== undefined && typeof autotune !== 'boolean') {
+    throw bad('autotune', 'true or false, or nothing', autotune);
+  }
+  if (kernelChoice !== undefined && typeof kernelChoice !== 'function') {
+    throw bad('kernelChoice', 'a function, or nothing', kernelChoice);
+  }
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 256)) {
+    throw bad('threads', 'an integer from 1 to 256', threads);
+  }
+  if (relaxedSimd !== undefined && typeof relaxedSimd !== 'boolean') {
+    throw bad('relaxedSimd', 'true or false, or nothing', relaxedSimd);
+  }
+}
+
+function hasMethod(value: unknown, name: string): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Record<string, unknown>)[name] === 'function'
+  );
 }

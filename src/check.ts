@@ -112,19 +112,39 @@ export function checkRows(rows: ArrayLike<number>, batchSize: number, n: number)
   return indices;
 }
 
-/** The checked lr and momentum of one step of `optimizer`; `prefix` names where they came from. */
+/**
+ * The checked lr and momentum of one step of `optimizer`; `prefix` names where they came from ('' for
+ * a call's own `hyperparameters`, `hyperparameters[s].` for step s of a list). Each field is left out
+ * (undefined: the optimizer's own value) or a number in range: nothing is coerced. A momentum other
+ * than 0 needs an optimizer with momentum state (sgd with momentum > 0): elsewhere it would be ignored.
+ */
 export function checkHyperparameters(
   optimizer: Optimizer,
   given: { lr?: number; momentum?: number } | undefined,
   prefix: string,
 ): { lr: number; momentum: number } {
-  const lr = given?.lr ?? optimizer.lr;
+  if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) {
+    throw new ArgumentError(
+      prefix === '' ? 'hyperparameters' : prefix.slice(0, -1),
+      'an object like { lr, momentum }, or nothing',
+      describe(given),
+    );
+  }
+  const lr = given?.lr === undefined ? optimizer.lr : given.lr;
   if (!(typeof lr === 'number' && Number.isFinite(lr) && lr > 0)) {
     throw new ArgumentError(`${prefix}lr`, 'a number > 0', describe(lr));
   }
-  const momentum = given?.momentum ?? (optimizer.kind === 'sgd' ? optimizer.momentum : 0);
+  const own = optimizer.kind === 'sgd' ? optimizer.momentum : 0;
+  const momentum = given?.momentum === undefined ? own : given.momentum;
   if (!(typeof momentum === 'number' && momentum >= 0 && momentum < 1)) {
     throw new ArgumentError(`${prefix}momentum`, 'a number in [0, 1)', describe(momentum));
+  }
+  if (momentum !== 0 && own === 0) {
+    throw new ArgumentError(
+      `${prefix}momentum`,
+      `0 or nothing: this net's optimizer (${optimizer.kind} without momentum) has no momentum to set`,
+      describe(momentum),
+    );
   }
   return { lr, momentum };
 }

@@ -51,6 +51,8 @@ export function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'number') return String(value);
   if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'boolean') return String(value);
+  if (typeof value === 'bigint') return `${value}n (a bigint)`;
   if (ArrayBuffer.isView(value)) {
     const length = 'length' in value ? (value as { length: number }).length : value.byteLength;
     return `${value.constructor.name} of length ${length}`;

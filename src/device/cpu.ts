@@ -3,6 +3,7 @@
  * plain-loop reference. It runs anywhere (browser or Node) and is what the WebGPU backend is checked
  * against. `precision: 'f64'` stores every float tensor in a Float64Array, for gradient checks.
  */
+import { DisposedError } from '../errors.js';
 import type { DType, StepContext } from '../ir/ir.js';
 import type { Device, DeviceLimits, NumArray, Program, ProgramStep, RunResult } from './device.js';
 
@@ -17,6 +18,7 @@ export class CpuDevice implements Device<NumArray> {
   readonly description: string;
   readonly #precision: CpuPrecision;
   readonly #live = new Set<NumArray>();
+  #disposed = false;
   readonly limits: DeviceLimits = { maxBufferBytes: MAX_ARRAY_BYTES, maxBufferLimit: 'typed-array size' };
 
   constructor(precision: CpuPrecision = 'f32') {
@@ -25,6 +27,7 @@ export class CpuDevice implements Device<NumArray> {
   }
 
   createBuffer(_label: string, dtype: DType, length: number): NumArray {
+    this.#check();
     const buffer =
       dtype === 'u32'
         ? new Uint32Array(length)
@@ -42,10 +45,12 @@ export class CpuDevice implements Device<NumArray> {
   }
 
   write(buffer: NumArray, data: Float32Array | Uint32Array, offset = 0): void {
+    this.#check();
     buffer.set(data, offset);
   }
 
   async read(buffer: NumArray, length: number): Promise<Float32Array | Float64Array> {
+    this.#check();
     return buffer instanceof Float64Array
       ? buffer.slice(0, length)
       : Float32Array.from(buffer.subarray(0, length));
@@ -57,9 +62,12 @@ export class CpuDevice implements Device<NumArray> {
     snapshots: readonly NumArray[],
     streamed: readonly { buffer: NumArray; length: number }[] = [],
   ): Promise<Program> {
+    this.#check();
     const read = this.read.bind(this);
+    const check = () => this.#check();
     const program = {
       runMany(ctxs: readonly StepContext[], data: readonly Uint32Array[]): RunResult[] {
+        check();
         return ctxs.map((ctx, i) => {
           streamed.forEach(({ buffer, length }, j) => {
             buffer.set((data[j] as Uint32Array).subarray(i * length, (i + 1) * length));
@@ -68,6 +76,7 @@ export class CpuDevice implements Device<NumArray> {
         });
       },
       run(ctx: StepContext): RunResult {
+        check();
         for (const { op, inputs, outputs } of steps) op.reference(inputs, outputs, ctx);
         const captured = snapshots.map((buffer) => buffer.slice());
         return {
@@ -87,5 +96,12 @@ export class CpuDevice implements Device<NumArray> {
     this.#live.delete(buffer);
   }
 
-  destroy(): void {}
+  /** Every later call but destroyBuffer throws DisposedError (as on the other devices). */
+  destroy(): void {
+    this.#disposed = true;
+  }
+
+  #check(): void {
+    if (this.#disposed) throw new DisposedError('this CPU backend');
+  }
 }

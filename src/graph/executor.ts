@@ -3,8 +3,8 @@
  * node's op to its parameters (ops/index.ts `bindOp`), and hands the list to the device as one program.
  */
 import type { Device, Program, ProgramStep } from '../device/device.js';
-import { ArgumentError } from '../errors.js';
-import { elementCount, type Graph, type Role } from '../ir/ir.js';
+import { ArgumentError, DropgpuError } from '../errors.js';
+import { type DType, elementCount, type Graph, type Role } from '../ir/ir.js';
 import { bindOp } from '../ops/index.js';
 import { type BufferPlan, planBuffers } from './plan.js';
 
@@ -38,6 +38,29 @@ export interface CompileGraphOptions<Buffer> {
   readonly streamed?: readonly number[];
 }
 
+/**
+ * `device.createBuffer`, with an allocation the engine refuses (a RangeError: out of memory, a typed
+ * array too long) reported as the `ArgumentError` it is, naming `argument` (what was too large).
+ */
+export function allocate<Buffer>(
+  device: Device<Buffer>,
+  label: string,
+  dtype: DType,
+  length: number,
+  argument = 'batchSize',
+): Buffer {
+  try {
+    return device.createBuffer(label, dtype, length);
+  } catch (error) {
+    if (error instanceof DropgpuError || !(error instanceof RangeError)) throw error;
+    throw new ArgumentError(
+      argument,
+      "buffers that fit this machine's memory",
+      `${label} of ${length} values, which could not be allocated (${error.message})`,
+    );
+  }
+}
+
 export async function compileGraph<Buffer>(
   device: Device<Buffer>,
   label: string,
@@ -63,7 +86,7 @@ export async function compileGraph<Buffer>(
       const names = slot.tensors.map((id) => graph.get(id).name);
       const sharedName = names.find((name) => shared.has(name));
       if (sharedName !== undefined) return shared.get(sharedName) as Buffer;
-      const buffer = device.createBuffer(`${label}: ${names.join(' | ')}`, slot.dtype, slot.length);
+      const buffer = allocate(device, `${label}: ${names.join(' | ')}`, slot.dtype, slot.length);
       owned.push(buffer);
       return buffer;
     });
@@ -76,18 +99,18 @@ export async function compileGraph<Buffer>(
     if (buffer === undefined) throw new RangeError(`tensor ${id} has no buffer`);
     return buffer;
   };
-  const steps: ProgramStep<Buffer>[] = graph.nodes.map((node, i) => ({
-    node,
-    op: ops[i] as ProgramStep<Buffer>['op'],
-    inputs: node.inputs.map(bufferOf),
-    outputs: node.outputs.map(bufferOf),
-  }));
-  const streamed = (options.streamed ?? []).map((id) => ({
-    buffer: bufferOf(id),
-    length: elementCount(graph.get(id).shape),
-  }));
   let program: Program;
   try {
+    const steps: ProgramStep<Buffer>[] = graph.nodes.map((node, i) => ({
+      node,
+      op: ops[i] as ProgramStep<Buffer>['op'],
+      inputs: node.inputs.map(bufferOf),
+      outputs: node.outputs.map(bufferOf),
+    }));
+    const streamed = (options.streamed ?? []).map((id) => ({
+      buffer: bufferOf(id),
+      length: elementCount(graph.get(id).shape),
+    }));
     program = await device.createProgram(label, steps, (options.snapshots ?? []).map(bufferOf), streamed);
   } catch (error) {
     // A kernel that does not compile must not leave the graph's buffers behind.

@@ -14,7 +14,6 @@ import { buildPredictGraph, buildTrainGraph } from '../nn/graphs.js';
 import { initParams, type ParamMap } from '../nn/init.js';
 import type { MlpSpec } from '../nn/mlp.js';
 import { stepContext } from '../nn/optim.js';
-import { METRICS } from '../ops/softmax-xent.js';
 import { CallOrder } from './call-order.js';
 import { Inference } from './infer.js';
 import { ResidentDataset } from './resident.js';
@@ -79,8 +78,10 @@ export class Net<Buffer = unknown> {
     checkFits(device, train.graph, batchSize);
     checkFits(device, buildPredictGraph(spec, batchSize, true).graph, batchSize);
     const info = frozenInfo({ spec, batchSize, optimizer, maxNorm, backend: device.kind });
+    // Made (and freed on failure) one by one: a compile that fails leaves nothing on the device.
     const state = new NetState(device, train.graph);
     let trainCompiled: CompiledGraph<Buffer> | undefined;
+    let inference: Inference<Buffer> | undefined;
     try {
       trainCompiled = await compileGraph(device, 'train', train.graph, {
         shared: state.shared,
@@ -88,13 +89,14 @@ export class Net<Buffer = unknown> {
         // Validate mode reads every tensor after the step, so none may share a buffer.
         ...(validate ? { keep: allTensors(train.graph) } : {}),
       });
-      const inference = await Inference.create(device, info, state.paramBuffers());
+      inference = await Inference.create(device, info, state.paramBuffers());
       const validator = validate ? new Validator(device, train.graph, trainCompiled.bufferOf) : null;
       const net = new Net(device, info, state, trainCompiled, inference, validator);
       state.writeParams(state.checkParams(initParams(spec)));
       return net;
     } catch (error) {
       // Nothing of a net that could not be made stays on the device.
+      inference?.dispose();
       trainCompiled?.dispose();
       state.dispose();
       throw error;
@@ -276,25 +278,8 @@ export class Net<Buffer = unknown> {
   takeMetrics(): Promise<TrainingMetrics> {
     return this.#calls.serialize(
       () => this.#checkLive(),
-      () => this.#takeMetrics(),
+      () => this.#state.takeMetrics(this.info.batchSize),
     );
-  }
-
-  async #takeMetrics(): Promise<TrainingMetrics> {
-    const buffer = this.#state.metrics;
-    // The read is queued before the reset, so it sees the sums and nothing is lost in between.
-    const reading = this.#device.read(buffer, METRICS.length);
-    this.#device.write(buffer, new Float32Array(METRICS.length));
-    const values = await reading;
-    const examples = values[METRICS.rows] as number;
-    const steps = examples / this.info.batchSize;
-    return {
-      steps,
-      examples,
-      loss: (values[METRICS.lossSum] as number) / steps,
-      accuracy: (values[METRICS.correct] as number) / examples,
-      nonFiniteSteps: values[METRICS.nonFinite] as number,
-    };
   }
 
   /** The parameters by PyTorch name (`layers.k.weight` [out, in], `layers.k.bias` [out]), copied. */
@@ -363,7 +348,13 @@ export class Net<Buffer = unknown> {
       this.#state.dispose();
     };
     if (this.#calls.idle) free();
-    else void this.#calls.whenIdle().then(free);
+    else
+      void this.#calls
+        .whenIdle()
+        .then(free)
+        .catch(() => {
+          // Freeing never fails on a live device; on a failed one its buffers are gone with it.
+        });
   }
 
   /**

@@ -8,7 +8,7 @@
 import { checkFinite, checkLabels } from '../check.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Device } from '../device/device.js';
-import { type CompiledGraph, compileGraph } from '../graph/executor.js';
+import { allocate, type CompiledGraph, compileGraph } from '../graph/executor.js';
 import { buildTrainGraph, RESIDENT } from '../nn/graphs.js';
 import type { NetInfo } from './types.js';
 
@@ -69,7 +69,7 @@ export async function openResident<Buffer>(
 
   const made: Buffer[] = [];
   const upload = (name: string, dtype: 'u32' | 'f32', array: Uint32Array | Float32Array) => {
-    const buffer = device.createBuffer(`resident ${name}`, dtype, array.length);
+    const buffer = allocate(device, `resident ${name}`, dtype, array.length, 'data');
     made.push(buffer);
     device.write(buffer, array);
     return buffer;
@@ -77,22 +77,23 @@ export async function openResident<Buffer>(
   const destroy = () => {
     for (const buffer of made) device.destroyBuffer(buffer);
   };
-  const buffers = new Map<string, Buffer>([
-    ...shared,
-    [RESIDENT.data, upload(RESIDENT.data, 'u32', valueWords)],
-    [RESIDENT.table, upload(RESIDENT.table, 'f32', table)],
-    [RESIDENT.labels, upload(RESIDENT.labels, 'u32', labelWords)],
-  ]);
   const { spec, batchSize, optimizer, maxNorm } = info;
-  const train = buildTrainGraph(spec, batchSize, optimizer, maxNorm, true, { n: data.n, bytes });
   let program: CompiledGraph<Buffer>;
   try {
+    const buffers = new Map<string, Buffer>([
+      ...shared,
+      [RESIDENT.data, upload(RESIDENT.data, 'u32', valueWords)],
+      [RESIDENT.table, upload(RESIDENT.table, 'f32', table)],
+      [RESIDENT.labels, upload(RESIDENT.labels, 'u32', labelWords)],
+    ]);
+    const train = buildTrainGraph(spec, batchSize, optimizer, maxNorm, true, { n: data.n, bytes });
     program = await compileGraph(device, 'train (resident data)', train.graph, {
       shared: buffers,
       snapshots: [train.loss],
       streamed: [train.graph.find(RESIDENT.rows).id],
     });
   } catch (error) {
+    // An upload or compile that fails leaves nothing of the set behind.
     destroy();
     throw error;
   }

@@ -7,9 +7,11 @@
 import { checkTensor } from '../check.js';
 import type { Device } from '../device/device.js';
 import { ArgumentError, describe } from '../errors.js';
+import { allocate } from '../graph/executor.js';
 import { elementCount, type Graph } from '../ir/ir.js';
 import type { ParamMap } from '../nn/init.js';
-import type { NetCheckpoint } from './types.js';
+import { METRICS } from '../ops/softmax-xent.js';
+import type { NetCheckpoint, TrainingMetrics } from './types.js';
 
 interface Stored<Buffer> {
   readonly shape: readonly number[];
@@ -32,7 +34,7 @@ export class NetState<Buffer> {
       for (const tensor of train.tensors) {
         const kind = tensor.role;
         if (kind !== 'parameter' && kind !== 'optimizer_state' && kind !== 'metrics') continue;
-        const buffer = device.createBuffer(tensor.name, tensor.dtype, elementCount(tensor.shape));
+        const buffer = allocate(device, tensor.name, tensor.dtype, elementCount(tensor.shape));
         this.shared.set(tensor.name, buffer);
         if (kind === 'parameter') this.#params.set(tensor.name, { shape: tensor.shape, buffer });
         if (kind === 'optimizer_state') this.#optimizer.set(tensor.name, { shape: tensor.shape, buffer });
@@ -46,8 +48,35 @@ export class NetState<Buffer> {
   /** The metrics buffer the loss kernel accumulates into. */
   get metrics(): Buffer {
     const buffer = this.shared.get('metrics');
-    if (buffer === undefined) throw new RangeError('the training graph has no metrics tensor');
+    if (buffer === undefined) throw new Error('the training graph has no metrics tensor');
     return buffer;
+  }
+
+  /**
+   * The metrics accumulated since the last call, read back in one transfer, then reset to zero (see
+   * `Net.takeMetrics`).
+   */
+  async takeMetrics(batchSize: number): Promise<TrainingMetrics> {
+    const buffer = this.metrics;
+    // The read is queued before the reset, so it sees the sums and nothing is lost in between.
+    const reading = this.#device.read(buffer, METRICS.length);
+    try {
+      this.#device.write(buffer, new Float32Array(METRICS.length));
+    } catch (error) {
+      // The device failed (lost, disposed): the read rejects too, and that must not go unheard.
+      reading.catch(() => {});
+      throw error;
+    }
+    const values = await reading;
+    const examples = values[METRICS.rows] as number;
+    const steps = examples / batchSize;
+    return {
+      steps,
+      examples,
+      loss: (values[METRICS.lossSum] as number) / steps,
+      accuracy: (values[METRICS.correct] as number) / examples,
+      nonFiniteSteps: values[METRICS.nonFinite] as number,
+    };
   }
 
   /** The parameters' buffers only: what inference programs share. */

@@ -56,31 +56,101 @@ const positive = (v: number): boolean => v > 0;
 const nonNegative = (v: number): boolean => v >= 0;
 const unitInterval = (v: number): boolean => v >= 0 && v < 1;
 
-/** SGD as PyTorch's `torch.optim.SGD` defines it (see ops/sgd.ts). */
-export function sgd(options: SgdOptions): Optimizer {
-  const momentum = check('momentum', options.momentum ?? 0, unitInterval, 'a number in [0, 1)');
-  const nesterov = options.nesterov ?? false;
+/** `options` is an object (a missing or null one is refused, not read as defaults). */
+function checkObject(argument: string, options: unknown, expected: string): Record<string, unknown> {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ArgumentError(argument, expected, describe(options));
+  }
+  return options as Record<string, unknown>;
+}
+
+/** A field that may be left out (undefined: the default), but not given as null or another type. */
+function optional(options: Record<string, unknown>, field: string, fallback: unknown): unknown {
+  const value = options[field];
+  return value === undefined ? fallback : value;
+}
+
+function makeSgd(given: unknown, prefix: string): Optimizer {
+  const options = checkObject(
+    prefix === '' ? 'options' : prefix.slice(0, -1),
+    given,
+    'an object like { lr: 0.1 }',
+  );
+  const lr = check(`${prefix}lr`, options.lr, positive, 'a number > 0');
+  const momentum = check(
+    `${prefix}momentum`,
+    optional(options, 'momentum', 0),
+    unitInterval,
+    'a number in [0, 1)',
+  );
+  const nesterov = optional(options, 'nesterov', false);
+  if (typeof nesterov !== 'boolean') {
+    throw new ArgumentError(`${prefix}nesterov`, 'true or false', describe(nesterov));
+  }
   if (nesterov && momentum === 0)
-    throw new ArgumentError('nesterov', 'momentum > 0 with nesterov', 'momentum 0');
+    throw new ArgumentError(`${prefix}nesterov`, 'momentum > 0 with nesterov', 'momentum 0');
+  const weightDecay = check(
+    `${prefix}weightDecay`,
+    optional(options, 'weightDecay', 0),
+    nonNegative,
+    'a number ≥ 0',
+  );
+  return { kind: 'sgd', lr, momentum, nesterov, weightDecay };
+}
+
+function makeAdam(given: unknown, prefix: string): Optimizer {
+  const options = checkObject(
+    prefix === '' ? 'options' : prefix.slice(0, -1),
+    given,
+    'an object like { lr: 0.001 }',
+  );
+  const unit = (field: string, fallback: number) =>
+    check(`${prefix}${field}`, optional(options, field, fallback), unitInterval, 'a number in [0, 1)');
   return {
-    kind: 'sgd',
-    lr: check('lr', options.lr, positive, 'a number > 0'),
-    momentum,
-    nesterov,
-    weightDecay: check('weightDecay', options.weightDecay ?? 0, nonNegative, 'a number ≥ 0'),
+    kind: 'adam',
+    lr: check(`${prefix}lr`, options.lr, positive, 'a number > 0'),
+    beta1: unit('beta1', 0.9),
+    beta2: unit('beta2', 0.999),
+    epsilon: check(`${prefix}epsilon`, optional(options, 'epsilon', 1e-8), positive, 'a number > 0'),
+    weightDecay: check(
+      `${prefix}weightDecay`,
+      optional(options, 'weightDecay', 0),
+      nonNegative,
+      'a number ≥ 0',
+    ),
   };
 }
 
-/** Adam as PyTorch's `torch.optim.Adam` defines it (see ops/adam.ts). */
+/**
+ * SGD as PyTorch's `torch.optim.SGD` defines it (see ops/sgd.ts).
+ * @throws ArgumentError naming `options`, `lr`, `momentum`, `nesterov` or `weightDecay`.
+ */
+export function sgd(options: SgdOptions): Optimizer {
+  return makeSgd(options, '');
+}
+
+/**
+ * Adam as PyTorch's `torch.optim.Adam` defines it (see ops/adam.ts).
+ * @throws ArgumentError naming `options`, `lr`, `beta1`, `beta2`, `epsilon` or `weightDecay`.
+ */
 export function adam(options: AdamOptions): Optimizer {
-  return {
-    kind: 'adam',
-    lr: check('lr', options.lr, positive, 'a number > 0'),
-    beta1: check('beta1', options.beta1 ?? 0.9, unitInterval, 'a number in [0, 1)'),
-    beta2: check('beta2', options.beta2 ?? 0.999, unitInterval, 'a number in [0, 1)'),
-    epsilon: check('epsilon', options.epsilon ?? 1e-8, positive, 'a number > 0'),
-    weightDecay: check('weightDecay', options.weightDecay ?? 0, nonNegative, 'a number ≥ 0'),
-  };
+  return makeAdam(options, '');
+}
+
+/**
+ * `backend.compile`'s `optimizer`, checked field by field as `sgd()`/`adam()` check theirs (an object
+ * built by hand, or one changed after it was made, gets no further than this): a fresh copy of it.
+ * @throws ArgumentError naming `optimizer` (not an optimizer at all) or the bad field, e.g. `optimizer.beta1`.
+ */
+export function checkOptimizer(optimizer: unknown): Optimizer {
+  const given = checkObject('optimizer', optimizer, 'the result of sgd() or adam()');
+  if (given.kind === 'sgd') return makeSgd(given, 'optimizer.');
+  if (given.kind === 'adam') return makeAdam(given, 'optimizer.');
+  throw new ArgumentError(
+    'optimizer',
+    'the result of sgd() or adam()',
+    `an object of kind ${describe(given.kind)}`,
+  );
 }
 
 /** The per-step values the optimizer kernels read: t, lr, momentum and Adam's bias corrections. */

@@ -49,40 +49,58 @@ export function rampedMomentum(ramp: MomentumRamp, at: Position): number {
   return ramp.from + (ramp.to - ramp.from) * Math.min(1, at.epochs / ramp.epochs);
 }
 
+/** A finite number (not a string, bigint or anything else a comparison would coerce) that `ok` accepts. */
+function isNumber(value: unknown, ok: (v: number) => boolean): boolean {
+  return typeof value === 'number' && Number.isFinite(value) && ok(value);
+}
+
+/** `lrSchedule` is left out or a schedule of finite numbers in range. @throws ArgumentError naming the field. */
 export function checkSchedule(schedule: LrSchedule | undefined): void {
   if (schedule === undefined) return;
+  if (typeof schedule !== 'object' || schedule === null || Array.isArray(schedule)) {
+    throw new ArgumentError(
+      'lrSchedule',
+      "an object like { kind: 'cosine' }, or nothing",
+      describe(schedule),
+    );
+  }
   const bad = (field: string, expected: string, got: unknown) =>
     new ArgumentError(`lrSchedule.${field}`, expected, describe(got));
-  switch (schedule?.kind) {
+  switch (schedule.kind) {
     case 'step':
-      if (!(Number.isInteger(schedule.every) && schedule.every >= 1))
+      if (!isNumber(schedule.every, (v) => Number.isInteger(v) && v >= 1))
         throw bad('every', 'an integer ≥ 1', schedule.every);
-      if (!(schedule.factor > 0 && schedule.factor <= 1))
+      if (!isNumber(schedule.factor, (v) => v > 0 && v <= 1))
         throw bad('factor', 'a number in (0, 1]', schedule.factor);
       return;
     case 'exponential':
-      if (!(schedule.gamma > 0 && schedule.gamma <= 1))
+      if (!isNumber(schedule.gamma, (v) => v > 0 && v <= 1))
         throw bad('gamma', 'a number in (0, 1]', schedule.gamma);
       return;
     case 'cosine':
-      if (schedule.min !== undefined && !(schedule.min >= 0)) throw bad('min', 'a number ≥ 0', schedule.min);
+      if (schedule.min !== undefined && !isNumber(schedule.min, (v) => v >= 0))
+        throw bad('min', 'a finite number ≥ 0, or nothing', schedule.min);
       return;
     default:
       throw new ArgumentError(
         'lrSchedule.kind',
         "'step', 'exponential' or 'cosine'",
-        describe((schedule as { kind?: unknown })?.kind),
+        describe((schedule as { kind?: unknown }).kind),
       );
   }
 }
 
+/** `momentumRamp` is left out or a ramp of finite numbers in range. @throws ArgumentError naming the field. */
 export function checkRamp(ramp: MomentumRamp | undefined): void {
   if (ramp === undefined) return;
+  if (typeof ramp !== 'object' || ramp === null || Array.isArray(ramp)) {
+    throw new ArgumentError('momentumRamp', 'an object { from, to, epochs }, or nothing', describe(ramp));
+  }
   for (const field of ['from', 'to'] as const) {
     const value = ramp[field];
-    if (!(value >= 0 && value < 1))
+    if (!isNumber(value, (v) => v >= 0 && v < 1))
       throw new ArgumentError(`momentumRamp.${field}`, 'a number in [0, 1)', describe(value));
   }
-  if (!(ramp.epochs > 0))
-    throw new ArgumentError('momentumRamp.epochs', 'a number > 0', describe(ramp.epochs));
+  if (!isNumber(ramp.epochs, (v) => v > 0))
+    throw new ArgumentError('momentumRamp.epochs', 'a finite number > 0', describe(ramp.epochs));
 }

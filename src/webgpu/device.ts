@@ -4,7 +4,7 @@
  * pipelines.ts, programs run in program.ts, reads go through readback.ts; opening a device is open.ts.
  */
 import type { Device, DeviceLimits, Program, ProgramStep } from '../device/device.js';
-import { DeviceLostError, GpuValidationError } from '../errors.js';
+import { DeviceLostError, DisposedError, GpuValidationError } from '../errors.js';
 import type { DType } from '../ir/ir.js';
 import type { BoundGpuKernel } from '../kernels/gpu.js';
 import { STEP_UNIFORM_BYTES } from '../kernels/gpu.js';
@@ -170,6 +170,8 @@ export class WebGpuDevice implements Device<GPUBuffer> {
 
   destroy(): void {
     this.#destroying = true;
+    // Every later call refuses, as on the other devices (a lent device is not destroyed, but not used).
+    this.#failure ??= new DisposedError('this WebGPU backend');
     for (const buffer of [...this.#readback.drain(), ...this.#placeholders]) this.destroyBuffer(buffer);
     this.#placeholders = [];
     if (this.#owned) this.gpu.destroy();
