@@ -45,6 +45,7 @@ export type {
   McPrediction,
   NetCheckpoint,
   NetInfo,
+  PredictOptions,
   StepHyperparameters,
   TrainingMetrics,
   TrainStepResult,
