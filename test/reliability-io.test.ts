@@ -107,3 +107,164 @@ describe('predict: options and the MC sample count', () => {
     expect(mean).toEqual((await net.predict([1, 2, 3], { mcSamples: 3 })).mean);
   });
 });
+
+/** A safetensors file by hand: u64 LE header length, the JSON text, then `data`. */
+function safetensorsFile(json: string, data: Uint8Array = new Uint8Array()): Uint8Array {
+  const text = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + text.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(text.length), true);
+  out.set(text, 8);
+  out.set(data, 8 + text.length);
+  return out;
+}
+
+function expectModelFileError(action: () => unknown, part: string | RegExp): ModelFileError {
+  let caught: unknown;
+  try {
+    action();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(ModelFileError);
+  const error = caught as ModelFileError;
+  if (typeof part === 'string') expect(error.part).toBe(part);
+  else expect(error.part).toMatch(part);
+  // Bounded, whatever the file declares.
+  expect(error.message.length).toBeLessThan(400);
+  return error;
+}
+
+const SPEC_PART = '__metadata__["dropgpu.spec"]';
+
+describe('loadSafetensors: work bounded by the file, not by what its header declares', () => {
+  it('a 16 MB header-only file declaring 4 M layers is refused from its sizes, with a short message', () => {
+    // Took 38 s and 1.7 GB, and built an 8 M-character message, before the spec's layers were bounded by
+    // the tensors the file holds. Now it is refused before any layer is built.
+    const layers = 4_000_000;
+    const spec = `{"sizes":[${'1,'.repeat(layers)}1],"activation":"relu","keepProb":[${'1,'.repeat(layers - 1)}1],"seed":0}`;
+    const file = safetensorsFile(JSON.stringify({ __metadata__: { 'dropgpu.spec': spec } }));
+    expect(file.length).toBeGreaterThan(16e6);
+    const error = expectModelFileError(() => loadSafetensors(file), `${SPEC_PART}.sizes`);
+    expect(error.expected).toMatch(/at most 1 widths, 0 layers .*holds 0 tensors/);
+    expect(error.got).toBe('an array of length 4000001');
+  });
+
+  it('more layers than tensors, however few, is refused before the spec is built', async () => {
+    const net = await (await createBackend('cpu')).compile(mlp({ sizes: [2, 3, 2] }), { batchSize: 1 });
+    const good = await saveSafetensors(net);
+    const n = Number(new DataView(good.buffer, good.byteOffset).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(good.subarray(8, 8 + n)));
+    // 5 layers of width 2^40 on a file of 4 tensors: mlp() would refuse the widths, but the count comes first.
+    header.__metadata__['dropgpu.spec'] = JSON.stringify({
+      sizes: [2 ** 40, 2 ** 40, 2 ** 40, 2 ** 40, 2 ** 40, 2 ** 40],
+      activation: 'relu',
+      keepProb: [1, 1, 1, 1, 1],
+      seed: 0,
+    });
+    const file = safetensorsFile(JSON.stringify(header), good.subarray(8 + n));
+    const error = expectModelFileError(() => loadSafetensors(file), `${SPEC_PART}.sizes`);
+    expect(error.expected).toMatch(/at most 5 widths, 4 layers/);
+  });
+
+  it('long names, lists and keys are cut in messages', () => {
+    const long = 'w'.repeat(1_000_000);
+    const named = safetensorsFile(
+      JSON.stringify({ [long]: { dtype: 'F32', shape: [1], data_offsets: [0, 8] } }),
+    );
+    expect(
+      expectModelFileError(() => loadSafetensors(named), /^tensor "w{80}…" data_offsets$/).part,
+    ).not.toContain(long);
+    const keys = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`key${i}`, 'v']));
+    const manyKeys = safetensorsFile(JSON.stringify({ __metadata__: keys }));
+    expect(expectModelFileError(() => loadSafetensors(manyKeys), SPEC_PART).got).toMatch(/100000 keys/);
+    // A spec of many layers, all of whose tensors are there but one: the message shows 8 sizes and a count.
+    const sizes = Array.from({ length: 200 }, () => 1);
+    const tensors: Record<string, unknown> = {};
+    let offset = 0;
+    for (let k = 0; k + 1 < sizes.length; k++) {
+      for (const name of [`layers.${k}.weight`, `layers.${k}.bias`]) {
+        const shape = name.endsWith('weight') ? [1, 1] : [1];
+        tensors[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + 4] };
+        offset += 4;
+      }
+    }
+    delete tensors['layers.198.bias'];
+    offset -= 4;
+    const spec = { sizes, activation: 'relu', keepProb: sizes.slice(1), seed: 0 };
+    const file = safetensorsFile(
+      JSON.stringify({ __metadata__: { 'dropgpu.spec': JSON.stringify(spec) }, ...tensors }),
+      new Uint8Array(offset),
+    );
+    const error = expectModelFileError(() => loadSafetensors(file), 'tensor "layers.198.bias"');
+    expect(error.expected).toContain('spec sizes [1,1,1,1,1,1,1,1,… 200 sizes]');
+  });
+});
+
+describe('loadSafetensors: a key given twice is refused (JSON.parse would keep the last)', () => {
+  const entry = (begin: number, end: number, shape = [(end - begin) / 4]) =>
+    `{"dtype":"F32","shape":${JSON.stringify(shape)},"data_offsets":[${begin},${end}]}`;
+
+  it('a tensor named twice, even when the last entry alone makes a good file', async () => {
+    const net = await (await createBackend('cpu')).compile(mlp({ sizes: [2, 3, 2] }), { batchSize: 1 });
+    const good = await saveSafetensors(net);
+    expect(() => loadSafetensors(good)).not.toThrow();
+    const n = Number(new DataView(good.buffer, good.byteOffset).getBigUint64(0, true));
+    const text = new TextDecoder().decode(good.subarray(8, 8 + n)).trimEnd();
+    // A decoy first entry for layers.0.weight: another reader keeping the first would see [1, 6].
+    const twice = `{"layers.0.weight":${entry(0, 24, [1, 6])},${text.slice(1)}`;
+    expect(Object.keys(JSON.parse(twice))).toContain('layers.0.weight');
+    const file = safetensorsFile(twice, good.subarray(8 + n));
+    const error = expectModelFileError(() => loadSafetensors(file), 'tensor "layers.0.weight"');
+    expect(error.got).toBe('"layers.0.weight" twice');
+    // The same name spelled with an escape is the same name.
+    const escaped = `{"\\u006cayers.0.weight":${entry(0, 24, [1, 6])},${text.slice(1)}`;
+    expectModelFileError(
+      () => loadSafetensors(safetensorsFile(escaped, good.subarray(8 + n))),
+      'tensor "layers.0.weight"',
+    );
+  });
+
+  it.each([
+    ['__metadata__ twice', `{"__metadata__":{},"__metadata__":{"a":"b"}}`, '__metadata__'],
+    ['a metadata key twice', `{"__metadata__":{"a":"1","a":"2"}}`, '__metadata__["a"]'],
+    [
+      'a field of an entry twice',
+      `{"t":{"dtype":"F32","dtype":"F32","shape":[0],"data_offsets":[0,0]}}`,
+      'tensor "t"',
+    ],
+    [
+      'a key of the spec twice',
+      JSON.stringify({
+        __metadata__: {
+          'dropgpu.spec': '{"sizes":[1,1],"sizes":[2,2],"activation":"relu","keepProb":[1],"seed":0}',
+        },
+      }),
+      SPEC_PART,
+    ],
+  ])('%s', (_case, json, part) => {
+    expectModelFileError(() => loadSafetensors(safetensorsFile(json)), part);
+  });
+
+  it('equal keys in different objects are fine', () => {
+    const json = `{"__metadata__":{"dtype":"x"},"a":${entry(0, 0)},"b":${entry(0, 0)}}`;
+    // Passes the duplicate scan; refused later for want of a spec.
+    expectModelFileError(() => loadSafetensors(safetensorsFile(json)), SPEC_PART);
+  });
+});
+
+describe('loadSafetensors: its arguments', () => {
+  it.each([
+    [null, 'options'],
+    [5, 'options'],
+    ['big', 'options'],
+    [{ maxHeaderBytes: Number.NaN }, 'options.maxHeaderBytes'],
+    [{ maxHeaderBytes: 1e39 }, 'options.maxHeaderBytes'],
+    [{ maxHeaderBytes: '64' }, 'options.maxHeaderBytes'],
+  ])('options %j', async (options, argument) => {
+    await expectArgument(() => loadSafetensors(safetensorsFile('{}'), options as never), argument);
+  });
+
+  it.each([[null], [undefined], ['bytes'], [[1, 2, 3]], [{ length: 8 }]])('bytes %j', async (bytes) => {
+    await expectArgument(() => loadSafetensors(bytes as never), 'bytes');
+  });
+});
