@@ -268,3 +268,147 @@ describe('loadSafetensors: its arguments', () => {
     await expectArgument(() => loadSafetensors(bytes as never), 'bytes');
   });
 });
+
+describe('evaluate checks its net, data and chunk size before predicting anything', () => {
+  /** A 3-input, 3-class net and 4 good rows for it. */
+  async function setup() {
+    const { net, snapshot } = await smallNet([3, 4, 3]);
+    const x = Float32Array.from({ length: 12 }, (_, i) => (i % 5) / 4 - 0.5);
+    const good = dataset(x, [0, 1, 2, 1], 3, 3);
+    return { net, snapshot, good };
+  }
+  const like = (fields: Partial<Record<keyof Dataset, unknown>>, base: Dataset) =>
+    ({ ...base, ...fields }) as Dataset;
+
+  it('16-feature data on a 32-input net: data.features (was loss NaN, accuracy 0.156)', async () => {
+    const net = await (await createBackend('cpu')).compile(mlp({ sizes: [32, 4, 10] }), { batchSize: 4 });
+    const data = dataset(new Float32Array(16 * 16), new Uint8Array(16), 16, 10);
+    const error = await expectArgument(() => evaluate(net, data), 'data.features');
+    expect(error.expected).toMatch(/32/);
+  });
+
+  it('10-class data on a 3-class net: data.classes (counted 6 of 16 rows)', async () => {
+    const net = await (await createBackend('cpu')).compile(mlp({ sizes: [2, 4, 3] }), { batchSize: 4 });
+    const labels = Uint8Array.from({ length: 16 }, (_, i) => i % 10);
+    const data = dataset(new Float32Array(32), labels, 2, 10);
+    await expectArgument(() => evaluate(net, data), 'data.classes');
+  });
+
+  it.each([
+    ['null data', null, 'data'],
+    ['undefined data', undefined, 'data'],
+    ['a number', 5, 'data'],
+    ['an array', [1, 2, 3], 'data'],
+  ])('%s', async (_case, data, argument) => {
+    const { net, snapshot } = await setup();
+    const before = await snapshot();
+    await expectArgument(() => evaluate(net, data as never), argument);
+    expect(await snapshot()).toBe(before);
+  });
+
+  it('Dataset-likes that lie: x of another type, n, classes, labels, values', async () => {
+    const { net, good } = await setup();
+    const cases: [Dataset, string][] = [
+      [like({ x: Array.from(good.x) }, good), 'data'],
+      [like({ y: Array.from(good.y) }, good), 'data'],
+      [like({ n: 5 }, good), 'data'],
+      [like({ n: 0, x: new Float32Array(), y: new Uint8Array() }, good), 'data.n'],
+      [like({ n: Number.NaN }, good), 'data.n'],
+      [like({ classes: Number.NaN }, good), 'data.classes'],
+      [like({ classes: 0 }, good), 'data.classes'],
+      [like({ classes: 2 }, good), 'data.y[2]'],
+      [like({ y: Uint8Array.of(0, 1, 200, 1) }, good), 'data.y[2]'],
+      [like({ x: Float32Array.from(good.x, (v, i) => (i === 7 ? Number.NaN : v)) }, good), 'data.x[7]'],
+      // 1e39 is finite as a double; in a Float32Array it is Infinity.
+      [like({ x: Float32Array.from(good.x, (v, i) => (i === 3 ? 1e39 : v)) }, good), 'data.x[3]'],
+    ];
+    for (const [data, argument] of cases) await expectArgument(() => evaluate(net, data), argument);
+  });
+
+  it.each([[0], [-1], [1.5], [Number.NaN], [Number.POSITIVE_INFINITY], [null], ['64'], [2 ** 53]])(
+    'chunkRows %s',
+    async (chunkRows) => {
+      const { net, good } = await setup();
+      await expectArgument(() => evaluate(net, good, chunkRows as never), 'chunkRows');
+    },
+  );
+
+  it.each([[null], [undefined], [{}], [{ info: {} }], [{ info: { spec: { sizes: [3, 3] } } }]])(
+    'net %j',
+    async (net) => {
+      const { good } = await setup();
+      await expectArgument(() => evaluate(net as never, good), 'net');
+    },
+  );
+
+  it('a Dataset read once: a getter cannot pass the check and then change', async () => {
+    const { net, good } = await setup();
+    const expected = await evaluate(net, good);
+    let reads = 0;
+    const changing = {
+      ...good,
+      get n() {
+        reads++;
+        return reads === 1 ? 4 : 1_000_000;
+      },
+    };
+    const result = await evaluate(net, changing);
+    expect(reads).toBe(1);
+    expect(result).toEqual(expected);
+    expect(result.confusion.reduce((a, b) => a + b, 0)).toBe(4);
+  });
+
+  it('good data still evaluates, in any chunk size, and counts every row', async () => {
+    const { net, good } = await setup();
+    const whole = await evaluate(net, good);
+    expect(whole.confusion.reduce((a, b) => a + b, 0)).toBe(4);
+    expect(Number.isFinite(whole.loss)).toBe(true);
+    const chunked = await evaluate(net, good, 3);
+    expect(chunked.accuracy).toBe(whole.accuracy);
+    expect(chunked.loss).toBeCloseTo(whole.loss, 6);
+  });
+});
+
+describe('dataset: every value read once and checked as an f32', () => {
+  it('1e39 in a plain array is out of f32 range, named by index', async () => {
+    const error = await expectArgument(() => dataset([0, 1e39], [0], 2, 2), 'x[1]');
+    expect(error.expected).toMatch(/f32 range/);
+  });
+
+  it('a getter on an element cannot pass the check and then change', () => {
+    let reads = 0;
+    const x = [0.5, 0.25];
+    Object.defineProperty(x, 1, {
+      get() {
+        reads++;
+        return reads === 1 ? 0.25 : Number.NaN;
+      },
+    });
+    const y = [1];
+    let labelReads = 0;
+    Object.defineProperty(y, 0, {
+      get() {
+        labelReads++;
+        return labelReads === 1 ? 1 : 99;
+      },
+    });
+    const data = dataset(x, y, 2, 2);
+    expect([reads, labelReads]).toEqual([1, 1]);
+    expect(Array.from(data.x)).toEqual([0.5, 0.25]);
+    expect(Array.from(data.y)).toEqual([1]);
+  });
+
+  it.each([
+    [() => dataset(null as never, [0], 1, 2), 'x'],
+    [() => dataset([0], null as never, 1, 2), 'y'],
+    [() => dataset([0], { length: -1 } as never, 1, 2), 'y'],
+    [() => dataset([0], { length: 2 ** 60 } as never, 1, 2), 'y'],
+    [() => dataset(new DataView(new ArrayBuffer(4)) as never, [0], 1, 2), 'x'],
+    [() => dataset([0], [0], 1e39, 2), 'features'],
+    [() => dataset([0], [0], 1, 1e39), 'classes'],
+    [() => dataset([0], [0], Number.NaN, 2), 'features'],
+    [() => dataset(['0'] as never, [0], 1, 2), 'x[0]'],
+  ])('%s', async (action, argument) => {
+    await expectArgument(action, argument);
+  });
+});
