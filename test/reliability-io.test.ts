@@ -3,7 +3,13 @@
  * their size, evaluate's data, the data loaders' arguments and mlp's spec. Every bad argument is an
  * ArgumentError (or ModelFileError for a file) that names it, thrown before any work, so nothing changes.
  */
-import { describe, expect, it } from 'vitest';
+import { gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parseIdx } from '../src/data/idx.js';
+import { gunzipIfNeeded, loadMnist, MAX_INFLATED_BYTES, mnistFromIdx } from '../src/data/mnist.js';
+import { loadMnistFromDirectory } from '../src/data/mnist-node.js';
+import { spirals } from '../src/data/toy.js';
+import { DataFormatError } from '../src/errors.js';
 import {
   ArgumentError,
   createBackend,
@@ -18,6 +24,7 @@ import {
   saveSafetensors,
 } from '../src/index.js';
 import { MAX_MC_SAMPLES } from '../src/net/types.js';
+import { idxBytes } from './idx-build.js';
 
 /** The error `action` threw or rejected with (fails the test when it succeeded). */
 async function failure(action: () => unknown): Promise<unknown> {
@@ -408,6 +415,129 @@ describe('dataset: every value read once and checked as an f32', () => {
     [() => dataset([0], [0], 1, 1e39), 'classes'],
     [() => dataset([0], [0], Number.NaN, 2), 'features'],
     [() => dataset(['0'] as never, [0], 1, 2), 'x[0]'],
+  ])('%s', async (action, argument) => {
+    await expectArgument(action, argument);
+  });
+});
+
+describe('the data loaders: null, missing or wrong-typed arguments name themselves', () => {
+  const images = idxBytes(8, [2, 28, 28], new Uint8Array(2 * 784).fill(7));
+  const labels = idxBytes(8, [2], [3, 9]);
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it('mnistFromIdx still reads good files', () => {
+    const data = mnistFromIdx({ images, labels }, { limit: 1 });
+    expect(data.n).toBe(1);
+    expect(Array.from(data.y)).toEqual([3]);
+  });
+
+  it.each([
+    ['no files', [], 'files'],
+    ['null files', [null], 'files'],
+    ['files a string', ['train-images'], 'files'],
+    ['files an array', [[images, labels]], 'files'],
+    ['images missing', [{ labels }], 'files.images'],
+    ['images a string', [{ images: 'x', labels }], 'files.images'],
+    ['images an Int8Array', [{ images: new Int8Array(4), labels }], 'files.images'],
+    ['labels null', [{ images, labels: null }], 'files.labels'],
+    ['imagesName a number', [{ images, labels, imagesName: 5 }], 'files.imagesName'],
+    ['labelsName null', [{ images, labels, labelsName: null }], 'files.labelsName'],
+    ['null options', [{ images, labels }, null], 'options'],
+    ['options a string', [{ images, labels }, 'unit'], 'options'],
+    ['scale unknown', [{ images, labels }, { scale: 'z' }], 'options.scale'],
+    ['limit NaN', [{ images, labels }, { limit: Number.NaN }], 'options.limit'],
+    ['limit 0', [{ images, labels }, { limit: 0 }], 'options.limit'],
+    ['limit 1e39', [{ images, labels }, { limit: 1e39 }], 'options.limit'],
+    ['limit a string', [{ images, labels }, { limit: '1' }], 'options.limit'],
+  ])('mnistFromIdx: %s', async (_case, args, argument) => {
+    await expectArgument(() => (mnistFromIdx as (...a: unknown[]) => unknown)(...args), argument);
+  });
+
+  it('mnistFromIdx reads each file once: a getter cannot pass the check and then change', () => {
+    let reads = 0;
+    const files = {
+      labels,
+      get images() {
+        reads++;
+        return reads === 1 ? images : 'not bytes';
+      },
+    };
+    expect(mnistFromIdx(files as never).n).toBe(2);
+    expect(reads).toBe(1);
+  });
+
+  it.each([
+    ['null source', [null], 'source'],
+    ['a number', [5], 'source'],
+    [
+      'a file missing',
+      [{ trainImages: images, trainLabels: labels, testImages: images }],
+      'source.testLabels',
+    ],
+    [
+      'a name of the wrong type',
+      [
+        {
+          trainImages: images,
+          trainLabels: labels,
+          testImages: images,
+          testLabels: labels,
+          names: { testLabels: 3 },
+        },
+      ],
+      'source.names.testLabels',
+    ],
+    [
+      'names null',
+      [{ trainImages: images, trainLabels: labels, testImages: images, testLabels: labels, names: null }],
+      'source.names',
+    ],
+    ['null options', ['https://example.invalid/mnist', null], 'options'],
+    ['a signal that is not one', ['https://example.invalid/mnist', { signal: {} }], 'options.signal'],
+    ['scale unknown', ['https://example.invalid/mnist', { scale: 'z' }], 'options.scale'],
+    ['trainLimit -1', ['https://example.invalid/mnist', { trainLimit: -1 }], 'options.trainLimit'],
+    ['testLimit 2.5', ['https://example.invalid/mnist', { testLimit: 2.5 }], 'options.testLimit'],
+  ])('loadMnist: %s, refused before anything is fetched', async (_case, args, argument) => {
+    const fetch = vi.fn(() => Promise.reject(new Error('fetched')));
+    vi.stubGlobal('fetch', fetch);
+    await expectArgument(() => (loadMnist as (...a: unknown[]) => unknown)(...args), argument);
+    expect(fetch).not.toHaveBeenCalled();
+  });
+
+  it('a gzip bomb stops inflating at the cap (MAX_INFLATED_BYTES for loadMnist)', async () => {
+    expect(MAX_INFLATED_BYTES).toBe(2 ** 29);
+    // 64 MiB of zeros compress to ~64 kB; with a 1 MiB cap, inflating stops after about 1 MiB.
+    const bomb = gzipSync(new Uint8Array(64 * 2 ** 20), { level: 1 });
+    expect(bomb.length).toBeLessThan(1e6);
+    const error = await failure(() => gunzipIfNeeded(bomb, 'train images', 2 ** 20));
+    expect(error).toBeInstanceOf(DataFormatError);
+    expect((error as DataFormatError).file).toBe('train images');
+    expect((error as Error).message).toMatch(/inflates to at most 1048576 bytes/);
+    // Below the cap, the same path inflates exactly.
+    const small = new Uint8Array(1000).map((_, i) => i % 251);
+    expect(await gunzipIfNeeded(gzipSync(small), 'f', 2 ** 20)).toEqual(small);
+  });
+
+  it.each([
+    ['dir a number', [5], 'dir'],
+    ['dir empty', [''], 'dir'],
+    ['null options', [undefined, null], 'options'],
+    ['limit 0', [undefined, { trainLimit: 0 }], 'options.trainLimit'],
+  ])('loadMnistFromDirectory: %s, before any file is read', async (_case, args, argument) => {
+    await expectArgument(() => (loadMnistFromDirectory as (...a: unknown[]) => unknown)(...args), argument);
+  });
+
+  it.each([
+    [() => parseIdx(null as never), 'bytes'],
+    [() => parseIdx(labels, 5 as never), 'name'],
+    [() => spirals(0), 'pointsPerClass'],
+    [() => spirals(Number.NaN), 'pointsPerClass'],
+    [() => spirals(-1), 'pointsPerClass'],
+    [() => spirals(2 ** 31), 'pointsPerClass'],
+    [() => spirals(10, -1), 'seed'],
+    [() => spirals(10, 1.5), 'seed'],
   ])('%s', async (action, argument) => {
     await expectArgument(action, argument);
   });

@@ -53,9 +53,11 @@ const hex = (byte: number) => `0x${byte.toString(16).padStart(2, '0')}`;
  * images are read once. Multi-byte types are copied, converted from big-endian.
  *
  * @throws DataFormatError for bad magic, an unknown type, a dimension count outside 1..MAX_IDX_DIMS,
- *   a zero dimension, a header or data shorter than declared, or bytes after the data.
+ *   a zero dimension, a header or data shorter than declared, or bytes after the data; ArgumentError
+ *   naming `bytes` or `name` when they are not bytes and a string.
  */
 export function parseIdx(bytes: ArrayBuffer | Uint8Array, name = 'IDX data'): IdxArray {
+  if (typeof name !== 'string') throw new ArgumentError('name', 'nothing, or a string', describe(name));
   const view = toBytes(bytes);
   const total = view.byteLength;
   if (total < 4) throw new DataFormatError(name, 'an IDX header of at least 4 bytes', `${total} bytes`);
