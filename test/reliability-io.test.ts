@@ -542,3 +542,84 @@ describe('the data loaders: null, missing or wrong-typed arguments name themselv
     await expectArgument(action, argument);
   });
 });
+
+describe('mlp: the whole spec, holes and huge widths', () => {
+  it.each([
+    ['no argument', () => (mlp as () => unknown)(), 'options'],
+    ['null', () => mlp(null as never), 'options'],
+    ['a number', () => mlp(5 as never), 'options'],
+    ['an array of sizes', () => mlp([3, 2] as never), 'options'],
+    ['a hole in sizes', () => mlp({ sizes: [32, , 10] as never }), 'sizes[1]'],
+    ['a hole at the end', () => mlp({ sizes: new Array(3).fill(4, 0, 2) }), 'sizes[2]'],
+    ['an undefined width', () => mlp({ sizes: [32, undefined as never, 10] }), 'sizes[1]'],
+    ['a width of 2^24 + 1', () => mlp({ sizes: [2, 2 ** 24 + 1, 2] }), 'sizes[1]'],
+    ['a width of 1e39', () => mlp({ sizes: [2, 1e39, 2] }), 'sizes[1]'],
+    ['a width of Infinity', () => mlp({ sizes: [2, Number.POSITIVE_INFINITY] }), 'sizes[1]'],
+    ['a width of NaN', () => mlp({ sizes: [Number.NaN, 2] }), 'sizes[0]'],
+    ['a string width', () => mlp({ sizes: ['3', 2] as never }), 'sizes[0]'],
+    ['a negative width', () => mlp({ sizes: [3, -2] }), 'sizes[1]'],
+    ['sizes of 2^32 − 1 holes', () => mlp({ sizes: new Array(2 ** 32 - 1) }), 'sizes'],
+    ['1026 widths (1025 layers)', () => mlp({ sizes: new Array(1026).fill(2) }), 'sizes'],
+    ['sizes a typed array', () => mlp({ sizes: Uint32Array.of(3, 2) as never }), 'sizes'],
+    ['keepProb null', () => mlp({ sizes: [3, 2], keepProb: null as never }), 'keepProb'],
+    ['keepProb a number', () => mlp({ sizes: [3, 2], keepProb: 0.5 as never }), 'keepProb'],
+    [
+      'a hole in keepProb.hidden',
+      () => mlp({ sizes: [3, 4, 4, 2], keepProb: { hidden: [0.5, ,] as never } }),
+      'keepProb.hidden[1]',
+    ],
+    ['seed 1e39', () => mlp({ sizes: [3, 2], seed: 1e39 }), 'seed'],
+    ['seed NaN', () => mlp({ sizes: [3, 2], seed: Number.NaN }), 'seed'],
+    ['activation null', () => mlp({ sizes: [3, 2], activation: null as never }), 'activation'],
+    ['seed null', () => mlp({ sizes: [3, 2], seed: null as never }), 'seed'],
+    [
+      'keepProb.input null',
+      () => mlp({ sizes: [3, 2], keepProb: { input: null as never } }),
+      'keepProb.input',
+    ],
+    [
+      'keepProb.hidden null',
+      () => mlp({ sizes: [3, 4, 2], keepProb: { hidden: null as never } }),
+      'keepProb.hidden',
+    ],
+  ])('%s', async (_case, action, argument) => {
+    const error = await expectArgument(action, argument);
+    expect(error.message.length).toBeLessThan(200);
+  });
+
+  it('the largest width and the most layers are accepted', () => {
+    expect(mlp({ sizes: [2, 2 ** 24, 2] }).sizes).toEqual([2, 2 ** 24, 2]);
+    expect(mlp({ sizes: new Array(1025).fill(2) }).keepProb).toHaveLength(1024);
+  });
+
+  it('reads each option and width once: getters cannot pass the check and then change', () => {
+    let reads = 0;
+    const sizes = [3, 4, 2];
+    Object.defineProperty(sizes, 1, {
+      get() {
+        reads++;
+        return reads === 1 ? 4 : 0;
+      },
+    });
+    let seedReads = 0;
+    const options = {
+      sizes,
+      keepProb: { input: 0.8, hidden: 0.5 },
+      get seed() {
+        seedReads++;
+        return seedReads === 1 ? 5 : -1;
+      },
+    };
+    const spec = mlp(options);
+    expect([reads, seedReads]).toEqual([1, 1]);
+    expect(spec).toEqual({ sizes: [3, 4, 2], activation: 'relu', keepProb: [0.8, 0.5], seed: 5 });
+    // The spec does not share the caller's array.
+    expect(spec.sizes).not.toBe(sizes);
+  });
+
+  it('compile refuses a hand-made spec with a hole the same way', async () => {
+    const backend = await createBackend('cpu');
+    const spec = { sizes: [3, , 2], activation: 'relu', keepProb: [1, 1], seed: 0 };
+    await expectArgument(() => backend.compile(spec as never, { batchSize: 1 }), 'sizes[1]');
+  });
+});
