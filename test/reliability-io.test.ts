@@ -623,3 +623,47 @@ describe('mlp: the whole spec, holes and huge widths', () => {
     await expectArgument(() => backend.compile(spec as never, { batchSize: 1 }), 'sizes[1]');
   });
 });
+
+describe('safetensors: hostile callers of the writer and reader', () => {
+  it('encodeSafetensors reads each tensor once: a getter cannot pass the check and then write another', async () => {
+    const { encodeSafetensors, decodeSafetensors } = await import('../src/io/safetensors.js');
+    let reads = 0;
+    const tensor = {
+      shape: [2],
+      get data() {
+        reads++;
+        return reads === 1 ? Float32Array.of(1, 2) : new Float32Array(1000);
+      },
+    };
+    const shape = [2];
+    const file = encodeSafetensors({ a: tensor as never, b: { shape, data: Float32Array.of(3, 4) } });
+    expect(reads).toBe(1);
+    const { tensors } = decodeSafetensors(file);
+    expect(Array.from(tensors.a?.data ?? [])).toEqual([1, 2]);
+    expect(Array.from(tensors.b?.data ?? [])).toEqual([3, 4]);
+  });
+
+  it('a file in shared memory loads like any other, where TextDecoder refuses shared views', async () => {
+    const net = await (await createBackend('cpu')).compile(mlp({ sizes: [2, 2] }), { batchSize: 1 });
+    const file = await saveSafetensors(net);
+    const shared = new Uint8Array(new SharedArrayBuffer(file.length));
+    shared.set(file);
+    // Browsers' TextDecoder throws on a view of shared memory (Node's does not): do as they do.
+    const Decoder = globalThis.TextDecoder;
+    vi.stubGlobal(
+      'TextDecoder',
+      class extends Decoder {
+        override decode(input?: AllowSharedBufferSource, options?: TextDecodeOptions): string {
+          const buffer = input && 'buffer' in input ? input.buffer : input;
+          if (buffer instanceof SharedArrayBuffer) throw new TypeError('shared views are not allowed');
+          return super.decode(input, options);
+        }
+      },
+    );
+    try {
+      expect(loadSafetensors(shared).params).toEqual(loadSafetensors(file).params);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+});

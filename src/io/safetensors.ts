@@ -206,7 +206,9 @@ function parseHeader(raw: Uint8Array): Record<string, unknown> {
   let text: string;
   try {
     // ignoreBOM keeps a byte-order mark in the text, so it fails JSON.parse as it fails the reference.
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw);
+    // Browsers' TextDecoder refuses views of shared memory: such a header is decoded from a copy.
+    const own = raw.buffer instanceof ArrayBuffer ? raw : raw.slice();
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(own);
   } catch {
     throw new ModelFileError('header', 'UTF-8 text', 'bytes that are not valid UTF-8');
   }
@@ -477,15 +479,17 @@ function checkTensor(name: string, tensor: ParamTensor | undefined): ParamTensor
   if (typeof tensor !== 'object' || tensor === null) {
     throw new ArgumentError(argument, 'a { shape, data } tensor', describe(tensor));
   }
-  const { shape, data } = tensor;
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new ArgumentError(`${argument}.shape`, 'an array of integers ≥ 0', describe(shape));
+  // Read once, and the shape copied: a getter cannot pass the check and then write something else.
+  const { shape: givenShape, data } = tensor;
+  const shape = Array.isArray(givenShape) ? Array.from(givenShape as unknown[]) : undefined;
+  if (!shape?.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+    throw new ArgumentError(`${argument}.shape`, 'an array of integers ≥ 0', describe(givenShape));
   }
-  const count = shape.reduce((a, b) => a * b, 1);
+  const count = (shape as number[]).reduce((a, b) => a * b, 1);
   if (!(data instanceof Float32Array) || data.length !== count) {
     throw new ArgumentError(`${argument}.data`, `a Float32Array of ${count} values`, describe(data));
   }
-  return tensor;
+  return { shape: shape as number[], data };
 }
 
 /** Copies f32 values as their bits (NaN payloads included), little-endian on any host. */
