@@ -14,7 +14,6 @@ import {
   ArgumentError,
   createBackend,
   type Dataset,
-  DropgpuError,
   dataset,
   evaluate,
   loadSafetensors,
@@ -549,6 +548,7 @@ describe('mlp: the whole spec, holes and huge widths', () => {
     ['null', () => mlp(null as never), 'options'],
     ['a number', () => mlp(5 as never), 'options'],
     ['an array of sizes', () => mlp([3, 2] as never), 'options'],
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the case under test
     ['a hole in sizes', () => mlp({ sizes: [32, , 10] as never }), 'sizes[1]'],
     ['a hole at the end', () => mlp({ sizes: new Array(3).fill(4, 0, 2) }), 'sizes[2]'],
     ['an undefined width', () => mlp({ sizes: [32, undefined as never, 10] }), 'sizes[1]'],
@@ -565,6 +565,7 @@ describe('mlp: the whole spec, holes and huge widths', () => {
     ['keepProb a number', () => mlp({ sizes: [3, 2], keepProb: 0.5 as never }), 'keepProb'],
     [
       'a hole in keepProb.hidden',
+      // biome-ignore lint/suspicious/noSparseArray: the hole is the case under test
       () => mlp({ sizes: [3, 4, 4, 2], keepProb: { hidden: [0.5, ,] as never } }),
       'keepProb.hidden[1]',
     ],
@@ -619,6 +620,7 @@ describe('mlp: the whole spec, holes and huge widths', () => {
 
   it('compile refuses a hand-made spec with a hole the same way', async () => {
     const backend = await createBackend('cpu');
+    // biome-ignore lint/suspicious/noSparseArray: the hole is the case under test
     const spec = { sizes: [3, , 2], activation: 'relu', keepProb: [1, 1], seed: 0 };
     await expectArgument(() => backend.compile(spec as never, { batchSize: 1 }), 'sizes[1]');
   });
