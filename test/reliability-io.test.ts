@@ -669,3 +669,30 @@ describe('safetensors: hostile callers of the writer and reader', () => {
     }
   });
 });
+
+describe('detached buffers (transferred away) are named, not an untyped TypeError', () => {
+  const detached = () => {
+    const buffer = new ArrayBuffer(16);
+    structuredClone(buffer, { transfer: [buffer] });
+    return buffer;
+  };
+  it.each([
+    ['loadSafetensors', () => loadSafetensors(detached()), 'bytes'],
+    ['parseIdx', () => parseIdx(detached()), 'bytes'],
+    ['mnistFromIdx', () => mnistFromIdx({ images: detached(), labels: new Uint8Array(8) }), 'files.images'],
+    [
+      'loadMnist',
+      () =>
+        loadMnist({
+          trainImages: detached(),
+          trainLabels: detached(),
+          testImages: detached(),
+          testLabels: detached(),
+        }),
+      'source.trainImages',
+    ],
+  ])('%s', async (_case, action, argument) => {
+    const error = await expectArgument(action, argument);
+    expect(error.got).toBe('a detached ArrayBuffer');
+  });
+});

@@ -131,7 +131,12 @@ function toBytes(bytes: ArrayBuffer | Uint8Array): Uint8Array {
   if (bytes instanceof Uint8Array) return bytes;
   // An ArrayBuffer from another realm (an iframe, a worker's transfer in some runtimes) fails instanceof.
   if (bytes instanceof ArrayBuffer || Object.prototype.toString.call(bytes) === '[object ArrayBuffer]') {
-    return new Uint8Array(bytes);
+    try {
+      return new Uint8Array(bytes);
+    } catch {
+      // A buffer transferred away (postMessage, structuredClone) cannot be viewed.
+      throw new ArgumentError('bytes', 'an ArrayBuffer that is not detached', 'a detached ArrayBuffer');
+    }
   }
   throw new ArgumentError('bytes', 'an ArrayBuffer or Uint8Array', describe(bytes));
 }

@@ -115,7 +115,17 @@ function isBytes(value: unknown): value is ArrayBuffer | Uint8Array {
 
 function checkBytes(argument: string, value: unknown): Uint8Array {
   if (!isBytes(value)) throw new ArgumentError(argument, 'an ArrayBuffer or Uint8Array', describe(value));
-  return value instanceof Uint8Array ? value : new Uint8Array(value);
+  return toView(argument, value);
+}
+
+function toView(argument: string, value: ArrayBuffer | Uint8Array): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  try {
+    return new Uint8Array(value);
+  } catch {
+    // A buffer transferred away (postMessage, structuredClone) cannot be viewed.
+    throw new ArgumentError(argument, 'an ArrayBuffer that is not detached', 'a detached ArrayBuffer');
+  }
 }
 
 /** A split from checked files: names given, scale and limit already checked. */
@@ -227,7 +237,8 @@ export async function loadMnist(
     if (!(typeof file === 'string' || file instanceof URL || isBytes(file))) {
       throw new ArgumentError(`source.${role}`, 'a URL, ArrayBuffer or Uint8Array', describe(file));
     }
-    return { role, file, name: checkName(`source.names.${role}`, names[role]) };
+    const view = typeof file === 'string' || file instanceof URL ? file : toView(`source.${role}`, file);
+    return { role, file: view, name: checkName(`source.names.${role}`, names[role]) };
   });
   const [trainImages, trainLabels, testImages, testLabels] = (await Promise.all(
     given.map(({ role, file, name }) => readFile(file, role, name, signal)),
@@ -277,7 +288,7 @@ function filesUnder(base: string): MnistSource {
 }
 
 async function readFile(
-  file: MnistFile,
+  file: string | URL | Uint8Array,
   role: MnistRole,
   name: string | undefined,
   signal: AbortSignal | undefined,
@@ -286,8 +297,7 @@ async function readFile(
     const url = String(file);
     return { bytes: await gunzipIfNeeded(await fetchBytes(url, signal), name ?? url), name: name ?? url };
   }
-  const bytes = file instanceof Uint8Array ? file : new Uint8Array(file);
-  return { bytes: await gunzipIfNeeded(bytes, name ?? role), name: name ?? role };
+  return { bytes: await gunzipIfNeeded(file, name ?? role), name: name ?? role };
 }
 
 async function fetchBytes(url: string, signal: AbortSignal | undefined): Promise<Uint8Array> {

@@ -197,7 +197,12 @@ function asBytes(bytes: unknown): Uint8Array {
   if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // toString also recognizes an ArrayBuffer from another realm (an iframe, a worker's structured clone).
   if (bytes instanceof ArrayBuffer || Object.prototype.toString.call(bytes) === '[object ArrayBuffer]') {
-    return new Uint8Array(bytes as ArrayBuffer);
+    try {
+      return new Uint8Array(bytes as ArrayBuffer);
+    } catch {
+      // A buffer transferred away (postMessage, structuredClone) cannot be viewed.
+      throw new ArgumentError('bytes', 'an ArrayBuffer that is not detached', 'a detached ArrayBuffer');
+    }
   }
   throw new ArgumentError('bytes', 'an ArrayBuffer or Uint8Array', describe(bytes));
 }
