@@ -696,3 +696,29 @@ describe('detached buffers (transferred away) are named, not an untyped TypeErro
     expect(error.got).toBe('a detached ArrayBuffer');
   });
 });
+
+describe('findDuplicateKey: the scan behind the duplicate check', () => {
+  it.each([
+    ['no duplicates', '{"a":1,"b":{"a":2,"b":[{"a":3},{"a":4}]}}', undefined],
+    ['a duplicate-looking string value', '{"a":"{\\"x\\":1,\\"x\\":2}","b":"a"}', undefined],
+    ['keys with quotes, backslashes and braces', '{"a\\"b":1,"a\\\\":2,"{":3,"}":4,"[":5,",":6}', undefined],
+    ['equal keys in sibling objects of an array', '[{"a":1},{"a":2}]', undefined],
+    ['a value equal to a key', '{"a":"a","b":"a"}', undefined],
+    ['top level', '{"a":1,"b":2,"a":3}', { key: 'a', within: undefined, depth: 1 }],
+    ['escaped spelling', '{"ab":1,"\\u0061\\u0062":2}', { key: 'ab', within: undefined, depth: 1 }],
+    ['inside an entry', '{"t":{"x":1},"u":{"y":1,"y":2}}', { key: 'y', within: 'u', depth: 2 }],
+    ['inside an array inside an entry', '{"t":[{"k":1,"k":2}]}', { key: 'k', within: 't', depth: 3 }],
+    ['after a nested object closes', '{"a":{"b":{}},"a":1}', { key: 'a', within: undefined, depth: 1 }],
+    ['whitespace everywhere', ' { "a" : 1 ,\n "a" : 2 } ', { key: 'a', within: undefined, depth: 1 }],
+  ])('%s', async (_case, text, expected) => {
+    const { findDuplicateKey } = await import('../src/io/json-keys.js');
+    JSON.parse(text); // Each case is valid JSON.
+    expect(findDuplicateKey(text)).toEqual(expected);
+  });
+
+  it('nesting 100,000 deep costs no stack', async () => {
+    const { findDuplicateKey } = await import('../src/io/json-keys.js');
+    const deep = `${'{"a":['.repeat(100_000)}${']}'.repeat(100_000)}`;
+    expect(findDuplicateKey(deep)).toBeUndefined();
+  });
+});
