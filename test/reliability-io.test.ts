@@ -172,6 +172,19 @@ describe('loadSafetensors: work bounded by the file, not by what its header decl
     expect(error.expected).toMatch(/at most 5 widths, 4 layers/);
   });
 
+  it('a spec of 2^48 weights over a 40-byte data region is refused without allocating for it', () => {
+    // An implementation that made room for the declared parameters would need 1 PiB (a RangeError).
+    const spec = { sizes: [2 ** 24, 2 ** 24], activation: 'relu', keepProb: [1], seed: 0 };
+    const header = {
+      __metadata__: { 'dropgpu.spec': JSON.stringify(spec) },
+      'layers.0.weight': { dtype: 'F32', shape: [3, 3], data_offsets: [0, 36] },
+      'layers.0.bias': { dtype: 'F32', shape: [1], data_offsets: [36, 40] },
+    };
+    const file = safetensorsFile(JSON.stringify(header), new Uint8Array(40));
+    const error = expectModelFileError(() => loadSafetensors(file), 'tensor "layers.0.weight" shape');
+    expect(error.expected).toContain('[16777216, 16777216]');
+  });
+
   it('long names, lists and keys are cut in messages', () => {
     const long = 'w'.repeat(1_000_000);
     const named = safetensorsFile(
