@@ -22,7 +22,7 @@ import { ArgumentError, describe, ModelFileError } from '../errors.js';
 import type { Net } from '../net/net.js';
 import type { ParamMap, ParamTensor } from '../nn/init.js';
 import { biasName, type MlpSpec, mlp, weightName } from '../nn/mlp.js';
-import { findDuplicateKey } from './json-keys.js';
+import { type DuplicateKey, findDuplicateKey } from './json-keys.js';
 
 /** The reference reader's cap on the header (`MAX_HEADER_SIZE` in huggingface/safetensors). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -227,21 +227,23 @@ function parseHeader(raw: Uint8Array): Record<string, unknown> {
   if (!isPlainObject(header)) throw new ModelFileError('header', 'a JSON object', brief(header));
   const duplicate = findDuplicateKey(text);
   if (duplicate) {
-    const { key, within, depth } = duplicate;
-    const part =
-      depth === 1
-        ? key === '__metadata__'
-          ? '__metadata__'
-          : `tensor ${quote(key)}`
-        : within === '__metadata__' && depth === 2
-          ? `__metadata__[${quote(key)}]`
-          : within !== undefined && depth === 2
-            ? `tensor ${quote(within)}`
-            : 'header';
+    const { key, depth } = duplicate;
     const what = depth === 1 ? 'one entry per name' : `one ${quote(key)} entry`;
-    throw new ModelFileError(part, `${what} (JSON.parse would keep only the last)`, `${quote(key)} twice`);
+    throw new ModelFileError(
+      duplicatePart(duplicate),
+      `${what} (JSON.parse would keep only the last)`,
+      `${quote(key)} twice`,
+    );
   }
   return header;
+}
+
+/** Where in the header a key given twice is: a tensor's name or field, or a metadata key. */
+function duplicatePart({ key, within, depth }: DuplicateKey): string {
+  if (depth === 1) return key === '__metadata__' ? '__metadata__' : `tensor ${quote(key)}`;
+  if (depth === 2 && within === '__metadata__') return `__metadata__[${quote(key)}]`;
+  if (depth === 2 && within !== undefined) return `tensor ${quote(within)}`;
+  return 'header';
 }
 
 function readMetadata(value: unknown): Record<string, string> {
