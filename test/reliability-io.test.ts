@@ -22,7 +22,7 @@ import {
   type Net,
   saveSafetensors,
 } from '../src/index.js';
-import { MAX_MC_SAMPLES } from '../src/net/types.js';
+import { MAX_MC_SAMPLES } from '../src/net/infer.js';
 import { idxBytes } from './idx-build.js';
 
 /** The error `action` threw or rejected with (fails the test when it succeeded). */

@@ -8,7 +8,10 @@ import { ArgumentError, describe } from '../errors.js';
 import { type CompiledGraph, compileGraph } from '../graph/executor.js';
 import { plainStep, type StepContext } from '../ir/ir.js';
 import { buildPredictGraph } from '../nn/graphs.js';
-import { MAX_MC_SAMPLES, type McPrediction, type NetInfo } from './types.js';
+import type { McPrediction, NetInfo } from './types.js';
+
+/** The most MC-dropout passes one `predict` call runs (`PredictOptions.mcSamples`). */
+export const MAX_MC_SAMPLES = 10_000;
 
 /**
  * The MC-dropout sample count of `predict`'s options, read once: undefined when there are none (a plain

@@ -50,13 +50,10 @@ export interface NetCheckpoint {
   readonly step: number;
 }
 
-/** The most MC-dropout passes one `predict` call runs (see {@link PredictOptions}). */
-export const MAX_MC_SAMPLES = 10_000;
-
 /** What `net.predict` takes besides its inputs. */
 export interface PredictOptions {
   /**
-   * MC-dropout passes: an integer from 1 to 10,000 ({@link MAX_MC_SAMPLES}). The mean's error falls as
+   * MC-dropout passes: an integer from 1 to 10,000 (`MAX_MC_SAMPLES`). The mean's error falls as
    * 1/√n: at 10,000 passes it is 1% of one pass's spread, and each pass costs a whole forward run.
    */
   mcSamples: number;
