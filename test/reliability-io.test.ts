@@ -518,6 +518,25 @@ describe('the data loaders: null, missing or wrong-typed arguments name themselv
     expect(fetch).not.toHaveBeenCalled();
   });
 
+  it('loadMnist refuses a response longer than MAX_INFLATED_BYTES without reading it', async () => {
+    let pulled = 0;
+    const endless = () =>
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled++;
+          controller.enqueue(new Uint8Array(1024));
+        },
+      });
+    const fetch = vi.fn(
+      async () => new Response(endless(), { headers: { 'content-length': String(MAX_INFLATED_BYTES + 1) } }),
+    );
+    vi.stubGlobal('fetch', fetch);
+    const error = await failure(() => loadMnist('https://example.invalid/mnist'));
+    expect(error).toBeInstanceOf(DataFormatError);
+    expect((error as Error).message).toMatch(/at most 536870912 bytes, got a longer response/);
+    expect(pulled).toBeLessThan(10);
+  });
+
   it('a gzip bomb stops inflating at the cap (MAX_INFLATED_BYTES for loadMnist)', async () => {
     expect(MAX_INFLATED_BYTES).toBe(2 ** 29);
     // 64 MiB of zeros compress to ~64 kB; with a 1 MiB cap, inflating stops after about 1 MiB.

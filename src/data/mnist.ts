@@ -315,14 +315,45 @@ async function fetchBytes(url: string, signal: AbortSignal | undefined): Promise
       `${response.status} ${response.statusText}`.trim(),
     );
   }
-  return new Uint8Array(await response.arrayBuffer());
+  const tooLong = () =>
+    new DataFormatError(url, `a file of at most ${MAX_INFLATED_BYTES} bytes`, 'a longer response');
+  if (Number(response.headers.get('content-length')) > MAX_INFLATED_BYTES) throw tooLong();
+  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  return readAtMost(response.body, MAX_INFLATED_BYTES, tooLong);
 }
 
 /**
- * The most bytes one gzip-compressed file may inflate to: 512 MiB, ten times MNIST's largest file (47 MB
- * of training images). A few kilobytes of gzip can inflate to gigabytes; decompression stops here.
+ * The most bytes one file may have, fetched or once decompressed: 512 MiB, ten times MNIST's largest
+ * (47 MB of training images). A few kilobytes of gzip can inflate to gigabytes, and a server can send
+ * without end: reading stops here.
  */
 export const MAX_INFLATED_BYTES = 2 ** 29;
+
+/** The whole of `stream`, or `tooLong()` thrown as soon as it passes `maxBytes` (the rest is not read). */
+async function readAtMost(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  tooLong: () => Error,
+): Promise<Uint8Array> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (let next = await reader.read(); !next.done; next = await reader.read()) {
+    total += next.value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLong();
+    }
+    chunks.push(next.value);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
 
 /**
  * LeCun serves MNIST as .gz; servers that do not set Content-Encoding hand those bytes over as they are.
@@ -334,27 +365,15 @@ export async function gunzipIfNeeded(
   maxBytes = MAX_INFLATED_BYTES,
 ): Promise<Uint8Array> {
   if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
-  const chunks: Uint8Array[] = [];
-  let total = 0;
+  const tooLong = () =>
+    new DataFormatError(
+      name,
+      `gzip data that inflates to at most ${maxBytes} bytes`,
+      `more, from ${bytes.length} compressed bytes`,
+    );
   try {
-    const reader = new Blob([bytes as Uint8Array<ArrayBuffer>])
-      .stream()
-      .pipeThrough(new DecompressionStream('gzip'))
-      .getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw new DataFormatError(
-          name,
-          `gzip data that inflates to at most ${maxBytes} bytes`,
-          `more, from ${bytes.length} compressed bytes`,
-        );
-      }
-      chunks.push(value);
-    }
+    const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream();
+    return await readAtMost(stream.pipeThrough(new DecompressionStream('gzip')), maxBytes, tooLong);
   } catch (error) {
     if (error instanceof DataFormatError) throw error;
     throw withCause(
@@ -362,13 +381,6 @@ export async function gunzipIfNeeded(
       error,
     );
   }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }
 
 function withCause<E extends Error>(error: E, cause: unknown): E {
