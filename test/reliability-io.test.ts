@@ -650,6 +650,18 @@ describe('mlp: the whole spec, holes and huge widths', () => {
     expect(spec.sizes).not.toBe(sizes);
   });
 
+  it('reads the length of sizes once: a Proxy cannot grow it while it is copied', () => {
+    let reads = 0;
+    const sizes = new Proxy([3, 4, 2], {
+      get(target, key, receiver) {
+        if (key === 'length') return ++reads === 1 ? 3 : 3 + reads;
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    expect(mlp({ sizes }).sizes).toEqual([3, 4, 2]);
+    expect(reads).toBe(1);
+  });
+
   it('compile refuses a hand-made spec with a hole the same way', async () => {
     const backend = await createBackend('cpu');
     // biome-ignore lint/suspicious/noSparseArray: the hole is the case under test

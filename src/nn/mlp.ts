@@ -102,7 +102,9 @@ export function mlp(options: MlpOptions): MlpSpec {
 
 /** `sizes` copied (each width read once), then checked: 2 to MAX_LAYERS + 1 integer widths, no holes. */
 function checkSizes(given: unknown): number[] {
-  if (!Array.isArray(given) || given.length < 2 || given.length > MAX_LAYERS + 1) {
+  // The length read once too: a Proxy could change it between reads.
+  const length = Array.isArray(given) ? given.length : 0;
+  if (!Array.isArray(given) || !(length >= 2 && length <= MAX_LAYERS + 1)) {
     throw new ArgumentError(
       'sizes',
       `an array of 2 to ${MAX_LAYERS + 1} layer widths (input, hidden…, output)`,
@@ -110,7 +112,7 @@ function checkSizes(given: unknown): number[] {
     );
   }
   const sizes: number[] = [];
-  for (let i = 0; i < given.length; i++) sizes.push(given[i]);
+  for (let i = 0; i < length; i++) sizes.push(given[i]);
   sizes.forEach((size, i) => {
     if (!(Number.isInteger(size) && size >= 1 && size <= MAX_LAYER_WIDTH)) {
       const got = size === undefined && !(i in given) ? 'a hole (nothing at this index)' : describe(size);
