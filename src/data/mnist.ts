@@ -53,23 +53,88 @@ export interface MnistIdxFiles {
  *
  * @throws DataFormatError when a file is malformed or the two do not match; ArgumentError for bad options.
  */
-export function mnistFromIdx(files: MnistIdxFiles, options: MnistOptions = {}): Dataset {
-  return buildMnist(files, options.scale, options.limit, 'options.limit');
+export function mnistFromIdx(files: MnistIdxFiles, options?: MnistOptions): Dataset {
+  if (typeof files !== 'object' || files === null || Array.isArray(files)) {
+    throw new ArgumentError('files', 'an object { images, labels }', describe(files));
+  }
+  // Each property read once: a getter cannot pass a check and then hand over something else.
+  const { images, labels, imagesName, labelsName } = files;
+  const { scale, limit } = optionsObject('options', options) as MnistOptions;
+  const checkedScale = checkScale(scale);
+  const checkedLimit = checkLimit('options.limit', limit);
+  return buildMnist(
+    {
+      images: checkBytes('files.images', images),
+      labels: checkBytes('files.labels', labels),
+      imagesName: checkName('files.imagesName', imagesName) ?? 'images',
+      labelsName: checkName('files.labelsName', labelsName) ?? 'labels',
+    },
+    checkedScale,
+    checkedLimit,
+  );
 }
 
-function buildMnist(
-  files: MnistIdxFiles,
-  scale: MnistScale | undefined,
-  limit: number | undefined,
-  limitName: string,
-): Dataset {
-  const { images: imageBytes, labels: labelBytes, imagesName = 'images', labelsName = 'labels' } = files;
+/** `value` as an options object: `{}` for undefined; ArgumentError naming `argument` for anything else. */
+function optionsObject(argument: string, value: unknown): object {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ArgumentError(argument, 'nothing, or an options object', describe(value));
+  }
+  return value;
+}
+
+function checkScale(scale: unknown): MnistScale | undefined {
   if (scale !== undefined && scale !== 'unit' && scale !== 'standardize') {
     throw new ArgumentError('options.scale', '"unit" or "standardize"', describe(scale));
   }
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
-    throw new ArgumentError(limitName, 'an integer ≥ 1', describe(limit));
+  return scale;
+}
+
+function checkLimit(argument: string, limit: unknown): number | undefined {
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && (limit as number) >= 1)) {
+    throw new ArgumentError(argument, 'nothing, or an integer ≥ 1', describe(limit));
   }
+  return limit as number | undefined;
+}
+
+function checkName(argument: string, name: unknown): string | undefined {
+  if (name !== undefined && typeof name !== 'string') {
+    throw new ArgumentError(argument, 'nothing, or a string', describe(name));
+  }
+  return name;
+}
+
+function isBytes(value: unknown): value is ArrayBuffer | Uint8Array {
+  // toString also recognizes an ArrayBuffer from another realm (an iframe, a worker's structured clone).
+  return (
+    value instanceof Uint8Array ||
+    value instanceof ArrayBuffer ||
+    Object.prototype.toString.call(value) === '[object ArrayBuffer]'
+  );
+}
+
+function checkBytes(argument: string, value: unknown): Uint8Array {
+  if (!isBytes(value)) throw new ArgumentError(argument, 'an ArrayBuffer or Uint8Array', describe(value));
+  return toView(argument, value);
+}
+
+function toView(argument: string, value: ArrayBuffer | Uint8Array): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  try {
+    return new Uint8Array(value);
+  } catch {
+    // A buffer transferred away (postMessage, structuredClone) cannot be viewed.
+    throw new ArgumentError(argument, 'an ArrayBuffer that is not detached', 'a detached ArrayBuffer');
+  }
+}
+
+/** A split from checked files: names given, scale and limit already checked. */
+function buildMnist(
+  files: Required<MnistIdxFiles>,
+  scale: MnistScale | undefined,
+  limit: number | undefined,
+): Dataset {
+  const { images: imageBytes, labels: labelBytes, imagesName, labelsName } = files;
   const images = parseIdx(imageBytes, imagesName);
   const labels = parseIdx(labelBytes, labelsName);
   const [count, rows, cols] = images.dims;
@@ -152,35 +217,59 @@ export interface LoadMnistOptions {
  * @throws DataFormatError when a fetch fails (naming the URL and HTTP status) or a file is malformed.
  */
 export async function loadMnist(
-  source: MnistSource | string,
-  options: LoadMnistOptions = {},
+  source: MnistSource | string | URL,
+  options?: LoadMnistOptions,
 ): Promise<{ train: Dataset; test: Dataset }> {
-  const files = typeof source === 'string' ? filesUnder(source) : source;
-  if (typeof files !== 'object' || files === null) {
+  const files = typeof source === 'string' || source instanceof URL ? filesUnder(String(source)) : source;
+  if (typeof files !== 'object' || files === null || Array.isArray(files)) {
     throw new ArgumentError(
       'source',
       'a base URL or { trainImages, trainLabels, testImages, testLabels }',
       describe(files),
     );
   }
-  const read = (role: MnistRole) => readFile(files[role], role, files.names?.[role], options.signal);
-  const [trainImages, trainLabels, testImages, testLabels] = await Promise.all([
-    read('trainImages'),
-    read('trainLabels'),
-    read('testImages'),
-    read('testLabels'),
-  ]);
-  const split = (images: NamedBytes, labels: NamedBytes, limit: number | undefined, limitName: string) =>
+  const { scale, trainLimit, testLimit, signal } = checkLoadMnistOptions(options);
+  // Every file and name read once, and checked, before anything is fetched.
+  const names = optionsObject('source.names', files.names) as Partial<Record<MnistRole, unknown>>;
+  const roles = ['trainImages', 'trainLabels', 'testImages', 'testLabels'] as const;
+  const given = roles.map((role) => {
+    const file: unknown = files[role];
+    if (!(typeof file === 'string' || file instanceof URL || isBytes(file))) {
+      throw new ArgumentError(`source.${role}`, 'a URL, ArrayBuffer or Uint8Array', describe(file));
+    }
+    const view = typeof file === 'string' || file instanceof URL ? file : toView(`source.${role}`, file);
+    return { role, file: view, name: checkName(`source.names.${role}`, names[role]) };
+  });
+  const [trainImages, trainLabels, testImages, testLabels] = (await Promise.all(
+    given.map(({ role, file, name }) => readFile(file, role, name, signal)),
+  )) as [NamedBytes, NamedBytes, NamedBytes, NamedBytes];
+  const split = (images: NamedBytes, labels: NamedBytes, limit: number | undefined) =>
     buildMnist(
       { images: images.bytes, labels: labels.bytes, imagesName: images.name, labelsName: labels.name },
-      options.scale,
+      scale,
       limit,
-      limitName,
     );
   return {
-    train: split(trainImages, trainLabels, options.trainLimit, 'options.trainLimit'),
-    test: split(testImages, testLabels, options.testLimit, 'options.testLimit'),
+    train: split(trainImages, trainLabels, trainLimit),
+    test: split(testImages, testLabels, testLimit),
   };
+}
+
+/** `loadMnist`'s options, each read once and checked (ArgumentError naming `options.*`). */
+export function checkLoadMnistOptions(options: unknown): LoadMnistOptions {
+  const { scale, trainLimit, testLimit, signal } = optionsObject('options', options) as LoadMnistOptions;
+  if (signal !== undefined && !(typeof AbortSignal !== 'undefined' && signal instanceof AbortSignal)) {
+    throw new ArgumentError('options.signal', 'nothing, or an AbortSignal', describe(signal));
+  }
+  const checked: { -readonly [K in keyof LoadMnistOptions]: LoadMnistOptions[K] } = {};
+  const checkedScale = checkScale(scale);
+  if (checkedScale !== undefined) checked.scale = checkedScale;
+  const train = checkLimit('options.trainLimit', trainLimit);
+  if (train !== undefined) checked.trainLimit = train;
+  const test = checkLimit('options.testLimit', testLimit);
+  if (test !== undefined) checked.testLimit = test;
+  if (signal !== undefined) checked.signal = signal;
+  return checked;
 }
 
 interface NamedBytes {
@@ -199,7 +288,7 @@ function filesUnder(base: string): MnistSource {
 }
 
 async function readFile(
-  file: MnistFile | undefined,
+  file: string | URL | Uint8Array,
   role: MnistRole,
   name: string | undefined,
   signal: AbortSignal | undefined,
@@ -208,11 +297,7 @@ async function readFile(
     const url = String(file);
     return { bytes: await gunzipIfNeeded(await fetchBytes(url, signal), name ?? url), name: name ?? url };
   }
-  if (file instanceof ArrayBuffer || file instanceof Uint8Array) {
-    const bytes = file instanceof Uint8Array ? file : new Uint8Array(file);
-    return { bytes: await gunzipIfNeeded(bytes, name ?? role), name: name ?? role };
-  }
-  throw new ArgumentError(`source.${role}`, 'a URL, ArrayBuffer or Uint8Array', describe(file));
+  return { bytes: await gunzipIfNeeded(file, name ?? role), name: name ?? role };
 }
 
 async function fetchBytes(url: string, signal: AbortSignal | undefined): Promise<Uint8Array> {
@@ -230,18 +315,67 @@ async function fetchBytes(url: string, signal: AbortSignal | undefined): Promise
       `${response.status} ${response.statusText}`.trim(),
     );
   }
-  return new Uint8Array(await response.arrayBuffer());
+  const tooLong = () =>
+    new DataFormatError(url, `a file of at most ${MAX_INFLATED_BYTES} bytes`, 'a longer response');
+  if (Number(response.headers.get('content-length')) > MAX_INFLATED_BYTES) throw tooLong();
+  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  return readAtMost(response.body, MAX_INFLATED_BYTES, tooLong);
 }
 
-/** LeCun serves MNIST as .gz; servers that do not set Content-Encoding hand those bytes over as they are. */
-export async function gunzipIfNeeded(bytes: Uint8Array, name: string): Promise<Uint8Array> {
+/**
+ * The most bytes one file may have, fetched or once decompressed: 512 MiB, ten times MNIST's largest
+ * (47 MB of training images). A few kilobytes of gzip can inflate to gigabytes, and a server can send
+ * without end: reading stops here.
+ */
+export const MAX_INFLATED_BYTES = 2 ** 29;
+
+/** The whole of `stream`, or `tooLong()` thrown as soon as it passes `maxBytes` (the rest is not read). */
+async function readAtMost(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  tooLong: () => Error,
+): Promise<Uint8Array> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (let next = await reader.read(); !next.done; next = await reader.read()) {
+    total += next.value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLong();
+    }
+    chunks.push(next.value);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/**
+ * LeCun serves MNIST as .gz; servers that do not set Content-Encoding hand those bytes over as they are.
+ * Inflates at most `maxBytes` (default MAX_INFLATED_BYTES), then stops with a DataFormatError.
+ */
+export async function gunzipIfNeeded(
+  bytes: Uint8Array,
+  name: string,
+  maxBytes = MAX_INFLATED_BYTES,
+): Promise<Uint8Array> {
   if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+  const tooLong = () =>
+    new DataFormatError(
+      name,
+      `gzip data that inflates to at most ${maxBytes} bytes`,
+      `more, from ${bytes.length} compressed bytes`,
+    );
   try {
-    const stream = new Blob([bytes as Uint8Array<ArrayBuffer>])
-      .stream()
-      .pipeThrough(new DecompressionStream('gzip'));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
+    const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream();
+    return await readAtMost(stream.pipeThrough(new DecompressionStream('gzip')), maxBytes, tooLong);
   } catch (error) {
+    if (error instanceof DataFormatError) throw error;
     throw withCause(
       new DataFormatError(name, 'valid gzip data', `a corrupt stream (${String(error)})`),
       error,

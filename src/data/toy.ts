@@ -2,13 +2,31 @@
  * A 3-class toy problem: three interleaved spiral arms in 2-D (the classic CS231n example), with
  * Philox noise so a seed fixes the data. Not linearly separable: a net must learn it.
  */
+import { ArgumentError, describe } from '../errors.js';
 import { philox4x32 } from '../rng/philox.js';
 import type { Dataset } from './dataset.js';
 
 /** x [n, 2], y [n] in {0, 1, 2}. */
 export type ToyData = Dataset;
 
+/** The most points per arm `spirals` makes (3 million points in all, 24 MB of features). */
+export const MAX_SPIRAL_POINTS = 1_000_000;
+
+/**
+ * `pointsPerClass` (an integer from 1 to MAX_SPIRAL_POINTS) points on each of three arms; `seed` (an
+ * integer in [0, 2^32), default 0) fixes the noise. Throws ArgumentError naming either.
+ */
 export function spirals(pointsPerClass: number, seed = 0): ToyData {
+  if (!(Number.isInteger(pointsPerClass) && pointsPerClass >= 1 && pointsPerClass <= MAX_SPIRAL_POINTS)) {
+    throw new ArgumentError(
+      'pointsPerClass',
+      `an integer from 1 to ${MAX_SPIRAL_POINTS}`,
+      describe(pointsPerClass),
+    );
+  }
+  if (!(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) {
+    throw new ArgumentError('seed', 'an integer in [0, 2^32)', describe(seed));
+  }
   const n = 3 * pointsPerClass;
   const x = new Float32Array(n * 2);
   const y = new Uint8Array(n);

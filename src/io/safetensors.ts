@@ -9,8 +9,10 @@
  *
  * The reader trusts nothing in the file: every length and offset is checked against the bytes actually there
  * before anything is allocated or parsed, so a lying file costs at most its own size in memory and one pass.
- * Every problem is a `ModelFileError` that says which part of the file is wrong, what was expected and what
- * was found.
+ * The spec in the metadata cannot declare more layers than the file has tensors, so a header declaring
+ * millions of layers is refused at once. Every problem is a `ModelFileError` that says which part of the
+ * file is wrong, what was expected and what was found, in a message of bounded length (long names and
+ * lists are cut), and a key given twice anywhere in the header (JSON.parse would keep the last) is one.
  *
  * Non-finite values: `decodeSafetensors` is a generic reader and keeps them bit for bit (PyTorch files may
  * hold them). `loadSafetensors` rejects them, naming the tensor and index: `setParams` would refuse them,
@@ -20,6 +22,7 @@ import { ArgumentError, describe, ModelFileError } from '../errors.js';
 import type { Net } from '../net/net.js';
 import type { ParamMap, ParamTensor } from '../nn/init.js';
 import { biasName, type MlpSpec, mlp, weightName } from '../nn/mlp.js';
+import { type DuplicateKey, findDuplicateKey } from './json-keys.js';
 
 /** The reference reader's cap on the header (`MAX_HEADER_SIZE` in huggingface/safetensors). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -77,9 +80,9 @@ export async function saveSafetensors(net: Net): Promise<Uint8Array> {
  * `safetensors.torch.save_file` with the same metadata). Checks the file, rebuilds the spec with `mlp()`,
  * and checks that the tensors are exactly the spec's parameters, with its shapes and finite values.
  */
-export function loadSafetensors(bytes: ArrayBuffer | Uint8Array, limits?: SafetensorsLimits): LoadedModel {
-  const { tensors, metadata } = decodeSafetensors(bytes, limits);
-  const spec = readSpec(metadata);
+export function loadSafetensors(bytes: ArrayBuffer | Uint8Array, options?: SafetensorsLimits): LoadedModel {
+  const { tensors, metadata } = decodeSafetensors(bytes, options);
+  const spec = readSpec(metadata, Object.keys(tensors).length);
   const step = readStep(metadata);
   return { spec, params: checkParams(spec, tensors), step, metadata };
 }
@@ -133,12 +136,15 @@ export function encodeSafetensors(params: ParamMap, metadata: Record<string, str
  */
 export function decodeSafetensors(
   bytes: ArrayBuffer | Uint8Array,
-  limits: SafetensorsLimits = {},
+  options?: SafetensorsLimits,
 ): SafetensorsContents {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new ArgumentError('options', 'nothing, or { maxHeaderBytes }', describe(options));
+  }
   const input = asBytes(bytes);
-  const maxHeader = limits.maxHeaderBytes ?? MAX_HEADER_BYTES;
+  const maxHeader = options?.maxHeaderBytes ?? MAX_HEADER_BYTES;
   if (!Number.isSafeInteger(maxHeader) || maxHeader < 2) {
-    throw new ArgumentError('limits.maxHeaderBytes', 'an integer ≥ 2', describe(maxHeader));
+    throw new ArgumentError('options.maxHeaderBytes', 'an integer ≥ 2', describe(maxHeader));
   }
   if (input.length < 8) {
     throw new ModelFileError(
@@ -191,7 +197,12 @@ function asBytes(bytes: unknown): Uint8Array {
   if (ArrayBuffer.isView(bytes)) return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // toString also recognizes an ArrayBuffer from another realm (an iframe, a worker's structured clone).
   if (bytes instanceof ArrayBuffer || Object.prototype.toString.call(bytes) === '[object ArrayBuffer]') {
-    return new Uint8Array(bytes as ArrayBuffer);
+    try {
+      return new Uint8Array(bytes as ArrayBuffer);
+    } catch {
+      // A buffer transferred away (postMessage, structuredClone) cannot be viewed.
+      throw new ArgumentError('bytes', 'an ArrayBuffer that is not detached', 'a detached ArrayBuffer');
+    }
   }
   throw new ArgumentError('bytes', 'an ArrayBuffer or Uint8Array', describe(bytes));
 }
@@ -200,7 +211,9 @@ function parseHeader(raw: Uint8Array): Record<string, unknown> {
   let text: string;
   try {
     // ignoreBOM keeps a byte-order mark in the text, so it fails JSON.parse as it fails the reference.
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(raw);
+    // Browsers' TextDecoder refuses views of shared memory: such a header is decoded from a copy.
+    const own = raw.buffer instanceof ArrayBuffer ? raw : raw.slice();
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(own);
   } catch {
     throw new ModelFileError('header', 'UTF-8 text', 'bytes that are not valid UTF-8');
   }
@@ -212,7 +225,25 @@ function parseHeader(raw: Uint8Array): Record<string, unknown> {
     throw new ModelFileError('header', 'JSON', `text that is not valid JSON (${reason})`);
   }
   if (!isPlainObject(header)) throw new ModelFileError('header', 'a JSON object', brief(header));
+  const duplicate = findDuplicateKey(text);
+  if (duplicate) {
+    const { key, depth } = duplicate;
+    const what = depth === 1 ? 'one entry per name' : `one ${quote(key)} entry`;
+    throw new ModelFileError(
+      duplicatePart(duplicate),
+      `${what} (JSON.parse would keep only the last)`,
+      `${quote(key)} twice`,
+    );
+  }
   return header;
+}
+
+/** Where in the header a key given twice is: a tensor's name or field, or a metadata key. */
+function duplicatePart({ key, within, depth }: DuplicateKey): string {
+  if (depth === 1) return key === '__metadata__' ? '__metadata__' : `tensor ${quote(key)}`;
+  if (depth === 2 && within === '__metadata__') return `__metadata__[${quote(key)}]`;
+  if (depth === 2 && within !== undefined) return `tensor ${quote(within)}`;
+  return 'header';
 }
 
 function readMetadata(value: unknown): Record<string, string> {
@@ -222,7 +253,7 @@ function readMetadata(value: unknown): Record<string, string> {
   for (const key of Object.keys(value)) {
     const entry = value[key];
     if (typeof entry !== 'string') {
-      throw new ModelFileError(`__metadata__[${JSON.stringify(key)}]`, 'a string', brief(entry));
+      throw new ModelFileError(`__metadata__[${quote(key)}]`, 'a string', brief(entry));
     }
     setOwn(metadata, key, entry);
   }
@@ -230,7 +261,7 @@ function readMetadata(value: unknown): Record<string, string> {
 }
 
 function readEntry(name: string, value: unknown, dataLength: number): Entry {
-  const part = `tensor ${JSON.stringify(name)}`;
+  const part = `tensor ${quote(name)}`;
   if (!isPlainObject(value)) {
     throw new ModelFileError(part, 'an object { dtype, shape, data_offsets }', brief(value));
   }
@@ -239,7 +270,7 @@ function readEntry(name: string, value: unknown, dataLength: number): Entry {
   }
   for (const key of Object.keys(value)) {
     if (!ENTRY_KEYS.includes(key)) {
-      throw new ModelFileError(part, 'only dtype, shape and data_offsets', `also ${JSON.stringify(key)}`);
+      throw new ModelFileError(part, 'only dtype, shape and data_offsets', `also ${quote(key)}`);
     }
   }
   const { dtype, shape, data_offsets: offsets } = value;
@@ -290,9 +321,9 @@ function checkCoverage(entries: Entry[], dataLength: number): void {
   let cursor = 0;
   let previous: Entry | undefined;
   for (const entry of entries) {
-    const part = `tensor ${JSON.stringify(entry.name)} data_offsets`;
+    const part = `tensor ${quote(entry.name)} data_offsets`;
     const got = `[${entry.begin}, ${entry.end}]`;
-    const after = previous ? `where tensor ${JSON.stringify(previous.name)} ends` : 'the data region';
+    const after = previous ? `where tensor ${quote(previous.name)} ends` : 'the data region';
     if (entry.begin < cursor) {
       throw new ModelFileError(
         part,
@@ -319,12 +350,13 @@ function checkCoverage(entries: Entry[], dataLength: number): void {
   }
 }
 
-function readSpec(metadata: Record<string, string>): MlpSpec {
+/** The spec in the metadata; `tensors` (how many the file holds) bounds its layers, one weight and bias each. */
+function readSpec(metadata: Record<string, string>, tensors: number): MlpSpec {
   const part = `__metadata__["${SPEC_KEY}"]`;
   const text = Object.hasOwn(metadata, SPEC_KEY) ? metadata[SPEC_KEY] : undefined;
   if (text === undefined) {
     const keys = Object.keys(metadata);
-    const got = keys.length === 0 ? 'no metadata' : `only ${keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    const got = keys.length === 0 ? 'no metadata' : `only ${formatList(keys.map(quote), 'keys')}`;
     throw new ModelFileError(part, 'the model spec as JSON (as saveSafetensors writes it)', got);
   }
   let raw: unknown;
@@ -333,12 +365,29 @@ function readSpec(metadata: Record<string, string>): MlpSpec {
   } catch {
     throw new ModelFileError(part, 'JSON', brief(text));
   }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate) {
+    throw new ModelFileError(
+      part,
+      'each key once (JSON.parse would keep only the last)',
+      `${quote(duplicate.key)} twice`,
+    );
+  }
   if (!isPlainObject(raw))
     throw new ModelFileError(part, 'a JSON object { sizes, activation, keepProb, seed }', brief(raw));
   const { sizes, activation, keepProb, seed } = raw;
   // Every field must be present with its type here: mlp() would silently default a missing one.
   if (!Array.isArray(sizes))
     throw new ModelFileError(`${part}.sizes`, 'an array of layer widths', brief(sizes));
+  // Before anything is built from it: a layer is a weight and a bias, so more layers than the file has
+  // tensors cannot match it, and the work after this point stays proportional to the file.
+  if (sizes.length - 1 > tensors) {
+    throw new ModelFileError(
+      `${part}.sizes`,
+      `at most ${tensors + 1} widths, ${tensors} layers (one per weight and bias; the file holds ${tensors} tensors)`,
+      brief(sizes),
+    );
+  }
   if (typeof activation !== 'string')
     throw new ModelFileError(`${part}.activation`, 'a string', brief(activation));
   if (typeof seed !== 'number') throw new ModelFileError(`${part}.seed`, 'a number', brief(seed));
@@ -386,46 +435,49 @@ function readStep(metadata: Record<string, string>): number {
 /** Exactly `layers.k.weight` [sizes[k+1], sizes[k]] and `layers.k.bias` [sizes[k+1]], all finite. */
 function checkParams(spec: MlpSpec, tensors: ParamMap): ParamMap {
   const { sizes } = spec;
-  const expected = new Map<string, number[]>();
-  for (let k = 0; k + 1 < sizes.length; k++) {
-    expected.set(weightName(k), [sizes[k + 1] as number, sizes[k] as number]);
-    expected.set(biasName(k), [sizes[k + 1] as number]);
-  }
+  const specSizes = `spec sizes ${formatSizes(sizes)}`;
+  const expected = new Set<string>();
   const params: ParamMap = {};
-  for (const [name, shape] of expected) {
-    const part = `tensor ${JSON.stringify(name)}`;
-    const tensor = Object.hasOwn(tensors, name) ? tensors[name] : undefined;
-    if (!tensor) {
-      throw new ModelFileError(
-        part,
-        `a tensor of shape ${formatShape(shape)} (spec sizes [${sizes}])`,
-        'none',
-      );
+  for (let k = 0; k + 1 < sizes.length; k++) {
+    for (const [name, shape] of [
+      [weightName(k), [sizes[k + 1] as number, sizes[k] as number]],
+      [biasName(k), [sizes[k + 1] as number]],
+    ] as const) {
+      expected.add(name);
+      checkParam(name, shape, tensors, specSizes);
+      params[name] = tensors[name] as ParamTensor;
     }
-    const same = tensor.shape.length === shape.length && shape.every((d, i) => tensor.shape[i] === d);
-    if (!same) {
-      throw new ModelFileError(
-        `${part} shape`,
-        `${formatShape(shape)} (spec sizes [${sizes}])`,
-        formatShape(tensor.shape),
-      );
-    }
-    const index = tensor.data.findIndex((v) => !Number.isFinite(v));
-    if (index >= 0) {
-      throw new ModelFileError(`${part}[${index}]`, 'a finite number', String(tensor.data[index]));
-    }
-    params[name] = tensor;
   }
   for (const name of Object.keys(tensors)) {
     if (!expected.has(name)) {
       throw new ModelFileError(
-        `tensor ${JSON.stringify(name.slice(0, 80))}`,
-        `only layers.k.weight and layers.k.bias for k < ${sizes.length - 1} (spec sizes [${sizes}])`,
+        `tensor ${quote(name)}`,
+        `only layers.k.weight and layers.k.bias for k < ${sizes.length - 1} (${specSizes})`,
         'an extra tensor',
       );
     }
   }
   return params;
+}
+
+/** `tensors[name]` exists, has `shape` and finite values. */
+function checkParam(name: string, shape: readonly number[], tensors: ParamMap, specSizes: string): void {
+  const part = `tensor ${quote(name)}`;
+  const tensor = Object.hasOwn(tensors, name) ? tensors[name] : undefined;
+  if (!tensor)
+    throw new ModelFileError(part, `a tensor of shape ${formatShape(shape)} (${specSizes})`, 'none');
+  const same = tensor.shape.length === shape.length && shape.every((d, i) => tensor.shape[i] === d);
+  if (!same) {
+    throw new ModelFileError(
+      `${part} shape`,
+      `${formatShape(shape)} (${specSizes})`,
+      formatShape(tensor.shape),
+    );
+  }
+  const index = tensor.data.findIndex((v) => !Number.isFinite(v));
+  if (index >= 0) {
+    throw new ModelFileError(`${part}[${index}]`, 'a finite number', String(tensor.data[index]));
+  }
 }
 
 function checkTensor(name: string, tensor: ParamTensor | undefined): ParamTensor {
@@ -434,15 +486,17 @@ function checkTensor(name: string, tensor: ParamTensor | undefined): ParamTensor
   if (typeof tensor !== 'object' || tensor === null) {
     throw new ArgumentError(argument, 'a { shape, data } tensor', describe(tensor));
   }
-  const { shape, data } = tensor;
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new ArgumentError(`${argument}.shape`, 'an array of integers ≥ 0', describe(shape));
+  // Read once, and the shape copied: a getter cannot pass the check and then write something else.
+  const { shape: givenShape, data } = tensor;
+  const shape = Array.isArray(givenShape) ? Array.from(givenShape as unknown[]) : undefined;
+  if (!shape?.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+    throw new ArgumentError(`${argument}.shape`, 'an array of integers ≥ 0', describe(givenShape));
   }
-  const count = shape.reduce((a, b) => a * b, 1);
+  const count = (shape as number[]).reduce((a, b) => a * b, 1);
   if (!(data instanceof Float32Array) || data.length !== count) {
     throw new ArgumentError(`${argument}.data`, `a Float32Array of ${count} values`, describe(data));
   }
-  return tensor;
+  return { shape: shape as number[], data };
 }
 
 /** Copies f32 values as their bits (NaN payloads included), little-endian on any host. */
@@ -491,4 +545,19 @@ function brief(value: unknown): string {
   }
   if (typeof value === 'object' && value !== null) return 'an object';
   return String(value);
+}
+
+/** A name or key, quoted, cut to 80 characters: a message never carries a whole header. */
+function quote(name: string): string {
+  return JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+}
+
+/** Layer sizes as `[3,5,4,2]`, the first 8 and a count when there are more. */
+function formatSizes(sizes: readonly number[]): string {
+  return sizes.length <= 8 ? `[${sizes}]` : `[${sizes.slice(0, 8)},… ${sizes.length} sizes]`;
+}
+
+/** The first 3 items, and how many there are in all when there are more. */
+function formatList(items: readonly string[], what: string): string {
+  return items.length <= 3 ? items.join(', ') : `${items.slice(0, 3).join(', ')} … (${items.length} ${what})`;
 }

@@ -4,10 +4,33 @@
  * independent, so the last chunk is zero-padded.
  */
 import type { Device } from '../device/device.js';
+import { ArgumentError, describe } from '../errors.js';
 import { type CompiledGraph, compileGraph } from '../graph/executor.js';
 import { plainStep, type StepContext } from '../ir/ir.js';
 import { buildPredictGraph } from '../nn/graphs.js';
 import type { McPrediction, NetInfo } from './types.js';
+
+/** The most MC-dropout passes one `predict` call runs (`PredictOptions.mcSamples`). */
+export const MAX_MC_SAMPLES = 10_000;
+
+/**
+ * The MC-dropout sample count of `predict`'s options, read once: undefined when there are none (a plain
+ * prediction). Throws ArgumentError naming `options` or `options.mcSamples`.
+ */
+export function checkPredictOptions(options: unknown): number | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null) {
+    throw new ArgumentError('options', 'nothing, or { mcSamples } for MC-dropout', describe(options));
+  }
+  return checkMcSamples((options as { mcSamples?: unknown }).mcSamples);
+}
+
+function checkMcSamples(samples: unknown): number {
+  if (!(Number.isInteger(samples) && (samples as number) >= 1 && (samples as number) <= MAX_MC_SAMPLES)) {
+    throw new ArgumentError('options.mcSamples', `an integer from 1 to ${MAX_MC_SAMPLES}`, describe(samples));
+  }
+  return samples as number;
+}
 
 export class Inference<Buffer> {
   readonly #device: Device<Buffer>;
@@ -52,6 +75,7 @@ export class Inference<Buffer> {
    * [i/4, p, site, 3], apart from every training mask and the same on every call.
    */
   async mc(inputs: Float32Array, samples: number): Promise<McPrediction> {
+    checkMcSamples(samples);
     this.#mc ??= this.#compileMc();
     const program = await this.#mc;
     const passes = Array.from({ length: samples }, (_, pass) => plainStep(pass));

@@ -15,7 +15,7 @@ import { initParams, type ParamMap } from '../nn/init.js';
 import type { MlpSpec } from '../nn/mlp.js';
 import { stepContext } from '../nn/optim.js';
 import { CallOrder } from './call-order.js';
-import { Inference } from './infer.js';
+import { checkPredictOptions, Inference } from './infer.js';
 import { ResidentDataset } from './resident.js';
 import { NetState } from './state.js';
 import {
@@ -23,6 +23,7 @@ import {
   type McPrediction,
   type NetCheckpoint,
   type NetInfo,
+  type PredictOptions,
   type ResolvedCompileOptions,
   type StepHyperparameters,
   type TrainingMetrics,
@@ -240,32 +241,26 @@ export class Net<Buffer = unknown> {
    * Class probabilities [rows × classes] for `x` [rows × inputs], without dropout. Any number of rows:
    * they are run batchSize at a time (rows are independent, so the last chunk is zero-padded).
    *
-   * With `{ mcSamples: n }`: MC-dropout (Gal & Ghahramani 2016): n stochastic passes with dropout on,
+   * With `{ mcSamples: n }` (1 ≤ n ≤ 10,000): MC-dropout (Gal & Ghahramani 2016): n stochastic passes with dropout on,
    * returning the mean class probabilities and their per-class variance over the passes (divided by
    * n). Pass p draws its masks from Philox counter [i/4, p, site, 3]: apart from every training mask,
    * and the same on every call, so predictions repeat exactly.
    */
   predict(x: ArrayLike<number>): Promise<Float32Array>;
-  predict(x: ArrayLike<number>, options: { mcSamples: number }): Promise<McPrediction>;
-  predict(x: ArrayLike<number>, options?: { mcSamples: number }): Promise<Float32Array | McPrediction> {
+  predict(x: ArrayLike<number>, options: PredictOptions): Promise<McPrediction>;
+  predict(x: ArrayLike<number>, options?: PredictOptions): Promise<Float32Array | McPrediction> {
     return this.#calls.serialize(
       () => this.#checkLive(),
       () => this.#predict(x, options),
     );
   }
 
-  async #predict(
-    x: ArrayLike<number>,
-    options?: { mcSamples: number },
-  ): Promise<Float32Array | McPrediction> {
+  async #predict(x: ArrayLike<number>, options?: PredictOptions): Promise<Float32Array | McPrediction> {
     const width = this.info.spec.sizes[0] as number;
     if (x?.length % width !== 0 || x.length === 0) {
       throw new ArgumentError('x', `a non-empty multiple of ${width} values (rows × inputs)`, describe(x));
     }
-    const samples = options?.mcSamples;
-    if (options !== undefined && !(Number.isInteger(samples) && (samples as number) >= 1)) {
-      throw new ArgumentError('mcSamples', 'an integer ≥ 1', describe(samples));
-    }
+    const samples = checkPredictOptions(options);
     const inputs = checkInputs('x', x, x.length / width, width, false);
     if (samples === undefined) return this.#inference.predict(inputs, this.#state.step);
     return this.#inference.mc(inputs, samples);

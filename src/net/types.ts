@@ -50,6 +50,15 @@ export interface NetCheckpoint {
   readonly step: number;
 }
 
+/** What `net.predict` takes besides its inputs. */
+export interface PredictOptions {
+  /**
+   * MC-dropout passes: an integer from 1 to 10,000 (`MAX_MC_SAMPLES`). The mean's error falls as
+   * 1/√n: at 10,000 passes it is 1% of one pass's spread, and each pass costs a whole forward run.
+   */
+  mcSamples: number;
+}
+
 /** MC-dropout predictions: per row and class, the mean probability and its variance over the passes. */
 export interface McPrediction {
   readonly mean: Float32Array;

@@ -42,42 +42,84 @@ export function checkKeepProb(argument: string, value: unknown): number {
   return value;
 }
 
-/** Builds the spec of an MLP. Throws `ArgumentError` naming the bad option. */
+/** The widest layer `mlp` accepts: 2^24 units, so that any layer's weight count (< 2^48) is exact. */
+export const MAX_LAYER_WIDTH = 2 ** 24;
+
+/** The most layers (weight matrices) `mlp` accepts: `sizes` holds at most this many + 1 widths. */
+export const MAX_LAYERS = 1024;
+
+/**
+ * Builds the spec of an MLP. Throws `ArgumentError` naming the bad option. Every option is read once
+ * (a getter cannot pass the check and then change), and `sizes` may not have holes.
+ */
 export function mlp(options: MlpOptions): MlpSpec {
-  const { sizes } = options;
-  if (!Array.isArray(sizes) || sizes.length < 2) {
-    throw new ArgumentError('sizes', 'an array of at least 2 layer widths', describe(sizes));
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ArgumentError(
+      'options',
+      'an object { sizes, activation?, keepProb?, seed? }',
+      describe(options),
+    );
   }
-  sizes.forEach((size, i) => {
-    if (!Number.isSafeInteger(size) || size < 1) {
-      throw new ArgumentError(`sizes[${i}]`, 'an integer ≥ 1', describe(size));
-    }
-  });
-  const activation = options.activation ?? 'relu';
+  const { sizes: givenSizes, activation: givenActivation, keepProb, seed: givenSeed } = options;
+  const sizes = checkSizes(givenSizes);
+  const activation = givenActivation === undefined ? 'relu' : givenActivation;
   if (!ACTIVATIONS.includes(activation)) {
     throw new ArgumentError('activation', `one of ${ACTIVATIONS.join(', ')}`, describe(activation));
   }
+  if (
+    keepProb !== undefined &&
+    (typeof keepProb !== 'object' || keepProb === null || Array.isArray(keepProb))
+  ) {
+    throw new ArgumentError('keepProb', 'nothing, or an object { input?, hidden? }', describe(keepProb));
+  }
+  const { input: givenInput, hidden: givenHidden } = keepProb ?? {};
   const hiddenLayers = sizes.length - 2;
-  const input = checkKeepProb('keepProb.input', options.keepProb?.input ?? 1);
-  const hiddenOption = options.keepProb?.hidden ?? 1;
-  let hidden: number[];
+  const input = checkKeepProb('keepProb.input', givenInput === undefined ? 1 : givenInput);
+  const hiddenOption = givenHidden === undefined ? 1 : givenHidden;
+  const hidden: number[] = [];
   if (typeof hiddenOption === 'number') {
-    hidden = new Array(hiddenLayers).fill(checkKeepProb('keepProb.hidden', hiddenOption));
+    const p = checkKeepProb('keepProb.hidden', hiddenOption);
+    for (let i = 0; i < hiddenLayers; i++) hidden.push(p);
   } else {
-    if (!Array.isArray(hiddenOption) || hiddenOption.length !== hiddenLayers) {
+    const length = Array.isArray(hiddenOption) ? hiddenOption.length : undefined;
+    if (length !== hiddenLayers) {
       throw new ArgumentError(
         'keepProb.hidden',
         `a number or an array of ${hiddenLayers}`,
         describe(hiddenOption),
       );
     }
-    hidden = hiddenOption.map((p, i) => checkKeepProb(`keepProb.hidden[${i}]`, p));
+    // An index loop, not map: map skips holes, which would leave a site without a keep probability.
+    for (let i = 0; i < hiddenLayers; i++)
+      hidden.push(checkKeepProb(`keepProb.hidden[${i}]`, hiddenOption[i]));
   }
-  const seed = options.seed ?? 0;
+  const seed = givenSeed === undefined ? 0 : givenSeed;
   if (!Number.isSafeInteger(seed) || seed < 0) {
     throw new ArgumentError('seed', 'an integer in [0, 2^53)', describe(seed));
   }
-  return { sizes: [...sizes], activation, keepProb: [input, ...hidden], seed };
+  return { sizes, activation, keepProb: [input, ...hidden], seed };
+}
+
+/** `sizes` copied (each width read once), then checked: 2 to MAX_LAYERS + 1 integer widths, no holes. */
+function checkSizes(given: unknown): number[] {
+  // The length read once too: a Proxy could change it between reads.
+  const length = Array.isArray(given) ? given.length : 0;
+  if (!Array.isArray(given) || !(length >= 2 && length <= MAX_LAYERS + 1)) {
+    throw new ArgumentError(
+      'sizes',
+      `an array of 2 to ${MAX_LAYERS + 1} layer widths (input, hidden…, output)`,
+      describe(given),
+    );
+  }
+  const sizes: number[] = [];
+  for (let i = 0; i < length; i++) sizes.push(given[i]);
+  sizes.forEach((size, i) => {
+    if (!(Number.isInteger(size) && size >= 1 && size <= MAX_LAYER_WIDTH)) {
+      const got = size === undefined && !(i in given) ? 'a hole (nothing at this index)' : describe(size);
+      throw new ArgumentError(`sizes[${i}]`, `an integer from 1 to ${MAX_LAYER_WIDTH} (2^24)`, got);
+    }
+  });
+  return sizes;
 }
 
 export function weightName(layer: number): string {

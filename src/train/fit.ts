@@ -9,7 +9,7 @@
  * epoch to epoch.
  */
 
-import { checkDataset, type Dataset } from '../data/dataset.js';
+import { checkDataset, checkDatasetValues, type Dataset } from '../data/dataset.js';
 import { MAX_STEPS_PER_RUN } from '../device/device.js';
 import { ArgumentError, DeviceLostError, DisposedError, describe, NonFiniteLossError } from '../errors.js';
 import type { Net } from '../net/net.js';
@@ -133,7 +133,9 @@ async function fitNow(net: Net, data: Dataset, options: FitOptions): Promise<Fit
   }
   const { batchSize, spec, optimizer } = net.info;
   checkDataset('data', data, spec.sizes);
-  if (options.validation) checkDataset('validation', options.validation, spec.sizes);
+  // Evaluated after every epoch: its labels and values are checked now, before the first step.
+  if (options.validation)
+    checkDatasetValues('validation', checkDataset('validation', options.validation, spec.sizes));
   const { epochs } = options;
   if (!Number.isInteger(epochs) || epochs < 1)
     throw new ArgumentError('epochs', 'an integer ≥ 1', describe(epochs));
