@@ -13,24 +13,56 @@ export function sameShape(a: readonly number[] | undefined, b: readonly number[]
 
 /** `data` holds exactly `length` numbers, each finite as an f32. */
 export function checkFinite(argument: string, data: ArrayLike<number> | undefined, length: number): void {
+  checkedF32(argument, data, length, false);
+}
+
+/**
+ * A copy of `data` as f32, each value read once and checked as it is copied: a getter cannot pass the
+ * check and then hand over something else, and a caller's later change to its array cannot reach a
+ * queued call.
+ */
+export function toCheckedF32(
+  argument: string,
+  data: ArrayLike<number> | undefined,
+  length: number,
+): Float32Array {
+  return checkedF32(argument, data, length, true) as Float32Array;
+}
+
+function checkedF32(
+  argument: string,
+  data: ArrayLike<number> | undefined,
+  length: number,
+  copy: boolean,
+): Float32Array | undefined {
   if (!data || typeof data !== 'object' || typeof data.length !== 'number' || data.length !== length) {
     throw new ArgumentError(argument, `${length} numbers`, describe(data));
   }
-  // A Float32Array holds f32 values already; anything else is rounded to f32 where it is used.
-  const rounds = !(data instanceof Float32Array);
+  if (data instanceof Float32Array) {
+    // Its values are f32 already and it has no getters: check, then copy it whole.
+    for (let i = 0; i < length; i++) {
+      if (!Number.isFinite(data[i]))
+        throw new ArgumentError(`${argument}[${i}]`, 'a finite number', describe(data[i]));
+    }
+    return copy ? data.slice() : undefined;
+  }
+  const out = copy ? new Float32Array(length) : undefined;
   for (let i = 0; i < length; i++) {
     const value = data[i];
-    if (typeof value !== 'number' || !Number.isFinite(rounds ? Math.fround(value) : value)) {
+    // Anything but a Float32Array is rounded to f32 where it is used: 1e39 would become Infinity.
+    if (typeof value !== 'number' || !Number.isFinite(Math.fround(value))) {
       const expected =
         typeof value === 'number' && Number.isFinite(value)
           ? 'a number within f32 range (|x| < 3.4e38)'
           : 'a finite number';
       throw new ArgumentError(`${argument}[${i}]`, expected, describe(value));
     }
+    if (out) out[i] = value;
   }
+  return out;
 }
 
-/** `x`: rows × width finite values (exactly that many when `exact`), as a Float32Array. */
+/** `x`: rows × width finite values (exactly that many when `exact`), as a Float32Array copy. */
 export function checkInputs(
   argument: string,
   x: ArrayLike<number>,
@@ -41,8 +73,7 @@ export function checkInputs(
   if (exact && x?.length !== rows * width) {
     throw new ArgumentError(argument, `${rows * width} values (${rows} rows × ${width} inputs)`, describe(x));
   }
-  checkFinite(argument, x, rows * width);
-  return x instanceof Float32Array ? x : Float32Array.from(x);
+  return toCheckedF32(argument, x, rows * width);
 }
 
 /** `y`: `rows` integer labels in [0, classes), as a Uint32Array. */
@@ -86,9 +117,11 @@ export function checkTensor(
       Array.isArray(givenShape) ? `[${givenShape}]` : describe(givenShape),
     );
   }
-  const length = shape.reduce((a, b) => a * b, 1);
-  checkFinite(`${argument}.data`, data, length);
-  return Float32Array.from(data as ArrayLike<number>);
+  return toCheckedF32(
+    `${argument}.data`,
+    data,
+    shape.reduce((a, b) => a * b, 1),
+  );
 }
 
 /** `rows`: a non-empty multiple of `batchSize` integer row indices in [0, n), as a Uint32Array. */
@@ -130,12 +163,15 @@ export function checkHyperparameters(
       describe(given),
     );
   }
-  const lr = given?.lr === undefined ? optimizer.lr : given.lr;
+  // Each field read once: a getter cannot pass the check and then hand over something else.
+  const givenLr = given?.lr;
+  const givenMomentum = given?.momentum;
+  const lr = givenLr === undefined ? optimizer.lr : givenLr;
   if (!(typeof lr === 'number' && Number.isFinite(lr) && lr > 0)) {
     throw new ArgumentError(`${prefix}lr`, 'a number > 0', describe(lr));
   }
   const own = optimizer.kind === 'sgd' ? optimizer.momentum : 0;
-  const momentum = given?.momentum === undefined ? own : given.momentum;
+  const momentum = givenMomentum === undefined ? own : givenMomentum;
   if (!(typeof momentum === 'number' && momentum >= 0 && momentum < 1)) {
     throw new ArgumentError(`${prefix}momentum`, 'a number in [0, 1)', describe(momentum));
   }

@@ -88,3 +88,45 @@ describe('two fits of one net at once', () => {
     backend.dispose();
   });
 });
+
+/** An array whose element `index` is `first` on the first read and NaN on every later one. */
+function turncoat(values: Float32Array, index: number, first: number): number[] {
+  let reads = 0;
+  return new Proxy(Array.from(values), {
+    get(target, key, receiver) {
+      if (key === String(index)) return reads++ === 0 ? first : Number.NaN;
+      return Reflect.get(target, key, receiver);
+    },
+  });
+}
+
+describe.each(['cpu', 'wasm'] as const)('arguments on %s are read once, when the call is made', (kind) => {
+  it('trainStep and predict use what was checked: a getter cannot slip NaN past the check', async () => {
+    const backend = await createBackend(kind, kind === 'wasm' ? { threads: 2 } : {});
+    const plain = await backend.compile(spec, options);
+    const tricked = await backend.compile(spec, options);
+    const expected = await (await plain.trainStep(x, y)).loss;
+    const loss = await (await tricked.trainStep(turncoat(x, 3, x[3] as number), y)).loss;
+    expect(loss).toBe(expected);
+    expect(await tricked.getParams()).toEqual(await plain.getParams());
+    expect(await tricked.predict(turncoat(x, 0, x[0] as number))).toEqual(await plain.predict(x));
+    backend.dispose();
+  });
+
+  it('changing x after a queued trainStep or predict does not change what it computes', async () => {
+    const backend = await createBackend(kind, kind === 'wasm' ? { threads: 2 } : {});
+    const plain = await backend.compile(spec, options);
+    const expected = [await (await plain.trainStep(x, y)).loss, await (await plain.trainStep(x, y)).loss];
+    const predicted = await plain.predict(x);
+    const net = await backend.compile(spec, options);
+    const reused = x.slice();
+    const first = net.trainStep(reused, y);
+    const second = net.trainStep(reused, y); // queued behind the first
+    const prediction = net.predict(reused);
+    reused.fill(Number.NaN);
+    const losses = [await (await first).loss, await (await second).loss];
+    expect(losses).toEqual(expected);
+    expect(await prediction).toEqual(predicted);
+    backend.dispose();
+  });
+});

@@ -33,6 +33,25 @@ export class CallOrder {
     return result;
   }
 
+  /**
+   * Runs `prepare` now (it checks and copies the call's arguments, so a caller's later change to them
+   * cannot reach the call), then `work` on what it returned, in the call's turn; `check` runs at both.
+   */
+  checkThenSerialize<P, T>(
+    check: () => void,
+    prepare: () => P,
+    work: (prepared: P) => Promise<T>,
+  ): Promise<T> {
+    let prepared: P;
+    try {
+      check();
+      prepared = prepare();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.serialize(check, () => work(prepared));
+  }
+
   /** A change of state (setParams, restore) that takes its place in the order: now if nothing is pending. */
   inOrder(check: () => void, apply: () => void): void {
     if (this.#busy === 0) {

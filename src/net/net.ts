@@ -30,6 +30,11 @@ import {
   type TrainStepResult,
 } from './types.js';
 
+/** A step's lr and momentum, checked. */
+type StepSettings = ReturnType<typeof checkHyperparameters>;
+/** One step's arguments, checked and copied when the call was made. */
+type CheckedBatch = StepSettings & { inputs: Float32Array; labels: Uint32Array };
+
 /**
  * A model compiled for one backend and batch size (made by `backend.compile`): train it step by step
  * or with `fit`, predict, move its parameters in and out, and dispose it.
@@ -119,21 +124,20 @@ export class Net<Buffer = unknown> {
     y: ArrayLike<number>,
     hyperparameters: StepHyperparameters = {},
   ): Promise<TrainStepResult> {
-    return this.#calls.serialize(
+    return this.#calls.checkThenSerialize(
       () => this.#checkLive(),
-      () => this.#trainStep(x, y, hyperparameters),
+      () => {
+        const { batchSize, spec, optimizer } = this.info;
+        const inputs = checkInputs('x', x, batchSize, spec.sizes[0] as number, true);
+        const labels = checkLabels('y', y, batchSize, spec.sizes[spec.sizes.length - 1] as number);
+        return { inputs, labels, ...checkHyperparameters(optimizer, hyperparameters, '') };
+      },
+      (batch) => this.#trainStep(batch),
     );
   }
 
-  async #trainStep(
-    x: ArrayLike<number>,
-    y: ArrayLike<number>,
-    hyperparameters: StepHyperparameters,
-  ): Promise<TrainStepResult> {
-    const { batchSize, spec, optimizer } = this.info;
-    const inputs = checkInputs('x', x, batchSize, spec.sizes[0] as number, true);
-    const labels = checkLabels('y', y, batchSize, spec.sizes[spec.sizes.length - 1] as number);
-    const { lr, momentum } = checkHyperparameters(this.info.optimizer, hyperparameters, '');
+  async #trainStep({ inputs, labels, lr, momentum }: CheckedBatch): Promise<TrainStepResult> {
+    const { optimizer } = this.info;
     const { xId, labelsId } = this.#batch;
     this.#device.write(this.#batch.x, inputs);
     this.#device.write(this.#batch.labels, labels);
@@ -210,15 +214,15 @@ export class Net<Buffer = unknown> {
     const results: TrainStepResult[] = [];
     if (!resident) {
       const features = data.features;
-      const x = new Float32Array(batchSize * features);
-      const y = new Uint8Array(batchSize);
       for (let s = 0; s < steps; s++) {
+        const inputs = new Float32Array(batchSize * features);
+        const labels = new Uint32Array(batchSize);
         for (let r = 0; r < batchSize; r++) {
           const row = indices[s * batchSize + r] as number;
-          x.set(data.x.subarray(row * features, (row + 1) * features), r * features);
-          y[r] = data.y[row] as number;
+          inputs.set(data.x.subarray(row * features, (row + 1) * features), r * features);
+          labels[r] = data.y[row] as number;
         }
-        results.push(await this.#trainStep(x, y, settings[s] as StepHyperparameters));
+        results.push(await this.#trainStep({ inputs, labels, ...(settings[s] as StepSettings) }));
       }
       return results;
     }
@@ -249,21 +253,29 @@ export class Net<Buffer = unknown> {
   predict(x: ArrayLike<number>): Promise<Float32Array>;
   predict(x: ArrayLike<number>, options: PredictOptions): Promise<McPrediction>;
   predict(x: ArrayLike<number>, options?: PredictOptions): Promise<Float32Array | McPrediction> {
-    return this.#calls.serialize(
+    return this.#calls.checkThenSerialize<
+      { inputs: Float32Array; samples: number | undefined },
+      Float32Array | McPrediction
+    >(
       () => this.#checkLive(),
-      () => this.#predict(x, options),
+      () => {
+        const width = this.info.spec.sizes[0] as number;
+        const length = x?.length;
+        if (length % width !== 0 || length === 0) {
+          throw new ArgumentError(
+            'x',
+            `a non-empty multiple of ${width} values (rows × inputs)`,
+            describe(x),
+          );
+        }
+        const samples = checkPredictOptions(options);
+        return { inputs: checkInputs('x', x, length / width, width, false), samples };
+      },
+      ({ inputs, samples }) =>
+        samples === undefined
+          ? this.#inference.predict(inputs, this.#state.step)
+          : this.#inference.mc(inputs, samples),
     );
-  }
-
-  async #predict(x: ArrayLike<number>, options?: PredictOptions): Promise<Float32Array | McPrediction> {
-    const width = this.info.spec.sizes[0] as number;
-    if (x?.length % width !== 0 || x.length === 0) {
-      throw new ArgumentError('x', `a non-empty multiple of ${width} values (rows × inputs)`, describe(x));
-    }
-    const samples = checkPredictOptions(options);
-    const inputs = checkInputs('x', x, x.length / width, width, false);
-    if (samples === undefined) return this.#inference.predict(inputs, this.#state.step);
-    return this.#inference.mc(inputs, samples);
   }
 
   /**
