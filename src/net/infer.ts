@@ -76,7 +76,11 @@ export class Inference<Buffer> {
    */
   async mc(inputs: Float32Array, samples: number): Promise<McPrediction> {
     checkMcSamples(samples);
-    this.#mc ??= this.#compileMc();
+    this.#mc ??= this.#compileMc().catch((error: unknown) => {
+      // A compile that failed (out of memory, say) is tried again by the next MC call.
+      this.#mc = undefined;
+      throw error;
+    });
     const program = await this.#mc;
     const passes = Array.from({ length: samples }, (_, pass) => plainStep(pass));
     const { spec } = this.#info;
