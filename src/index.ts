@@ -63,3 +63,4 @@ export {
   fit,
 } from './train/fit.js';
 export type { LrSchedule, MomentumRamp } from './train/schedule.js';
+export type { TuningStore } from './webgpu/autotune.js';
