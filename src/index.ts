@@ -66,6 +66,7 @@ export {
 } from './train/fit.js';
 export type { LrSchedule, MomentumRamp } from './train/schedule.js';
 export type { TuningStore } from './webgpu/autotune.js';
+export type { KernelChoice } from './webgpu/device.js';
 
 declare global {
   /**

@@ -96,6 +96,7 @@ function load(): void {
 export interface TuningStore {
   /** The text last written, or null when there is none. */
   read(): string | null;
+  /** Replaces the text (after each new choice, and with `{}` on `clearTuning()`). */
   write(text: string): void;
 }
 
