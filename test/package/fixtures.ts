@@ -25,7 +25,7 @@ export const TSCONFIGS: Record<string, unknown> = {
       moduleResolution: 'bundler',
       types: [],
     },
-    files: ['web/main.ts', 'web/toy.ts'],
+    files: ['web/main.ts', 'web/toy.ts', 'web/readme-use.ts'],
   },
   'tsconfig.worker.json': {
     compilerOptions: {
@@ -50,7 +50,7 @@ export const TSCONFIGS: Record<string, unknown> = {
       types: ['node'],
       outDir: 'build',
     },
-    files: ['node/main.mts'],
+    files: ['node/main.mts', 'node/readme-node.mts'],
   },
 };
 
@@ -227,3 +227,17 @@ export const FILES: Record<string, string> = {
   'web/toy.ts': TOY,
   'node/main.mts': NODE,
 };
+
+/**
+ * The README's examples, type-checked with the rest (not run: they train for minutes): the first
+ * TypeScript block under "## Use" as a web module, the one under "## Node" as a Node module.
+ */
+export function readmeExamples(readme: string): Record<string, string> {
+  const block = (heading: string): string => {
+    const start = readme.indexOf(`\n## ${heading}\n`);
+    const code = start < 0 ? null : /```ts\n([\s\S]*?)```/.exec(readme.slice(start));
+    if (!code?.[1]) throw new Error(`README.md: no \`\`\`ts block under "## ${heading}"`);
+    return code[1];
+  };
+  return { 'web/readme-use.ts': block('Use'), 'node/readme-node.mts': block('Node') };
+}

