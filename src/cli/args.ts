@@ -63,7 +63,8 @@ export function parseFlags(
     } else {
       const value = args[i + 1];
       if (value === undefined) throw new UsageError(`${command}: ${name}: expected a value after it`);
-      flags.set(name, { value, typed: `${name} ${value}` });
+      const shown = value === '' || /\s/.test(value) ? JSON.stringify(value) : value;
+      flags.set(name, { value, typed: `${name} ${shown}` });
       i++;
     }
   }
