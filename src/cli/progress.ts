@@ -25,7 +25,7 @@ export class Progress {
       `epoch ${p.epoch}/${p.epochs} [${bar}] ${String(Math.round(100 * inEpoch)).padStart(3)}% | ` +
       `loss ${p.loss.toFixed(4)} acc ${(100 * p.accuracy).toFixed(2)}% | ` +
       `${Math.round(p.samplesPerSecond)} samples/s | ETA ${eta(p.etaSeconds)}`;
-    this.#out.write(`\r\x1b[2K${line.slice(0, Math.max(20, (this.#out.columns ?? 120) - 1))}`);
+    this.#out.write(`\r\x1b[2K${line.slice(0, Math.max(40, (this.#out.columns || 120) - 1))}`);
     this.#shown = true;
   }
 
