@@ -107,7 +107,7 @@ function dataFolder(command: string, flags: Flags): string | undefined {
     try {
       mnistDataDirectory();
     } catch (error) {
-      throw new UsageError(`${command}: ${(error as Error).message}`);
+      throw new UsageError(`${command}: ${(error as Error).message} (--data DIR)`);
     }
     return undefined;
   }
