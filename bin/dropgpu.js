@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The `dropgpu` command. Runs the built CLI (dist/cli.js); `npm run build` makes it.
+// The `dropgpu` command: runs the built CLI (dist/cli.js; in a clone of the repository, `npm run build`
+// makes it). Exit codes: 0 done, 1 failed while working, 2 bad command line.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

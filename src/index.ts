@@ -1,3 +1,5 @@
+// The declarations use WebGPU's types (GPUDevice, …): users get them from the @webgpu/types dependency.
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * dropgpu: train multilayer perceptrons with dropout on the GPU in the browser (WebGPU), with a
  * pure-TypeScript CPU reference backend. This file is the whole public API.
@@ -73,3 +75,13 @@ export {
   fit,
 } from './train/fit.js';
 export type { LrSchedule, MomentumRamp } from './train/schedule.js';
+export type { TuningStore } from './webgpu/autotune.js';
+export type { KernelChoice } from './webgpu/device.js';
+
+declare global {
+  /**
+   * Declared (empty) so that @webgpu/types type-checks with `lib: ["WebWorker"]`, where it is missing
+   * (gpuweb/types#151); merges with the DOM's where there is one.
+   */
+  interface HTMLImageElement {}
+}

@@ -13,7 +13,7 @@ export async function nodeGpu(): Promise<GPU> {
     dawn = (await import('webgpu')) as unknown as typeof dawn;
   } catch (error) {
     throw new WebGpuUnavailableError(
-      `WebGPU in Node needs the optional package "webgpu" (Dawn): npm install webgpu (${(error as Error).message})`,
+      `WebGPU in Node needs the package "webgpu" (Dawn, an optional peer dependency of dropgpu): npm install webgpu (${(error as Error).message})`,
     );
   }
   // Dawn's objects check their arguments against these constructors and enums (GPUBufferUsage, …).

@@ -34,12 +34,15 @@ export function tuningRecords(): readonly TuningRecord[] {
   return records;
 }
 
-/** Forgets every remembered choice (memory and `localStorage`): the next compile times again. */
+/** Forgets every remembered choice (memory and the `TuningStore`): the next compile times again. */
 export function clearTuning(): void {
   choices.clear();
   records.length = 0;
-  const storage = localStorageOrNull();
-  storage?.removeItem(STORAGE_KEY);
+  try {
+    currentStore()?.write('{}');
+  } catch {
+    // Unwritable: the next load finds the old choices, which still compute the same bits.
+  }
 }
 
 /** The variant chosen earlier for (adapter, op, key), if any. */
@@ -56,11 +59,11 @@ function remember(adapter: string, op: string, key: string, variant: string): vo
     choices.set(adapter, byKey);
   }
   byKey.set(`${op} ${key}`, variant);
-  const storage = localStorageOrNull();
+  const storage = currentStore();
   if (!storage) return;
   try {
     const all = Object.fromEntries([...choices].map(([name, map]) => [name, Object.fromEntries(map)]));
-    storage.setItem(STORAGE_KEY, JSON.stringify(all));
+    storage.write(JSON.stringify(all));
   } catch {
     // A full or forbidden storage only costs a re-tune on the next page load.
   }
@@ -69,10 +72,10 @@ function remember(adapter: string, op: string, key: string, variant: string): vo
 function load(): void {
   if (loaded) return;
   loaded = true;
-  const storage = localStorageOrNull();
+  const storage = currentStore();
   if (!storage) return;
   try {
-    const stored = JSON.parse(storage.getItem(STORAGE_KEY) ?? '{}') as Record<string, Record<string, string>>;
+    const stored = JSON.parse(storage.read() ?? '{}') as Record<string, Record<string, string>>;
     for (const [adapter, byKey] of Object.entries(stored)) {
       if (typeof byKey !== 'object' || byKey === null) continue;
       const map = new Map<string, string>();
@@ -83,6 +86,39 @@ function load(): void {
   } catch {
     // Unreadable: time again.
   }
+}
+
+/**
+ * Where the autotuner's choices persist between pages or processes: one JSON text of adapter →
+ * (op and shape → variant). `WebGpuOptions.tuningStore` sets it; the default is `localStorage` where
+ * there is one (in Node, `dropgpu/node`'s `createBackend` uses a file under the user's cache folder).
+ */
+export interface TuningStore {
+  /** The text last written, or null when there is none. */
+  read(): string | null;
+  /** Replaces the text (after each new choice, and with `{}` on `clearTuning()`). */
+  write(text: string): void;
+}
+
+/** undefined: `localStorage` when present; null: memory only. */
+let store: TuningStore | null | undefined;
+
+/** Sets where choices persist (see `TuningStore`) and reloads them from there on next use. */
+export function setTuningStore(next: TuningStore | null | undefined): void {
+  if (next === store) return;
+  store = next;
+  loaded = false;
+}
+
+function currentStore(): TuningStore | null {
+  if (store !== undefined) return store;
+  const storage = localStorageOrNull();
+  return (
+    storage && {
+      read: () => storage.getItem(STORAGE_KEY),
+      write: (text) => storage.setItem(STORAGE_KEY, text),
+    }
+  );
 }
 
 function localStorageOrNull(): Storage | null {

@@ -3,6 +3,7 @@
  * Dawn's in Node), or a device the caller lends, with the limits the library's buffers need.
  */
 import { WebGpuUnavailableError } from '../errors.js';
+import { setTuningStore, type TuningStore } from './autotune.js';
 import { type KernelChoice, WebGpuDevice } from './device.js';
 
 export interface WebGpuOptions {
@@ -17,6 +18,11 @@ export interface WebGpuOptions {
    * the defaults.
    */
   autotune?: boolean;
+  /**
+   * Where the autotuner's choices persist (for the whole page or process: the last backend opened
+   * with one sets it). Default `localStorage` where there is one; null keeps them in memory only.
+   */
+  tuningStore?: TuningStore | null;
   /** Picks the kernel of nodes that several kernels can run, before the autotuner (see `KernelChoice`). */
   kernelChoice?: KernelChoice;
 }
@@ -28,7 +34,9 @@ export async function requestAdapter(
   const gpu = options.gpu ?? (typeof navigator !== 'undefined' ? navigator.gpu : undefined);
   if (!gpu) {
     const inNode = typeof process !== 'undefined' && Boolean(process.versions?.node);
-    const hint = inNode ? " (in Node, pass { gpu: await nodeGpu() } from 'dropgpu/node')" : '';
+    const hint = inNode
+      ? " (in Node, use createBackend from 'dropgpu/node': it brings Dawn, npm install webgpu)"
+      : '';
     return { missing: `navigator.gpu is missing${hint}` };
   }
   const adapter = await gpu.requestAdapter(
@@ -55,6 +63,7 @@ export async function openWebGpu(
   options: WebGpuOptions = {},
   found?: { gpu: GPU; adapter: GPUAdapter },
 ): Promise<WebGpuDevice> {
+  if (options.tuningStore !== undefined) setTuningStore(options.tuningStore);
   const policy = { autotune: options.autotune ?? true, kernelChoice: options.kernelChoice };
   if (options.device) return new WebGpuDevice(options.device, 'WebGPU (caller’s device)', false, policy);
   const requested = found ?? (await requestAdapter(options));
