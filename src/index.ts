@@ -61,5 +61,6 @@ export {
   type FitOptions,
   type FitProgress,
   fit,
+  PauseController,
 } from './train/fit.js';
 export type { LrSchedule, MomentumRamp } from './train/schedule.js';
