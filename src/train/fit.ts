@@ -176,8 +176,9 @@ export class PauseController {
   }
 
   /**
-   * Resolves once the pause has taken effect: every fit running under this controller waits at it (or
-   * none is running). Rejects nothing; if `resume()` comes first it resolves at the next pause's effect.
+   * Resolves once the pause has taken effect in a fit: every fit running under this controller (at
+   * least one) waits at it, its run in flight done. If `resume()` comes first, it resolves at the next
+   * pause that takes effect; while no fit runs under this controller it stays pending.
    */
   held(): Promise<void> {
     return new Promise((resolve) => {
@@ -187,7 +188,7 @@ export class PauseController {
   }
 
   #checkHeld(): void {
-    if (!this.#paused || this.#waiting < this.#running) return;
+    if (!this.#paused || this.#running === 0 || this.#waiting < this.#running) return;
     const held = this.#onHeld;
     this.#onHeld = [];
     for (const resolve of held) resolve();
