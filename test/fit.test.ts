@@ -312,6 +312,23 @@ describe.each(['cpu', 'wasm'] as const)('pause, resume and the event loop on %s'
     expect(nets.map((net) => net.step)).toEqual([33, 33]);
   });
 
+  it('held stays pending while no fit runs, and resolves once one holds', async () => {
+    const net = await compile();
+    const pause = new PauseController();
+    pause.pause();
+    let held = false;
+    const holding = pause.held().then(() => {
+      held = true;
+    });
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(held).toBe(false);
+    const training = fit(net, data, { ...options, pause });
+    await holding;
+    expect(net.step).toBe(0);
+    pause.resume();
+    expect((await training).stopReason).toBe('completed');
+  });
+
   it('abort while paused ends the fit', async () => {
     const net = await compile();
     const pause = new PauseController();

@@ -342,7 +342,12 @@ try {
   log(`without WebGPU: notice shown; ${await plain.textContent('#adapter')}`);
 
   const worst = Object.entries(worstTask).map(([kind, ms]) => `${kind} ${ms.toFixed(0)} ms`);
-  log(`worst main-thread task while training: ${worst.join(', ')} (none over ${LONG_TASK_MS} ms allowed)`);
+  // The observer works: page loads have long tasks of their own (parsing, compiling), outside training.
+  const seen = await page.evaluate(() => (window as unknown as { longTasks: unknown[] }).longTasks.length);
+  log(
+    `worst main-thread task while training: ${worst.join(', ')} (none over ${LONG_TASK_MS} ms allowed; ` +
+      `${seen} long tasks seen on the page in all)`,
+  );
   for (const [kind, ms] of Object.entries(worstTask)) {
     check(ms <= LONG_TASK_MS, `a main-thread task of ${ms.toFixed(0)} ms while training on ${kind}`);
   }
