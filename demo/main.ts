@@ -156,8 +156,10 @@ async function start(): Promise<void> {
   buttons.start.disabled = true;
   if (!(webGpuProblem && next.backend === 'webgpu')) hideNotice();
   config = next;
-  setUpCharts(next);
+  // Each piece in a task of its own, so that no task of the page runs long.
   setUpStats(next);
+  await setUpCharts(next);
+  await nextTask();
   paper.reset(next.members.map((m) => m.label));
   delete progressBar.dataset.checksum;
   progress.reset(`Compiling ${next.members.length === 2 ? 'two nets' : 'the net'}…`);
@@ -188,9 +190,15 @@ async function start(): Promise<void> {
   updateButtons();
 }
 
-function setUpCharts(run: RunConfig): void {
+/** A macrotask later: lets the page render and handle input in between. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+async function setUpCharts(run: RunConfig): Promise<void> {
   charts?.loss.destroy();
   charts?.accuracy.destroy();
+  charts = null;
   let series: SeriesStyle[];
   if (run.compare) {
     series = [
@@ -212,10 +220,10 @@ function setUpCharts(run: RunConfig): void {
       'epoch, without dropout.';
   }
   const percent = (v: number) => `${Math.round(v * 1000) / 10}%`;
-  charts = {
-    loss: new LiveChart(byId('chart-loss'), 'loss', series, (v) => v.toFixed(2)),
-    accuracy: new LiveChart(byId('chart-accuracy'), 'accuracy', series, percent),
-  };
+  await nextTask();
+  const loss = new LiveChart(byId('chart-loss'), 'loss', series, (v) => v.toFixed(2));
+  await nextTask();
+  charts = { loss, accuracy: new LiveChart(byId('chart-accuracy'), 'accuracy', series, percent) };
 }
 
 function setUpStats(run: RunConfig): void {
