@@ -67,6 +67,9 @@ export default defineConfig({
   // Relative asset URLs, so dist-demo/ works from any path on any static host.
   base: './',
   plugins: [mnistAssets(), wasmKernels()],
+  // The training worker (demo/trainer.worker.ts) is a module worker and bundles the library, Wasm
+  // kernels included.
+  worker: { format: 'es', plugins: () => [wasmKernels()] },
   // Cross-origin isolated (COOP + COEP), so that the Wasm backend gets shared memory and threads; a
   // static host must send the same two headers (see the README's "Hosting the demo").
   server: { host: '127.0.0.1', headers: ISOLATION },

@@ -15,6 +15,7 @@ export interface SeriesStyle {
 }
 
 const HEIGHT = 220;
+const REDRAW_MS = 100;
 
 export class LiveChart {
   readonly #plot: uPlot;
@@ -22,12 +23,14 @@ export class LiveChart {
   readonly #ys: (number | null)[][];
   readonly #observer: ResizeObserver;
   #pending = false;
+  #destroyed = false;
 
   constructor(
     readonly element: HTMLElement,
     yLabel: string,
     series: readonly SeriesStyle[],
     format: (value: number) => string,
+    xLabel = 'epoch',
   ) {
     element.replaceChildren();
     this.#ys = series.map(() => []);
@@ -40,14 +43,14 @@ export class LiveChart {
           y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.05 : 1] },
         },
         axes: [
-          { label: 'epoch', labelSize: 18, size: 34 },
+          { label: xLabel, labelSize: 18, size: 34 },
           { label: yLabel, labelSize: 18, size: 50, values: (_u, ticks) => ticks.map(format) },
         ],
         cursor: { drag: { x: false, y: false } },
         // Labels only: values under the cursor would jump as points stream in.
         legend: { live: false },
         series: [
-          { label: 'epoch' },
+          { label: xLabel },
           ...series.map((s) => ({
             label: s.label,
             stroke: s.color,
@@ -73,14 +76,28 @@ export class LiveChart {
     this.#ys.forEach((ys, i) => {
       ys.push(values[i] ?? null);
     });
-    // Redrawn at most once per frame, however often training reports.
+    // Redrawn at most every REDRAW_MS, however often training reports, each chart in a task of its own
+    // (in one animation frame, all charts would redraw in one long task).
     if (this.#pending) return;
     this.#pending = true;
-    requestAnimationFrame(() => {
+    setTimeout(() => {
       this.#pending = false;
+      if (this.#destroyed) return;
       this.#plot.setData([this.#xs, ...this.#ys] as uPlot.AlignedData);
       this.element.dataset.points = String(this.#xs.length);
+    }, REDRAW_MS);
+  }
+
+  /** Replaces all points: `xs` and, per series, one value (or null) per x. */
+  set(xs: readonly number[], ys: readonly (readonly (number | null)[])[]): void {
+    this.#xs.length = 0;
+    this.#xs.push(...xs);
+    this.#ys.forEach((series, i) => {
+      series.length = 0;
+      series.push(...(ys[i] ?? xs.map(() => null)));
     });
+    this.#plot.setData([this.#xs, ...this.#ys] as uPlot.AlignedData);
+    this.element.dataset.points = String(this.#xs.length);
   }
 
   /** Drops the points after `x` (training resumed from an earlier point). */
@@ -94,6 +111,7 @@ export class LiveChart {
   }
 
   destroy(): void {
+    this.#destroyed = true;
     this.#observer.disconnect();
     this.#plot.destroy();
   }

@@ -12,7 +12,7 @@ import {
   sgd,
 } from '../src/index.js';
 import { TEST_SIZE, TRAIN_SIZE } from './data.js';
-import type { Member } from './train-session.js';
+import type { Member } from './protocol.js';
 
 export interface RunConfig {
   readonly compare: boolean;

@@ -84,15 +84,14 @@ export class DrawPad {
   /** The drawing as a 28×28 MNIST-style input, or null when nothing is drawn. */
   pixels(): Float32Array | null {
     const { data } = this.#context.getImageData(0, 0, PAD, PAD);
-    const ink = (x: number, y: number) => (data[(y * PAD + x) * 4] as number) / 255;
     let [left, top, right, bottom] = [PAD, PAD, -1, -1];
-    for (let y = 0; y < PAD; y++) {
-      for (let x = 0; x < PAD; x++) {
-        if (ink(x, y) === 0) continue;
-        left = Math.min(left, x);
-        right = Math.max(right, x);
-        top = Math.min(top, y);
-        bottom = Math.max(bottom, y);
+    for (let y = 0, at = 0; y < PAD; y++) {
+      for (let x = 0; x < PAD; x++, at += 4) {
+        if (data[at] === 0) continue;
+        if (x < left) left = x;
+        if (x > right) right = x;
+        if (y < top) top = y;
+        bottom = y;
       }
     }
     if (right < 0) return null;
@@ -111,10 +110,12 @@ export class DrawPad {
     context.drawImage(this.#canvas, left, top, width, height, (PAD - w) / 2, (PAD - h) / 2, w, h);
     const big = context.getImageData(0, 0, PAD, PAD).data;
     const small = new Float32Array(SIDE * SIDE);
-    for (let y = 0; y < PAD; y++) {
-      for (let x = 0; x < PAD; x++) {
-        const i = Math.floor(y / SCALE) * SIDE + Math.floor(x / SCALE);
-        small[i] = (small[i] as number) + (big[(y * PAD + x) * 4] as number) / 255 / (SCALE * SCALE);
+    const weight = 1 / 255 / (SCALE * SCALE);
+    for (let y = 0, at = 0; y < PAD; y++) {
+      const row = ((y / SCALE) | 0) * SIDE;
+      for (let x = 0; x < PAD; x++, at += 4) {
+        const i = row + ((x / SCALE) | 0);
+        small[i] = (small[i] as number) + (big[at] as number) * weight;
       }
     }
     return centerOfMass(small);

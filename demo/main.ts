@@ -1,20 +1,9 @@
 /**
- * The demo page: wires the control panel, a training session, the charts, the drawing pad, the
- * mistakes grid and save/load together. The pieces live in their own modules; this one holds the
- * page's state (the data, the session or loaded model) and turns events into updates.
+ * The demo page: wires the control panel, the charts, the paper's figures, the drawing pad, the
+ * mistakes grid and save/load to the training worker (trainer.worker.ts), which holds MNIST, the nets
+ * and `fit`. This thread only sends commands (protocol.ts) and draws what comes back, so it never
+ * blocks, whatever the backend.
  */
-import {
-  type Backend,
-  type BackendKind,
-  createBackend,
-  type Dataset,
-  DropgpuError,
-  loadSafetensors,
-  type Net,
-  NonFiniteLossError,
-  saveSafetensors,
-  WebGpuUnavailableError,
-} from '../src/index.js';
 import { LiveChart, type SeriesStyle } from './charts.js';
 import {
   COMPARE_PRESET,
@@ -24,10 +13,11 @@ import {
   SINGLE_PRESET,
   writeSpec,
 } from './config.js';
-import { MnistBytes } from './data.js';
+import { TEST_SIZE, TRAIN_SIZE } from './data.js';
 import { DrawPad, paintDigit } from './draw.js';
-import type { EpochResult, SessionProgress, SessionState } from './train-session.js';
-import { TrainSession } from './train-session.js';
+import { MEMBER_COLORS, PaperViews } from './figure-views.js';
+import type { EpochResult, SessionProgress, SessionState, WorkerEvent } from './protocol.js';
+import { TrainerClient, WorkerError } from './trainer-client.js';
 import { ProbabilityBars, ProgressView, setStat, showMistakes } from './views.js';
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -39,38 +29,36 @@ const buttons = {
   stop: byId<HTMLButtonElement>('stop'),
   save: byId<HTMLButtonElement>('save'),
   resume: byId<HTMLButtonElement>('notice-resume'),
+  sweep: byId<HTMLButtonElement>('sweep-start'),
 };
 const formError = byId('form-error');
 const adapterLine = byId('adapter');
-const progress = new ProgressView(byId<HTMLProgressElement>('progress'), byId('progress-text'));
+const progressBar = byId<HTMLProgressElement>('progress');
+const progress = new ProgressView(progressBar, byId('progress-text'));
 const stats = byId<HTMLTableElement>('stats');
 const bars = new ProbabilityBars(byId('probs'), byId('probs-caption'));
 const filesStatus = byId('files-status');
+const paper = new PaperViews({
+  features: byId('paper-features'),
+  sparsity: byId('paper-sparsity'),
+  inference: byId('paper-inference'),
+  sweep: byId('paper-sweep'),
+  epochNote: byId('paper-note'),
+});
 
-const BLUE = '#2563eb';
-const ORANGE = '#ea580c';
+const [BLUE, ORANGE] = MEMBER_COLORS;
 
-/** The model the drawing pad, the mistakes grid and Save use: the session's first net, or a loaded one. */
-interface Model {
-  readonly net: Net;
-  readonly use: <T>(work: () => Promise<T>) => Promise<T>;
-  readonly test: Dataset;
-}
-
-let mnist: MnistBytes | null = null;
+let mnistReady = false;
 let webGpuProblem: string | null = null;
-let session: TrainSession | null = null;
-let sessionTest: Dataset | null = null;
-let loaded: { net: Net; backend: Backend; test: Dataset } | null = null;
+let sessionState: SessionState | null = null;
+/** Whether the worker has a model to predict with and save (trained, training or loaded). */
+let hasModel = false;
+let pausing = false;
+let sweeping = false;
 let charts: { loss: LiveChart; accuracy: LiveChart } | null = null;
 let config: RunConfig | null = null;
 
-function currentModel(): Model | null {
-  if (loaded) return { net: loaded.net, use: (work) => work(), test: loaded.test };
-  const net = session?.nets[0];
-  if (!session || !net || !sessionTest) return null;
-  return { net, use: (work) => (session as TrainSession).use(work), test: sessionTest };
-}
+const worker = new TrainerClient(onWorkerMessage);
 
 function showNotice(text: string, kind: 'info' | 'error', resumable = false): void {
   const notice = byId('notice');
@@ -85,21 +73,22 @@ function hideNotice(): void {
 }
 
 function describeError(error: unknown): string {
-  if (error instanceof NonFiniteLossError) return `Training diverged. ${error.message}`;
-  if (error instanceof DropgpuError) return `${error.name}: ${error.message}`;
+  if (error instanceof WorkerError && error.name === 'NonFiniteLossError') {
+    return `Training diverged. ${error.message}`;
+  }
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 // ---- Buttons and form -------------------------------------------------------------------------------
 
 function updateButtons(): void {
-  const state = session?.state;
-  const running = state === 'training' || state === 'paused';
-  buttons.start.disabled = mnist === null || running;
-  buttons.pause.disabled = !running;
-  buttons.pause.textContent = state === 'paused' ? 'Resume' : 'Pause';
+  const running = sessionState === 'training' || sessionState === 'paused';
+  buttons.start.disabled = !mnistReady || running;
+  buttons.pause.disabled = !running || pausing;
+  buttons.pause.textContent = sessionState === 'paused' ? 'Resume' : pausing ? 'Pausing…' : 'Pause';
   buttons.stop.disabled = !running;
-  buttons.save.disabled = currentModel() === null;
+  buttons.save.disabled = !hasModel;
+  buttons.sweep.disabled = !mnistReady || sweeping;
 }
 
 form.addEventListener('change', (event) => {
@@ -126,14 +115,22 @@ form.addEventListener('submit', (event) => {
   void start();
 });
 buttons.pause.addEventListener('click', () => {
-  if (session?.state === 'paused') void session.resume();
-  else session?.pause();
+  if (sessionState === 'paused') worker.send({ type: 'resume' });
+  else if (sessionState === 'training') {
+    // The label changes once the worker says the pause took effect (the run of steps in flight done).
+    pausing = true;
+    worker.send({ type: 'pause' });
+  }
+  updateButtons();
 });
-buttons.stop.addEventListener('click', () => session?.stop());
+buttons.stop.addEventListener('click', () => worker.send({ type: 'stop' }));
 buttons.resume.addEventListener('click', () => {
   buttons.resume.disabled = true;
-  session?.resume().then(
-    () => hideNotice(),
+  worker.request('continue-after-loss', {}).then(
+    ({ description }) => {
+      hideNotice();
+      adapterLine.textContent = `Training on ${description}`;
+    },
     (error: unknown) => {
       showNotice(`Could not resume: ${describeError(error)}`, 'error', true);
       buttons.resume.disabled = false;
@@ -142,20 +139,6 @@ buttons.resume.addEventListener('click', () => {
 });
 
 // ---- Training -------------------------------------------------------------------------------------
-
-async function backendFor(kind: BackendKind): Promise<Backend> {
-  if (kind === 'webgpu' && webGpuProblem === null) {
-    try {
-      return await createBackend('webgpu');
-    } catch (error) {
-      if (!(error instanceof WebGpuUnavailableError)) throw error;
-      webGpuProblem = error.message;
-      noWebGpu();
-    }
-  }
-  if (kind === 'cpu') return createBackend('cpu');
-  return createBackend('wasm');
-}
 
 async function start(): Promise<void> {
   formError.textContent = '';
@@ -169,38 +152,37 @@ async function start(): Promise<void> {
     if (field instanceof HTMLElement) field.setAttribute('aria-invalid', 'true');
     return;
   }
-  if (!mnist) return;
+  if (!mnistReady) return;
   buttons.start.disabled = true;
-  disposeModels();
   if (!(webGpuProblem && next.backend === 'webgpu')) hideNotice();
+  config = next;
+  // Each piece in a task of its own, so that no task of the page runs long.
+  setUpStats(next);
+  await setUpCharts(next);
+  await nextTask();
+  paper.reset(next.members.map((m) => m.label));
+  delete progressBar.dataset.checksum;
+  progress.reset(`Compiling ${next.members.length === 2 ? 'two nets' : 'the net'}…`);
+  sessionState = null;
+  hasModel = false;
   try {
-    const train = mnist.train(next.trainSize);
-    const test = mnist.test(next.testSize);
-    const backend = await backendFor(next.backend);
-    config = next;
-    setUpCharts(next);
-    setUpStats(next);
-    progress.reset(
-      `Compiling ${next.members.length === 2 ? 'two nets' : 'the net'} on ${backend.description}…`,
-    );
-    adapterLine.textContent = `Training on ${backend.description}`;
-    sessionTest = test;
-    session = await TrainSession.start(
-      backend,
-      {
+    const { description } = await worker.request('start', {
+      settings: {
+        backend: next.backend,
         members: next.members,
         batchSize: next.batchSize,
         optimizer: next.optimizer,
         maxNorm: next.maxNorm,
         epochs: next.epochs,
         seed: next.seed,
-        train,
-        test,
+        trainSize: next.trainSize,
+        testSize: next.testSize,
         evaluateTrain: next.compare,
       },
-      { onProgress, onEpoch, onState, onResume },
-    );
-    onState('training');
+    });
+    adapterLine.textContent = `Training on ${description}`;
+    hasModel = true;
+    if (sessionState === null) onState('training');
   } catch (error) {
     formError.textContent = describeError(error);
     progress.reset('Not started.');
@@ -208,23 +190,15 @@ async function start(): Promise<void> {
   updateButtons();
 }
 
-function disposeModels(): void {
-  if (session) {
-    const backend = session.backend;
-    session.dispose();
-    backend.dispose();
-    session = null;
-  }
-  if (loaded) {
-    loaded.net.dispose();
-    loaded.backend.dispose();
-    loaded = null;
-  }
+/** A macrotask later: lets the page render and handle input in between. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-function setUpCharts(run: RunConfig): void {
+async function setUpCharts(run: RunConfig): Promise<void> {
   charts?.loss.destroy();
   charts?.accuracy.destroy();
+  charts = null;
   let series: SeriesStyle[];
   if (run.compare) {
     series = [
@@ -246,10 +220,10 @@ function setUpCharts(run: RunConfig): void {
       'epoch, without dropout.';
   }
   const percent = (v: number) => `${Math.round(v * 1000) / 10}%`;
-  charts = {
-    loss: new LiveChart(byId('chart-loss'), 'loss', series, (v) => v.toFixed(2)),
-    accuracy: new LiveChart(byId('chart-accuracy'), 'accuracy', series, percent),
-  };
+  await nextTask();
+  const loss = new LiveChart(byId('chart-loss'), 'loss', series, (v) => v.toFixed(2));
+  await nextTask();
+  charts = { loss, accuracy: new LiveChart(byId('chart-accuracy'), 'accuracy', series, percent) };
 }
 
 function setUpStats(run: RunConfig): void {
@@ -321,30 +295,33 @@ function onResume(epochs: number): void {
   charts?.accuracy.truncate(epochs);
 }
 
-function onState(state: SessionState, error?: unknown): void {
+function onState(state: SessionState, error?: unknown, checksum?: string): void {
+  sessionState = state;
+  if (state !== 'training') pausing = false;
   updateButtons();
-  const kind = session?.backend.kind;
   switch (state) {
     case 'training':
       progress.setPaused(false);
       break;
     case 'paused':
       progress.setPaused(true);
-      void refreshModelViews();
+      void predictDrawing();
       break;
     case 'done':
+      if (checksum) progressBar.dataset.checksum = checksum;
       progress.finish(`Done: ${config?.epochs ?? 0} epochs.`);
-      void refreshModelViews();
+      void predictDrawing();
       break;
     case 'stopped':
       progress.finish('Stopped. The net keeps what it learned: try it, save it, or start again.');
-      void refreshModelViews();
+      void predictDrawing();
       break;
     case 'lost':
+      hasModel = false;
       progress.finish('The GPU device was lost.');
       showNotice(
-        `${describeError(error)}. The parameters read back after the last finished epoch are kept: ` +
-          'Resume opens a new device, restores them and continues from there.',
+        `${describeError(error)}. The training state of the last checkpoint (parameters, momentum, step) ` +
+          'is kept: Resume opens a new device and continues from there, as if nothing had happened.',
         'error',
         true,
       );
@@ -353,15 +330,61 @@ function onState(state: SessionState, error?: unknown): void {
     case 'failed':
       progress.finish('Training failed.');
       showNotice(describeError(error), 'error');
-      if (!(error instanceof DropgpuError)) console.error(error);
+      if (!(error instanceof WorkerError && error.expected)) console.error(error);
       break;
     default:
       state satisfies never;
   }
-  if (state === 'training' && kind) adapterLine.textContent = `Training on ${session?.backend.description}`;
+  if (state === 'training') hasModel = true;
+  updateButtons();
 }
 
-// ---- Try it, mistakes, save and load ----------------------------------------------------------------
+function onWorkerMessage(message: WorkerEvent): void {
+  switch (message.type) {
+    case 'mnist-progress': {
+      const mb = (n: number) => (n / 1e6).toFixed(1);
+      const { received, total } = message;
+      progress.reset(`Loading MNIST… ${mb(received)} of ${total > 0 ? mb(total) : '?'} MB`);
+      break;
+    }
+    case 'ready':
+      onReady(message.adapter, message.webGpuProblem);
+      break;
+    case 'init-failed':
+      progress.reset('MNIST could not be loaded.');
+      showNotice(describeError(new WorkerError(message.error)), 'error');
+      break;
+    case 'progress':
+      onProgress(message.progress);
+      break;
+    case 'epoch':
+      onEpoch(message.result);
+      break;
+    case 'figures':
+      paper.show(message.figures);
+      break;
+    case 'state':
+      onState(message.state, message.error ? new WorkerError(message.error) : undefined, message.checksum);
+      break;
+    case 'resumed':
+      onResume(message.epochs);
+      hasModel = true;
+      break;
+    case 'mistakes':
+      showMistakes(byId('mistakes'), byId('mistakes-caption'), message.mistakes, message.wrong, message.n);
+      break;
+    case 'sweep-progress':
+      byId('sweep-status').textContent =
+        message.done < message.total
+          ? `Training net ${message.done + 1} of ${message.total}…`
+          : `Done: ${message.total} nets.`;
+      break;
+    default:
+      message satisfies never;
+  }
+}
+
+// ---- Try it, save and load --------------------------------------------------------------------------
 
 let drawing: Float32Array | null = null;
 let predicting: Promise<void> | null = null;
@@ -394,61 +417,18 @@ async function predictDrawing(): Promise<void> {
 
 async function predictOnce(): Promise<void> {
   const pixels = drawing;
-  const model = currentModel();
   if (!pixels) return bars.clear('Draw a digit.');
-  if (!model) return bars.clear('Train or load a model first; then it reads your digit.');
-  const { net } = model;
-  // MC dropout in one pass: every row is the same digit, and each row gets its own dropout masks.
-  const batch = net.info.batchSize;
-  const rows = batch * Math.ceil(64 / batch);
-  const repeated = new Float32Array(rows * 784);
-  for (let r = 0; r < rows; r++) repeated.set(pixels, r * 784);
-  try {
-    const [plain, mc] = await model.use(async () => [
-      await net.predict(pixels),
-      await net.predict(repeated, { mcSamples: 1 }),
-    ]);
-    const mean = new Float64Array(10);
-    const square = new Float64Array(10);
-    for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < 10; c++) {
-        const p = mc.mean[r * 10 + c] as number;
-        mean[c] = (mean[c] as number) + p / rows;
-        square[c] = (square[c] as number) + (p * p) / rows;
-      }
-    }
-    const std = mean.map((m, c) => Math.sqrt(Math.max(0, (square[c] as number) - m * m)));
-    bars.show(
-      mean,
-      std,
-      plain,
-      rows,
-      net.info.spec.keepProb.some((p) => p < 1),
-    );
-  } catch (error) {
-    // A net replaced or lost mid-prediction: the next event predicts again with the new one.
-    if (!(error instanceof DropgpuError)) throw error;
-  }
-}
-
-async function refreshModelViews(): Promise<void> {
-  updateButtons();
-  const model = currentModel();
-  if (!model) return;
-  try {
-    await model.use(() => showMistakes(byId('mistakes'), byId('mistakes-caption'), model.net, model.test));
-  } catch (error) {
-    if (!(error instanceof DropgpuError)) throw error;
-  }
-  await predictDrawing();
+  if (!hasModel) return bars.clear('Train or load a model first; then it reads your digit.');
+  const result = await worker.request('predict', { pixels });
+  if (!result) return; // The model was replaced or lost meanwhile: the next event predicts again.
+  bars.show(result.mean, result.std, result.plain, result.passes, result.dropout);
 }
 
 buttons.save.addEventListener('click', async () => {
-  const model = currentModel();
-  if (!model) return;
   try {
-    const bytes = await model.use(() => saveSafetensors(model.net));
-    const name = `dropgpu-mnist-${model.net.info.spec.sizes.join('-')}-step${model.net.step}.safetensors`;
+    const saved = await worker.request('save', {});
+    if (!saved) return;
+    const { bytes, name } = saved;
     const url = URL.createObjectURL(
       new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }),
     );
@@ -467,27 +447,65 @@ byId<HTMLInputElement>('load').addEventListener('change', async (event) => {
   const input = event.target as HTMLInputElement;
   const file = input.files?.[0];
   input.value = '';
-  if (!file || !mnist) return;
+  if (!file || !mnistReady) return;
   try {
-    const model = loadSafetensors(await file.arrayBuffer());
-    const { sizes } = model.spec;
-    if (sizes[0] !== 784 || sizes[sizes.length - 1] !== 10) {
-      throw new Error(`this page takes MNIST models (784 inputs, 10 classes); the file has sizes [${sizes}]`);
-    }
-    if (session?.state === 'training' || session?.state === 'paused') session.stop();
     const run = readConfig(form);
-    disposeModels();
-    const backend = await backendFor(run.backend);
-    const net = await backend.compile(model.spec, { batchSize: 128 });
-    net.setParams(model.params, { step: model.step });
-    loaded = { net, backend, test: mnist.test(run.testSize) };
-    writeSpec(form, model.spec);
-    filesStatus.textContent = `Loaded ${file.name}: sizes [${sizes.join(', ')}], ${model.step} training steps.`;
-    adapterLine.textContent = `Model on ${backend.description}`;
-    await refreshModelViews();
+    const bytes = await file.arrayBuffer();
+    const loaded = await worker.request('load', { bytes, backend: run.backend, testSize: run.testSize }, [
+      bytes,
+    ]);
+    // Loading replaced the session (if any): it is stopped and gone.
+    if (sessionState === 'training' || sessionState === 'paused') progress.finish('Stopped.');
+    sessionState = null;
+    hasModel = true;
+    writeSpec(form, loaded.spec);
+    const { sizes } = loaded.spec;
+    filesStatus.textContent = `Loaded ${file.name}: sizes [${sizes.join(', ')}], ${loaded.step} training steps.`;
+    adapterLine.textContent = `Model on ${loaded.description}`;
+    await predictDrawing();
   } catch (error) {
     filesStatus.textContent = `Could not load ${file.name}: ${describeError(error)}`;
   }
+  updateButtons();
+});
+
+// ---- The keep-probability sweep (paper Fig. 9) ------------------------------------------------------
+
+buttons.sweep.addEventListener('click', async () => {
+  const field = (name: string) => Number(byId<HTMLInputElement>(name).value);
+  const hidden = byId<HTMLInputElement>('sweep-hidden')
+    .value.split(/[\s,]+/)
+    .filter(Boolean)
+    .map(Number);
+  const epochs = field('sweep-epochs');
+  const trainSize = field('sweep-train');
+  const ok = (v: number, max: number) => Number.isInteger(v) && v >= 1 && v <= max;
+  if (!hidden.every((h) => ok(h, 4096)) || !ok(epochs, 100) || !ok(trainSize, TRAIN_SIZE)) {
+    byId('sweep-status').textContent =
+      'Sweep: hidden sizes, epochs (1–100) and the training subset must be positive integers.';
+    return;
+  }
+  sweeping = true;
+  updateButtons();
+  const run = readConfig(form);
+  try {
+    const points = await worker.request('sweep', {
+      settings: {
+        backend: run.backend,
+        hidden,
+        keeps: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1],
+        epochs,
+        trainSize,
+        testSize: Math.min(run.testSize, TEST_SIZE),
+        batchSize: Math.min(50, trainSize),
+        seed: run.seed,
+      },
+    });
+    paper.showSweep(points);
+  } catch (error) {
+    byId('sweep-status').textContent = `Sweep failed: ${describeError(error)}`;
+  }
+  sweeping = false;
   updateButtons();
 });
 
@@ -512,44 +530,31 @@ function noWebGpu(): void {
 
 function threadsNote(): string {
   return crossOriginIsolated
-    ? `${navigator.hardwareConcurrency} threads`
+    ? `${Math.max(1, navigator.hardwareConcurrency - 1)} of ${navigator.hardwareConcurrency} cores`
     : 'one thread: the page is not cross-origin isolated';
 }
 
-async function probeWebGpu(): Promise<void> {
-  try {
-    const backend = await createBackend('webgpu');
-    const software = /swiftshader|llvmpipe|lavapipe|fallback|software/i.test(backend.description);
-    backend.dispose();
-    if (software) {
-      // No GPU: the adapter emulates one on the CPU, where the Wasm backend is several times faster.
-      (form.elements.namedItem('backend') as HTMLSelectElement).value = 'wasm';
-      adapterLine.textContent = `Adapter: ${backend.description} (software: training on Wasm, ${threadsNote()})`;
-    } else {
-      adapterLine.textContent = `Adapter: ${backend.description}`;
-    }
-  } catch (error) {
-    if (!(error instanceof WebGpuUnavailableError)) throw error;
-    webGpuProblem = error.message.replace(/^WebGPU is not available here: /, '');
+/** MNIST is loaded and WebGPU probed (in the worker). */
+function onReady(adapter: string | null, problem: string | null): void {
+  mnistReady = true;
+  progress.reset('MNIST loaded (60,000 training and 10,000 test digits). Press Start.');
+  if (adapter === null) {
+    webGpuProblem = problem ?? 'no adapter';
     noWebGpu();
+  } else if (/swiftshader|llvmpipe|lavapipe|fallback|software/i.test(adapter)) {
+    // No GPU: the adapter emulates one on the CPU, where the Wasm backend is several times faster.
+    (form.elements.namedItem('backend') as HTMLSelectElement).value = 'wasm';
+    adapterLine.textContent = `Adapter: ${adapter} (software: training on Wasm, ${threadsNote()})`;
+  } else {
+    adapterLine.textContent = `Adapter: ${adapter}`;
   }
-}
-
-async function boot(): Promise<void> {
-  progress.reset('Loading MNIST…');
-  const probing = probeWebGpu();
-  try {
-    mnist = await MnistBytes.fetch(`${import.meta.env.BASE_URL}mnist/`, (received, total) => {
-      const mb = (n: number) => (n / 1e6).toFixed(1);
-      progress.reset(`Loading MNIST… ${mb(received)} of ${total > 0 ? mb(total) : '?'} MB`);
-    });
-    progress.reset('MNIST loaded (60,000 training and 10,000 test digits). Press Start.');
-  } catch (error) {
-    progress.reset('MNIST could not be loaded.');
-    showNotice(describeError(error), 'error');
-  }
-  await probing;
   updateButtons();
 }
 
-void boot();
+progress.reset('Loading MNIST…');
+worker.send({
+  type: 'init',
+  mnistBase: new URL(`${import.meta.env.BASE_URL}mnist/`, document.baseURI).href,
+  webGpu: 'gpu' in navigator && navigator.gpu !== undefined,
+});
+updateButtons();

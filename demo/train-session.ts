@@ -1,14 +1,16 @@
 /**
- * One training run of the page: one net, or two ("dropout vs no dropout") trained in turn, epoch by
- * epoch, on the same data order. Adds to `fit` what a page needs:
+ * One training run, inside the training worker: one net, or two ("dropout vs no dropout") trained in
+ * turn, epoch by epoch, on the same data order. Adds to `fit` what the page needs:
  *
- * - Pause: every `trainStep` passes a gate that waits while paused and yields to the browser (so the
- *   page stays responsive even on the CPU backend, whose steps are synchronous work).
- * - Stop: an AbortSignal for `fit`, and the gate refuses further steps.
- * - Device loss: the parameters are read back after every epoch; after a `DeviceLostError`, `resume()`
- *   opens a new backend, compiles the same specs, restores those parameters and step counters, and
- *   goes on from the next epoch. (Optimizer state such as momentum starts again from zero.)
- * - The page's own calls (predictions, saving) run between training steps, through `use()`.
+ * - Pause: a `PauseController` given to every `fit`; `pause()` reports 'paused' once it has taken
+ *   effect (the run of steps in flight is done), so nothing is trained or submitted after that.
+ * - Stop: an AbortSignal for `fit` (it also ends a paused fit).
+ * - Device loss: `fit`'s checkpoints (parameters, optimizer state, step, place in the epoch) are kept;
+ *   after a `DeviceLostError`, `continueAfterLoss()` opens a new backend, compiles the same specs and
+ *   goes on from each net's checkpoint before its last (the last may have been read from the dying
+ *   device) with `fit`'s `resume`: the run ends with the same parameters as one never interrupted.
+ * - The paper's figures after every epoch (figures.ts), and the page's own calls (predictions,
+ *   saving), which the nets run in call order between runs of training steps.
  */
 import {
   type Backend,
@@ -16,123 +18,85 @@ import {
   type Dataset,
   DeviceLostError,
   evaluate,
+  type FitCheckpoint,
   type FitProgress,
   fit,
-  type MlpSpec,
   type Net,
-  type Optimizer,
-  type ParamMap,
+  PauseController,
   WebGpuUnavailableError,
 } from '../src/index.js';
-
-export interface Member {
-  /** 'dropout' / 'no dropout' in the comparison, 'model' otherwise. */
-  readonly label: string;
-  readonly spec: MlpSpec;
-}
-
-export interface SessionOptions {
-  readonly members: readonly Member[];
-  readonly batchSize: number;
-  readonly optimizer: Optimizer;
-  readonly maxNorm: number | undefined;
-  readonly epochs: number;
-  readonly seed: number;
-  readonly train: Dataset;
-  readonly test: Dataset;
-  /** Also evaluate each net on the training set without dropout after every epoch (the comparison). */
-  readonly evaluateTrain: boolean;
-}
-
-/** After an epoch of one member: loss and accuracy without dropout (train only with evaluateTrain). */
-export interface EpochResult {
-  readonly member: number;
-  /** Epochs done; 0 is the evaluation before training. */
-  readonly epoch: number;
-  readonly train?: { loss: number; accuracy: number };
-  readonly test: { loss: number; accuracy: number };
-}
-
-export interface SessionProgress {
-  readonly member: number;
-  /** Fractional epochs done by this member. */
-  readonly epoch: number;
-  /** Mean training loss and accuracy (with dropout) since the last report. */
-  readonly loss: number;
-  readonly accuracy: number;
-  /** Over all members and epochs, in [0, 1]. */
-  readonly fraction: number;
-  readonly samplesPerSecond: number;
-  readonly etaSeconds: number;
-}
-
-export type SessionState = 'training' | 'paused' | 'stopped' | 'done' | 'lost' | 'failed';
+import { type EpochFigures, MC_PASSES, memberFigures, parameterChecksum } from './figures.js';
+import type { EpochResult, RunSettings, SessionProgress, SessionState } from './protocol.js';
 
 export interface SessionEvents {
   onProgress(progress: SessionProgress): void;
   onEpoch(result: EpochResult): void;
-  onState(state: SessionState, error?: unknown): void;
-  /** After a device loss, training goes on from the end of this epoch: later points are void. */
+  onFigures(figures: EpochFigures): void;
+  onState(state: SessionState, detail?: { error?: unknown; checksum?: string }): void;
+  /** After a device loss, training goes on from this fractional epoch: later points are void. */
   onResume(epochs: number): void;
 }
 
-/** Thrown by the gate when Stop was pressed, so no step runs after it. */
-class StopRequested extends Error {
-  override name = 'StopRequested';
-}
+/** Steps between `fit`'s checkpoints (one readback each): what a device loss can cost at most. */
+const CHECKPOINT_EVERY = 25;
+/** Test digits of the sparsity histograms and of the inference-rule figure. */
+const SPARSITY_DIGITS = 200;
+const MC_DIGITS = 100;
 
-/** Runs async work one piece at a time: training steps and the page's calls never interleave. */
-class Lock {
-  #tail: Promise<unknown> = Promise.resolve();
-  run<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.#tail.then(work);
-    this.#tail = result.catch(() => undefined);
-    return result;
-  }
-}
-
-/** Lets the browser render and handle input: a macrotask, without setTimeout's 4 ms clamp. */
-function yieldToBrowser(): Promise<void> {
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => resolve();
-    channel.port2.postMessage(null);
-  });
+/** Where a net is: its last checkpoint, taken in (0-based) `epoch` of the session. */
+interface Saved {
+  readonly epoch: number;
+  readonly checkpoint: FitCheckpoint;
 }
 
 export class TrainSession {
-  readonly options: SessionOptions;
+  readonly settings: RunSettings;
+  readonly #train: Dataset;
+  readonly #test: Dataset;
   #backend: Backend;
   #nets: Net[] = [];
-  #snapshot: { epochs: number; params: ParamMap[]; steps: number[] } | null = null;
-  #events: SessionEvents;
-  #lock = new Lock();
-  #abort = new AbortController();
-  #paused: { resume: () => void; promise: Promise<void>; since: number } | null = null;
+  /** Each net's last two checkpoints, newest last. */
+  #checkpoints: Saved[][];
+  /** Where each net goes on from in the next `#run` (null: from its initial parameters). */
+  #resumeFrom: (Saved | null)[];
+  readonly #events: SessionEvents;
+  readonly #abort = new AbortController();
+  readonly #pause = new PauseController();
   #state: SessionState = 'training';
-  /** Samples trained in this session, and the seconds spent training (not paused). */
+  /** Samples trained, and the seconds spent training (not paused), for the speed and ETA. */
   #samples = 0;
   #activeSeconds = 0;
   #runStarted = 0;
+  #pausedAt = 0;
   #rate = 0;
+  /** Wakes the session where it waits between fits (see `#gate`). */
+  #wakeGate: (() => void) | null = null;
 
-  private constructor(backend: Backend, options: SessionOptions, events: SessionEvents) {
+  private constructor(
+    backend: Backend,
+    settings: RunSettings,
+    data: { train: Dataset; test: Dataset },
+    events: SessionEvents,
+  ) {
     this.#backend = backend;
-    this.options = options;
+    this.settings = settings;
+    this.#train = data.train;
+    this.#test = data.test;
     this.#events = events;
+    this.#checkpoints = settings.members.map(() => []);
+    this.#resumeFrom = settings.members.map(() => null);
   }
 
   /** Compiles the nets on `backend` and starts training (the returned promise resolves at once). */
   static async start(
     backend: Backend,
-    options: SessionOptions,
+    settings: RunSettings,
+    data: { train: Dataset; test: Dataset },
     events: SessionEvents,
   ): Promise<TrainSession> {
-    const session = new TrainSession(backend, options, events);
+    const session = new TrainSession(backend, settings, data, events);
     await session.#compile();
-    // A device lost in the first epoch resumes from the initial parameters.
-    await session.#takeSnapshot(0);
-    void session.#run(0);
+    void session.#run();
     return session;
   }
 
@@ -149,60 +113,85 @@ export class TrainSession {
     return this.#nets;
   }
 
-  /** Runs `work` between training steps (or at once when not training). */
-  use<T>(work: () => Promise<T>): Promise<T> {
-    return this.#lock.run(work);
+  /** Training steps taken by all nets together. */
+  get steps(): number {
+    return this.#nets.reduce((sum, net) => sum + (net.disposed ? 0 : net.step), 0);
   }
 
+  get test(): Dataset {
+    return this.#test;
+  }
+
+  /**
+   * Pauses; 'paused' is reported once nothing runs on the nets any more: when `fit` holds at the pause
+   * (its run of steps in flight done), or when the session reaches its gate between two fits.
+   */
   pause(): void {
-    if (this.#state !== 'training') return;
-    let resume = () => {};
-    const promise = new Promise<void>((resolve) => {
-      resume = resolve;
-    });
-    this.#paused = { resume, promise, since: performance.now() };
-    this.#setState('paused');
+    if (this.#state !== 'training' || this.#pause.paused) return;
+    this.#pause.pause();
+    this.#pausedAt = performance.now();
+    void this.#pause.held().then(() => this.#reportPaused());
   }
 
-  /** Continues after Pause, or after a device loss (on a new backend of the same kind). */
-  async resume(): Promise<void> {
-    if (this.#state === 'paused' && this.#paused) {
-      this.#runStarted += performance.now() - this.#paused.since;
-      this.#paused.resume();
-      this.#paused = null;
-      this.#setState('training');
-      return;
-    }
-    if (this.#state !== 'lost' || !this.#snapshot) return;
-    const snapshot = this.#snapshot;
+  /** Continues after Pause. */
+  resume(): void {
+    if (!this.#pause.paused) return;
+    this.#runStarted += performance.now() - this.#pausedAt;
+    this.#pause.resume();
+    this.#wakeGate?.();
+    if (this.#state === 'paused') this.#setState('training');
+  }
+
+  #reportPaused(): void {
+    if (this.#pause.paused && this.#state === 'training') this.#setState('paused');
+  }
+
+  /** Between fits, evaluations and figures: waits while paused (and says so), until resume or stop. */
+  async #gate(): Promise<void> {
+    if (!this.#pause.paused || this.#abort.signal.aborted) return;
+    this.#reportPaused();
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        this.#abort.signal.removeEventListener('abort', wake);
+        this.#wakeGate = null;
+        resolve();
+      };
+      this.#wakeGate = wake;
+      this.#abort.signal.addEventListener('abort', wake);
+    });
+  }
+
+  /** After a device loss: a new backend of the same kind, the nets from their last checkpoints. */
+  async continueAfterLoss(): Promise<void> {
+    if (this.#state !== 'lost') return;
     // The same kind of backend; if WebGPU cannot be had any more, Wasm does the same work.
     this.#backend = await createBackend(this.#backend.kind).catch((error: unknown) => {
       if (error instanceof WebGpuUnavailableError) return createBackend('wasm');
       throw error;
     });
     await this.#compile();
-    this.#nets.forEach((net, i) => {
-      net.setParams(snapshot.params[i] as ParamMap, { step: snapshot.steps[i] as number });
-    });
-    this.#events.onResume(snapshot.epochs);
+    const stepsPerEpoch = Math.floor(this.#train.n / this.settings.batchSize);
+    const at = (saved: Saved | null) =>
+      saved ? saved.epoch + saved.checkpoint.stepInEpoch / stepsPerEpoch : 0;
+    this.#events.onResume(Math.min(...this.#resumeFrom.map(at)));
     this.#setState('training');
-    void this.#run(snapshot.epochs);
+    void this.#run();
   }
 
   stop(): void {
     if (this.#state !== 'training' && this.#state !== 'paused') return;
     this.#abort.abort();
-    this.#paused?.resume();
   }
 
   dispose(): void {
     this.stop();
     for (const net of this.#nets) if (!net.disposed) net.dispose();
     this.#nets = [];
+    this.#backend.dispose();
   }
 
   async #compile(): Promise<void> {
-    const { members, batchSize, optimizer, maxNorm } = this.options;
+    const { members, batchSize, optimizer, maxNorm } = this.settings;
     this.#nets = [];
     for (const member of members) {
       this.#nets.push(
@@ -215,58 +204,66 @@ export class TrainSession {
     }
   }
 
-  #setState(state: SessionState, error?: unknown): void {
+  #setState(state: SessionState, detail?: { error?: unknown; checksum?: string }): void {
     this.#state = state;
-    this.#events.onState(state, error);
+    this.#events.onState(state, detail);
   }
 
-  /** The net as `fit` sees it: steps wait at the gate, and every call goes through the lock. */
-  #gated(net: Net): Net {
-    const gate = async () => {
-      await yieldToBrowser();
-      while (this.#paused) await this.#paused.promise;
-      if (this.#abort.signal.aborted) throw new StopRequested();
-    };
-    const locked = new Set<PropertyKey>(['trainStep', 'predict', 'takeMetrics', 'getParams']);
-    return new Proxy(net, {
-      get: (target, key) => {
-        const value: unknown = Reflect.get(target, key, target);
-        if (typeof value !== 'function') return value;
-        if (key === 'trainStep') {
-          return async (...args: Parameters<Net['trainStep']>) => {
-            await gate();
-            return this.#lock.run(() => target.trainStep(...args));
-          };
-        }
-        if (locked.has(key)) return (...args: unknown[]) => this.#lock.run(() => value.apply(target, args));
-        return value.bind(target);
-      },
-    });
-  }
-
-  async #run(firstEpoch: number): Promise<void> {
-    const { epochs, seed, train, test, batchSize, evaluateTrain } = this.options;
+  async #run(): Promise<void> {
+    const { epochs, seed, batchSize, evaluateTrain } = this.settings;
+    const train = this.#train;
     const members = this.#nets.length;
     const stepsPerEpoch = Math.floor(train.n / batchSize);
     const totalSteps = stepsPerEpoch * epochs * members;
     this.#runStarted = performance.now();
     const activeBefore = this.#activeSeconds;
+    // Each net goes on from its last checkpoint (all null on a fresh start).
+    const firstEpoch = Math.min(...this.#resumeFrom.map((saved) => saved?.epoch ?? 0));
+    /** False once stopped (after waiting out a pause). */
+    const proceed = async () => {
+      await this.#gate();
+      if (!this.#abort.signal.aborted) return true;
+      this.#setState('stopped');
+      return false;
+    };
     try {
-      if (firstEpoch === 0 && evaluateTrain) {
-        // The starting point of the comparison's curves: both nets start from the same weights.
-        for (const [member, net] of this.#nets.entries()) await this.#evaluate(member, net, 0);
+      if (firstEpoch === 0 && this.#resumeFrom.every((saved) => saved === null)) {
+        if (evaluateTrain) {
+          // The starting point of the comparison's curves: both nets start from the same weights.
+          for (const [member, net] of this.#nets.entries()) {
+            if (!(await proceed())) return;
+            await this.#evaluate(member, net, 0);
+          }
+        }
+        if (!(await proceed())) return;
+        await this.#figures(0);
       }
       for (let epoch = firstEpoch; epoch < epochs; epoch++) {
         for (const [member, net] of this.#nets.entries()) {
-          let last = { step: 0, time: performance.now() };
+          const saved = this.#resumeFrom[member] ?? null;
+          if (saved && saved.epoch > epoch) {
+            // This net had finished the epoch before the loss: it only takes its state back.
+            net.restore(saved.checkpoint);
+            continue;
+          }
+          this.#resumeFrom[member] = null;
+          if (!(await proceed())) return;
+          let last = {
+            step: saved?.epoch === epoch ? saved.checkpoint.stepInEpoch : 0,
+            time: performance.now(),
+          };
           const stepsBefore = (epoch * members + member) * stepsPerEpoch;
-          const history = await fit(this.#gated(net), train, {
+          const history = await fit(net, train, {
             epochs: 1,
             // fit numbers this call's only epoch 0: a seed per epoch gives every epoch its own order.
             seed: seed + epoch,
             // The comparison evaluates after the epoch itself (train and test together).
-            ...(evaluateTrain ? {} : { validation: test }),
+            ...(evaluateTrain ? {} : { validation: this.#test }),
             signal: this.#abort.signal,
+            pause: this.#pause,
+            checkpointEvery: CHECKPOINT_EVERY,
+            ...(saved?.epoch === epoch ? { resume: saved.checkpoint } : {}),
+            onCheckpoint: (checkpoint) => this.#keep(member, { epoch, checkpoint }),
             onProgress: (p: FitProgress) => {
               if (p.phase !== 'step') return;
               const now = performance.now();
@@ -291,8 +288,18 @@ export class TrainSession {
               });
             },
           });
-          if (history.stopReason === 'aborted') throw new StopRequested();
+          if (history.stopReason === 'aborted') {
+            this.#setState('stopped');
+            return;
+          }
+          // The start of the next epoch, for a device lost before that epoch's first checkpoint.
+          if (!(await proceed())) return;
+          this.#keep(member, {
+            epoch: epoch + 1,
+            checkpoint: { ...(await net.checkpoint()), epoch: 0, stepInEpoch: 0 },
+          });
           const record = history.epochs[0];
+          if (!(await proceed())) return;
           if (evaluateTrain) await this.#evaluate(member, net, epoch + 1);
           else if (record?.validationLoss !== undefined && record.validationAccuracy !== undefined) {
             this.#events.onEpoch({
@@ -302,39 +309,55 @@ export class TrainSession {
             });
           }
         }
-        // Read back after every epoch: what a device loss resumes from.
-        await this.#takeSnapshot(epoch + 1);
+        if (!(await proceed())) return;
+        await this.#figures(epoch + 1);
       }
-      this.#setState('done');
+      if (!(await proceed())) return;
+      const checksum = parameterChecksum(await Promise.all(this.#nets.map((net) => net.getParams())));
+      this.#setState('done', { checksum });
     } catch (error) {
-      if (error instanceof StopRequested) this.#setState('stopped');
-      else if (error instanceof DeviceLostError) {
+      if (error instanceof DeviceLostError) {
+        // The newest checkpoint may be void: a lost device's readback can resolve (with zeros) before
+        // the loss is reported. The one before it was read while the device still worked.
+        this.#resumeFrom = this.#checkpoints.map((kept) => {
+          kept.pop();
+          return kept.at(-1) ?? null;
+        });
         this.#backend.dispose();
         this.#nets = [];
-        this.#setState('lost', error);
-      } else this.#setState('failed', error);
+        this.#setState('lost', { error });
+      } else this.#setState('failed', { error });
     }
   }
 
-  async #takeSnapshot(epochs: number): Promise<void> {
-    const params: ParamMap[] = [];
-    for (const net of this.#nets) params.push(await this.use(() => net.getParams()));
-    this.#snapshot = { epochs, params, steps: this.#nets.map((net) => net.step) };
+  #keep(member: number, saved: Saved): void {
+    const kept = this.#checkpoints[member] as Saved[];
+    kept.push(saved);
+    if (kept.length > 2) kept.shift();
+  }
+
+  async #figures(epoch: number): Promise<void> {
+    const figures = [];
+    for (const [member, net] of this.#nets.entries()) {
+      figures.push(
+        await memberFigures(this.settings.members[member]?.label ?? 'model', net, this.#test, {
+          sparsityDigits: SPARSITY_DIGITS,
+          mcDigits: MC_DIGITS,
+          mcPasses: MC_PASSES,
+        }),
+      );
+    }
+    this.#events.onFigures({ epoch, members: figures });
   }
 
   async #evaluate(member: number, net: Net, epoch: number): Promise<void> {
-    const train = await this.use(() => evaluate(net, this.options.train));
-    const test = await this.use(() => evaluate(net, this.options.test));
+    const train = await evaluate(net, this.#train);
+    const test = await evaluate(net, this.#test);
     this.#events.onEpoch({
       member,
       epoch,
       train: { loss: train.loss, accuracy: train.accuracy },
       test: { loss: test.loss, accuracy: test.accuracy },
     });
-  }
-
-  /** Whether `resume()` can continue after a device loss (a snapshot was taken). */
-  get canResume(): boolean {
-    return this.#state === 'lost' && this.#snapshot !== null;
   }
 }

@@ -2,11 +2,10 @@
  * The page's read-outs: the progress line, the class-probability bars of the drawing pad, and the grid
  * of test digits the model gets wrong. Plain DOM, no state beyond what is on screen.
  */
-import type { Dataset, Net } from '../src/index.js';
 import { paintDigit } from './draw.js';
+import type { Mistake } from './protocol.js';
 
 const CLASSES = 10;
-const MISTAKES_SHOWN = 24;
 
 const percent = (v: number) => `${(v * 100).toFixed(1)}%`;
 
@@ -140,36 +139,28 @@ export class ProbabilityBars {
   }
 }
 
-/** Predicts `test` and shows the first digits the net gets wrong, with its guess and the truth. */
-export async function showMistakes(
+/** Shows the first test digits the model gets wrong (found in the worker), with its guess and the truth. */
+export function showMistakes(
   element: HTMLElement,
   caption: HTMLElement,
-  net: Net,
-  test: Dataset,
-): Promise<void> {
-  const probs = await net.predict(test.x);
-  const wrong: { index: number; guess: number; confidence: number }[] = [];
-  for (let r = 0; r < test.n; r++) {
-    let guess = 0;
-    for (let c = 1; c < CLASSES; c++)
-      if ((probs[r * CLASSES + c] as number) > (probs[r * CLASSES + guess] as number)) guess = c;
-    if (guess !== test.y[r])
-      wrong.push({ index: r, guess, confidence: probs[r * CLASSES + guess] as number });
-  }
-  const cells = wrong.slice(0, MISTAKES_SHOWN).map(({ index, guess, confidence }) => {
+  mistakes: readonly Mistake[],
+  wrong: number,
+  n: number,
+): void {
+  const cells = mistakes.map(({ index, guess, label: truth, confidence, pixels }) => {
     const figure = document.createElement('figure');
     const canvas = document.createElement('canvas');
-    paintDigit(canvas, test.x.subarray(index * 784, (index + 1) * 784));
+    paintDigit(canvas, pixels);
     const label = document.createElement('figcaption');
-    label.innerHTML = `<b>${guess}</b> ${Math.round(confidence * 100)}% · is ${test.y[index]}`;
-    figure.title = `test example ${index}: the net says ${guess} (${percent(confidence)}), the label is ${test.y[index]}`;
+    label.innerHTML = `<b>${guess}</b> ${Math.round(confidence * 100)}% · is ${truth}`;
+    figure.title = `test example ${index}: the net says ${guess} (${percent(confidence)}), the label is ${truth}`;
     figure.append(canvas, label);
     return figure;
   });
   element.replaceChildren(...cells);
   caption.textContent =
-    `${wrong.length.toLocaleString('en-US')} of ${test.n.toLocaleString('en-US')} test digits wrong ` +
-    `(${percent(wrong.length / test.n)})` +
-    (wrong.length > MISTAKES_SHOWN ? `; the first ${MISTAKES_SHOWN}:` : wrong.length > 0 ? ':' : '.') +
+    `${wrong.toLocaleString('en-US')} of ${n.toLocaleString('en-US')} test digits wrong ` +
+    `(${percent(wrong / n)})` +
+    (wrong > mistakes.length ? `; the first ${mistakes.length}:` : wrong > 0 ? ':' : '.') +
     ' its guess, its confidence, and the label.';
 }

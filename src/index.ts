@@ -73,6 +73,7 @@ export {
   type FitOptions,
   type FitProgress,
   fit,
+  PauseController,
 } from './train/fit.js';
 export type { LrSchedule, MomentumRamp } from './train/schedule.js';
 export type { TuningStore } from './webgpu/autotune.js';

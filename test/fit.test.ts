@@ -5,8 +5,9 @@ import { spirals } from '../src/data/toy.js';
 import { CpuDevice } from '../src/device/cpu.js';
 import type { Program, ProgramStep } from '../src/device/device.js';
 import { ArgumentError, createBackend, DeviceLostError, mlp, NonFiniteLossError, sgd } from '../src/index.js';
+import type { Net } from '../src/net/net.js';
 import type { NumArray } from '../src/ops/op.js';
-import { type FitCheckpoint, fit } from '../src/train/fit.js';
+import { type FitCheckpoint, fit, PauseController } from '../src/train/fit.js';
 import { rampedMomentum, scheduledLr } from '../src/train/schedule.js';
 import { epochOrder } from '../src/train/shuffle.js';
 
@@ -175,6 +176,19 @@ describe('fit', () => {
     await expect(fit(net, dataset(new Float32Array(3), [0], 3, 3), { epochs: 1 })).rejects.toThrow(
       /features/,
     );
+    const named = async (options: Record<string, unknown>, name: string) => {
+      const error = await fit(net, data, { epochs: 1, ...options }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ArgumentError);
+      expect((error as ArgumentError).message).toContain(name);
+    };
+    await named({ validation: data, earlyStopping: {} }, 'earlyStopping.patience');
+    await named({ validation: data, earlyStopping: { patience: 2, minDelta: Number.NaN } }, 'minDelta');
+    await named({ validation: data, earlyStopping: { patience: 2, restoreBest: 'yes' } }, 'restoreBest');
+    await named({ seed: 'abc' }, 'seed');
+    await named({ seed: -1.5 }, 'seed');
+    await named({ shuffle: 'no' }, 'shuffle');
+    await named({ onProgress: 3 }, 'onProgress');
+    await named({ pause: { paused: true } }, 'pause');
     expect(net.step).toBe(0);
   });
 });
@@ -248,5 +262,99 @@ describe('checkpoints and resume', () => {
     });
     expect(() => net.restore(before)).not.toThrow();
     expect(() => other.restore(before)).toThrow(ArgumentError);
+  });
+});
+
+describe.each(['cpu', 'wasm'] as const)('pause, resume and the event loop on %s', (kind) => {
+  const compile = async (): Promise<Net> =>
+    (await createBackend(kind, kind === 'wasm' ? { threads: 2 } : {})).compile(spec, {
+      batchSize: 16,
+      optimizer: sgd({ lr: 0.1, momentum: 0.9 }),
+    });
+  // 11 steps per epoch; runs of at most 2 steps (reports every 2 steps).
+  const options = { epochs: 3, reportEvery: 2 };
+
+  it('nothing trains once the pause takes effect; resume continues to the same parameters', async () => {
+    const reference = await compile();
+    await fit(reference, data, options);
+
+    const net = await compile();
+    const pause = new PauseController();
+    const training = fit(net, data, {
+      ...options,
+      pause,
+      onProgress: (p) => {
+        if (p.step === 4 && p.phase === 'step') pause.pause();
+      },
+    });
+    await pause.held();
+    // The pause came with the report after step 4: the run in flight was the last one.
+    expect(net.step).toBe(4);
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(net.step).toBe(4);
+    expect(pause.paused).toBe(true);
+    pause.resume();
+    const history = await training;
+    expect(history.stopReason).toBe('completed');
+    expect(net.step).toBe(reference.step);
+    expect(await net.getParams()).toEqual(await reference.getParams());
+  });
+
+  it('one controller pauses two fits; held waits for both', async () => {
+    const nets = [await compile(), await compile()];
+    const pause = new PauseController();
+    pause.pause();
+    const trainings = nets.map((net) => fit(net, data, { ...options, pause }));
+    await pause.held();
+    expect(nets.map((net) => net.step)).toEqual([0, 0]);
+    pause.resume();
+    await Promise.all(trainings);
+    expect(nets.map((net) => net.step)).toEqual([33, 33]);
+  });
+
+  it('held stays pending while no fit runs, and resolves once one holds', async () => {
+    const net = await compile();
+    const pause = new PauseController();
+    pause.pause();
+    let held = false;
+    const holding = pause.held().then(() => {
+      held = true;
+    });
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(held).toBe(false);
+    const training = fit(net, data, { ...options, pause });
+    await holding;
+    expect(net.step).toBe(0);
+    pause.resume();
+    expect((await training).stopReason).toBe('completed');
+  });
+
+  it('abort while paused ends the fit', async () => {
+    const net = await compile();
+    const pause = new PauseController();
+    const controller = new AbortController();
+    const training = fit(net, data, {
+      ...options,
+      pause,
+      signal: controller.signal,
+      onProgress: (p) => p.step === 2 && pause.pause(),
+    });
+    await pause.held();
+    controller.abort();
+    const history = await training;
+    expect(history.stopReason).toBe('aborted');
+    expect(net.step).toBe(2);
+  });
+
+  it('yields between runs: an abort from a timer stops a long fit well before its end', async () => {
+    const net = await compile();
+    const controller = new AbortController();
+    const epochs = 2000;
+    setTimeout(() => controller.abort(), 100);
+    const history = await fit(net, data, { epochs, reportEvery: 11, signal: controller.signal });
+    expect(history.stopReason).toBe('aborted');
+    // Seen between two runs of steps, not at the end: far fewer epochs than asked for were trained.
+    expect(history.epochs.length).toBeLessThan(epochs / 2);
+    expect(net.step).toBeLessThan((epochs / 2) * 11);
   });
 });

@@ -42,8 +42,18 @@ export interface FitOptions {
   reportEvery?: number;
   /** Called every `reportEvery` steps and after every epoch. */
   onProgress?: (progress: FitProgress) => void;
-  /** Stops training after the current run of steps (at most 32); `fit` then resolves with stopReason 'aborted'. */
+  /**
+   * Stops training after the current run of steps (at most 32); `fit` then resolves with stopReason
+   * 'aborted'. Aborting while paused ends a paused fit too.
+   */
   signal?: AbortSignal;
+  /**
+   * Pauses and resumes training: while `pause.paused`, `fit` finishes the run of steps in flight (at most
+   * 32 steps, one GPU submission) and then waits, submitting nothing, until `pause.resume()` (or an
+   * abort). A paused-then-resumed fit ends with the same parameters as an uninterrupted one. One
+   * controller may pause several fits at once (e.g. two nets trained side by side).
+   */
+  pause?: PauseController;
   /** Stop when the validation loss has not improved by `minDelta` for `patience` epochs. */
   earlyStopping?: { patience: number; minDelta?: number; restoreBest?: boolean };
   /**
@@ -107,6 +117,118 @@ export interface FitHistory {
   readonly bestEpoch?: number;
 }
 
+/** Waits while `pause` is paused (internal to this module: see `PauseController`'s static block). */
+let waitAtPause: (pause: PauseController, signal: AbortSignal | undefined) => Promise<void>;
+/** Counts a fit as running under `pause` until the returned function is called. */
+let enrol: (pause: PauseController) => () => void;
+
+/**
+ * The pause control of `fit` (`FitOptions.pause`), like an AbortController that can be undone:
+ * `pause()` makes every fit given this controller stop between two runs of steps, `resume()` lets them
+ * go on where they stopped. `held()` says when the pause has taken effect.
+ *
+ * ```ts
+ * const pause = new PauseController();
+ * const training = fit(net, data, { epochs: 10, pause });
+ * pause.pause();
+ * await pause.held(); // the run in flight is done: nothing trains now
+ * pause.resume();
+ * await training;
+ * ```
+ */
+export class PauseController {
+  #paused = false;
+  /** Fits running under this controller, and how many of them are waiting at the pause. */
+  #running = 0;
+  #waiting = 0;
+  /** Called on resume (the waiting fits) and once every running fit waits (`held()`). */
+  #onResume: (() => void)[] = [];
+  #onHeld: (() => void)[] = [];
+
+  static {
+    waitAtPause = (pause, signal) => pause.#wait(signal);
+    enrol = (pause) => {
+      pause.#running++;
+      return () => {
+        pause.#running--;
+        pause.#checkHeld();
+      };
+    };
+  }
+
+  /** Whether a pause is requested (it takes effect once the runs in flight are done: see `held`). */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Asks every fit under this controller to stop after its run of steps in flight. */
+  pause(): void {
+    this.#paused = true;
+    this.#checkHeld();
+  }
+
+  /** Lets the paused fits go on. Does nothing when not paused. */
+  resume(): void {
+    this.#paused = false;
+    const waiting = this.#onResume;
+    this.#onResume = [];
+    for (const wake of waiting) wake();
+  }
+
+  /**
+   * Resolves once the pause has taken effect in a fit: every fit running under this controller (at
+   * least one) waits at it, its run in flight done. If `resume()` comes first, it resolves at the next
+   * pause that takes effect; while no fit runs under this controller it stays pending.
+   */
+  held(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#onHeld.push(resolve);
+      this.#checkHeld();
+    });
+  }
+
+  #checkHeld(): void {
+    if (!this.#paused || this.#running === 0 || this.#waiting < this.#running) return;
+    const held = this.#onHeld;
+    this.#onHeld = [];
+    for (const resolve of held) resolve();
+  }
+
+  async #wait(signal: AbortSignal | undefined): Promise<void> {
+    if (!this.#paused || signal?.aborted) return;
+    this.#waiting++;
+    try {
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          signal?.removeEventListener('abort', wake);
+          resolve();
+        };
+        this.#onResume.push(wake);
+        signal?.addEventListener('abort', wake, { once: true });
+        this.#checkHeld();
+      });
+    } finally {
+      this.#waiting--;
+    }
+  }
+}
+
+/**
+ * Lets the event loop run timers, messages and input (a macrotask, without setTimeout's clamp): on the
+ * CPU and Wasm backends a run of steps is synchronous work, and an abort fired by a timer must be seen.
+ */
+function yieldToEventLoop(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
 /** The fit running on each net: a second fit on the same net waits for it (see `fit`). */
 const fitting = new WeakMap<Net, Promise<unknown>>();
 
@@ -147,12 +269,23 @@ async function fitNow(net: Net, data: Dataset, options: FitOptions): Promise<Fit
   if (options.momentumRamp && !(optimizer.kind === 'sgd' && optimizer.momentum > 0)) {
     throw new ArgumentError('momentumRamp', 'an optimizer made by sgd() with momentum > 0', optimizer.kind);
   }
+  checkEarlyStopping(options.earlyStopping);
   if (options.earlyStopping && !options.validation) {
     throw new ArgumentError('earlyStopping', 'a validation set to watch', 'no validation option');
   }
-  const patience = options.earlyStopping?.patience;
-  if (patience !== undefined && !(Number.isInteger(patience) && patience >= 1)) {
-    throw new ArgumentError('earlyStopping.patience', 'an integer ≥ 1', describe(patience));
+  if (options.seed !== undefined && !(Number.isSafeInteger(options.seed) && options.seed >= 0)) {
+    throw new ArgumentError('seed', 'an integer in [0, 2^53)', describe(options.seed));
+  }
+  if (options.shuffle !== undefined && typeof options.shuffle !== 'boolean') {
+    throw new ArgumentError('shuffle', 'a boolean', describe(options.shuffle));
+  }
+  for (const name of ['onProgress', 'onCheckpoint'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') {
+      throw new ArgumentError(name, 'a function', describe(options[name]));
+    }
+  }
+  if (options.pause !== undefined && !(options.pause instanceof PauseController)) {
+    throw new ArgumentError('pause', 'a PauseController', describe(options.pause));
   }
 
   const stepsPerEpoch = Math.floor(data.n / batchSize);
@@ -231,6 +364,7 @@ async function fitNow(net: Net, data: Dataset, options: FitOptions): Promise<Fit
     last = { ...(await net.checkpoint()), epoch, stepInEpoch };
     options.onCheckpoint?.(last);
   };
+  const leave = options.pause ? enrol(options.pause) : () => {};
   try {
     if (!last) await takeCheckpoint(0, 0);
     for (let epoch = resume?.epoch ?? 0; epoch < epochs; epoch++) {
@@ -244,6 +378,8 @@ async function fitNow(net: Net, data: Dataset, options: FitOptions): Promise<Fit
       // MAX_STEPS_PER_RUN each, one GPU submission): the data stays on the device, and a run uploads
       // only its row indices.
       for (let s = firstStep; s < stepsPerEpoch; ) {
+        await yieldToEventLoop();
+        if (options.pause) await waitAtPause(options.pause, options.signal);
         if (options.signal?.aborted) return { epochs: history, stopReason: 'aborted', ...bestOf(best) };
         const nextReport = (Math.floor(s / reportEvery) + 1) * reportEvery;
         const nextCheckpoint = (Math.floor(s / checkpointEvery) + 1) * checkpointEvery;
@@ -314,8 +450,27 @@ async function fitNow(net: Net, data: Dataset, options: FitOptions): Promise<Fit
   } catch (error) {
     if (error instanceof DeviceLostError) error.checkpoint = last;
     throw error;
+  } finally {
+    leave();
   }
   return { epochs: history, stopReason: 'completed', ...bestOf(best) };
+}
+
+function checkEarlyStopping(earlyStopping: FitOptions['earlyStopping']): void {
+  if (earlyStopping === undefined) return;
+  if (typeof earlyStopping !== 'object' || earlyStopping === null) {
+    throw new ArgumentError('earlyStopping', 'an object with patience', describe(earlyStopping));
+  }
+  const { patience, minDelta, restoreBest } = earlyStopping;
+  if (!(Number.isInteger(patience) && patience >= 1)) {
+    throw new ArgumentError('earlyStopping.patience', 'an integer ≥ 1', describe(patience));
+  }
+  if (minDelta !== undefined && !(Number.isFinite(minDelta) && minDelta >= 0)) {
+    throw new ArgumentError('earlyStopping.minDelta', 'a finite number ≥ 0', describe(minDelta));
+  }
+  if (restoreBest !== undefined && typeof restoreBest !== 'boolean') {
+    throw new ArgumentError('earlyStopping.restoreBest', 'a boolean', describe(restoreBest));
+  }
 }
 
 function bestOf(best: { epoch: number } | undefined): { bestEpoch?: number } {
