@@ -73,8 +73,8 @@ export {
   type FitOptions,
   type FitProgress,
   fit,
-  PauseController,
 } from './train/fit.js';
+export { PauseController } from './train/pause.js';
 export type { LrSchedule, MomentumRamp } from './train/schedule.js';
 export type { TuningStore } from './webgpu/autotune.js';
 export type { KernelChoice } from './webgpu/device.js';

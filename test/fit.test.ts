@@ -7,7 +7,8 @@ import type { Program, ProgramStep } from '../src/device/device.js';
 import { ArgumentError, createBackend, DeviceLostError, mlp, NonFiniteLossError, sgd } from '../src/index.js';
 import type { Net } from '../src/net/net.js';
 import type { NumArray } from '../src/ops/op.js';
-import { type FitCheckpoint, fit, PauseController } from '../src/train/fit.js';
+import { type FitCheckpoint, fit } from '../src/train/fit.js';
+import { PauseController } from '../src/train/pause.js';
 import { rampedMomentum, scheduledLr } from '../src/train/schedule.js';
 import { epochOrder } from '../src/train/shuffle.js';
 
