@@ -3,6 +3,7 @@
  * Dawn's in Node), or a device the caller lends, with the limits the library's buffers need.
  */
 import { WebGpuUnavailableError } from '../errors.js';
+import { isSoftwareAdapterName } from './autotune.js';
 import { type KernelChoice, WebGpuDevice } from './device.js';
 
 export interface WebGpuOptions {
@@ -48,7 +49,7 @@ export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
     info?.isFallbackAdapter === true;
   const { vendor, architecture, device, description } = info ?? {};
   const name = [vendor, architecture, device, description].join(' ').toLowerCase();
-  return fallback || /swiftshader|llvmpipe|lavapipe|software|microsoft basic render/.test(name);
+  return fallback || isSoftwareAdapterName(name);
 }
 
 export async function openWebGpu(

@@ -85,6 +85,33 @@ describe.skipIf(typeof gpu === 'string')('autotune bit check', () => {
     device.destroy();
   });
 
+  it('times the GPU candidates (blocks, tiles) on a GPU, where they pass the check; not on a CPU adapter', async () => {
+    clearTuning();
+    const device = await openWebGpu({ device: gpuDevice });
+    const bound = bindGpuKernel('matmul', kernel, p);
+    const tuning = bound.tuning as BoundTuning;
+    const pick = (prefix: string) => tuning.candidates.findIndex((k) => k.variant.startsWith(prefix));
+    const picked = [0, pick('matmul_block 8x8 block 4x8'), pick('matmul_tiled 8x8 TileK 16')];
+    expect(picked).not.toContain(-1);
+    const small: BoundTuning = {
+      ...tuning,
+      candidates: picked.map((i) => tuning.candidates[i] as BoundGpuKernel),
+      timed: picked.map((i) => tuning.timed[i] as BoundGpuKernel),
+    };
+    // The same device under a GPU's name: every candidate is timed and none is dropped.
+    const host = { ...device.tuningHost(), adapter: 'some vendor / some gpu / / ' };
+    await chooseKernel(host, 'matmul', small, bound.kernel);
+    const record = tuningRecords().at(-1);
+    expect(Object.keys(record?.times ?? {}).sort()).toEqual(small.candidates.map((k) => k.variant).sort());
+    expect(record?.dropped).toEqual([]);
+    // Under its own (software) name only the default is left: nothing to time.
+    const before = tuningRecords().length;
+    const chosen = await chooseKernel(device.tuningHost(), 'matmul', small, bound.kernel);
+    expect(chosen.variant).toBe(bound.kernel.variant);
+    expect(tuningRecords()).toHaveLength(before);
+    device.destroy();
+  });
+
   it('re-checks a remembered choice that is not the default before using it', async () => {
     clearTuning();
     const device = await openWebGpu({ device: gpuDevice });
