@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   cpSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -64,10 +65,19 @@ copyFileSync(join(webgpu, 'dist', 'linux-x64', 'dawn.node'), join(dawn, 'dist', 
 copyFileSync(join(ROOT, 'bench/device/run.sh'), join(out, 'run.sh'));
 copyFileSync(join(ROOT, 'bench/device/torch_bench.py'), join(out, 'torch_bench.py'));
 spawnSync('chmod', ['+x', join(out, 'run.sh')]);
-const xz = spawnSync('sh', ['-c', `xz -6 -T0 -c "${process.execPath}" > "${join(out, 'node.xz')}"`], {
-  stdio: 'inherit',
-});
-if (xz.status !== 0) throw new Error('xz failed: install xz-utils');
+// Compressed once per Node version (xz takes minutes on 2 busy cores), then copied.
+const nodeXz = join(ROOT, 'dist', `node-${process.version}-${process.arch}.xz`);
+if (!existsSync(nodeXz)) {
+  const xz = spawnSync(
+    'sh',
+    ['-c', `xz -6 -T0 -c "${process.execPath}" > "${nodeXz}.tmp" && mv "${nodeXz}.tmp" "${nodeXz}"`],
+    {
+      stdio: 'inherit',
+    },
+  );
+  if (xz.status !== 0) throw new Error('xz failed: install xz-utils');
+}
+copyFileSync(nodeXz, join(out, 'node.xz'));
 writeFileSync(
   join(out, 'README.txt'),
   `dropgpu device benchmark, built ${new Date().toISOString()} with Node ${process.version}.\n` +
