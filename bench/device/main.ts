@@ -35,6 +35,9 @@ const outFile = outIndex >= 0 ? (args[outIndex + 1] ?? 'device-bench.json') : 'd
 const log = (line: string) => console.log(line);
 const started = Date.now();
 const elapsed = () => ((Date.now() - started) / 1000).toFixed(0);
+/** Past this many seconds the rest is skipped (and says so): the run stays within 10 minutes. */
+const BUDGET_S = quick ? 150 : 480;
+const overBudget = () => (Date.now() - started) / 1000 > BUDGET_S;
 
 let webgpu: typeof import('webgpu');
 try {
@@ -237,6 +240,10 @@ for (const shape of shapes) {
   const { M, N, K, transA, transB } = shape;
   const gflop = (2 * M * N * K) / 1e9;
   const predicted = defaultGflops > 0 ? (gflop / defaultGflops) * 1000 : 0;
+  if (overBudget()) {
+    matmul.push({ ...shape, skipped: `time budget (${BUDGET_S} s) spent` });
+    continue;
+  }
   if (predicted > MAX_DISPATCH_MS) {
     matmul.push({ ...shape, skipped: `predicted ${predicted.toFixed(0)} ms per dispatch on this adapter` });
     log(`matmul ${shape.label}: skipped (predicted ${predicted.toFixed(0)} ms per dispatch)`);
@@ -288,7 +295,7 @@ for (const shape of shapes) {
   });
   log(
     `matmul ${shape.label}: best ${best?.variant} ${(best ? gflop / (best.ms / 1000) : 0).toFixed(1)} GFLOP/s, ` +
-      `default ${defaultGflops.toFixed(1)}, autotuner ${chosen} (${elapsed()} s)`,
+      `default ${defaultGflops.toFixed(1)}${chosen ? `, autotuner ${chosen}` : ''} (${elapsed()} s)`,
   );
   write();
 }
@@ -297,6 +304,8 @@ record.tuning = tuningRecords();
 // ---- Training.
 const train: Timing[] = [];
 record.train = train;
+const skippedTrain: string[] = [];
+record.trainSkipped = skippedTrain;
 for (const batchSize of quick ? [128] : [128, 512, 2048]) {
   const batches = makeBatches(4, batchSize, SIZES[0], SIZES[3]);
   // Quick (a CPU adapter takes seconds per step): windows of 4 steps instead of 20.
@@ -322,6 +331,10 @@ for (const batchSize of quick ? [128] : [128, 512, 2048]) {
     ],
   }));
   for (const c of cases) {
+    if (overBudget()) {
+      skippedTrain.push(c.name);
+      continue;
+    }
     train.push(...(await measureCase(c, log)));
     write();
   }
