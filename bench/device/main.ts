@@ -41,7 +41,7 @@ const log = (line: string) => console.log(line);
 const started = Date.now();
 const elapsed = () => ((Date.now() - started) / 1000).toFixed(0);
 /** Past this many seconds the rest is skipped (and says so): the run stays within 10 minutes. */
-const BUDGET_S = quick ? 150 : 480;
+const BUDGET_S = quick ? 150 : 400;
 const overBudget = (share = 1) => (Date.now() - started) / 1000 > BUDGET_S * share;
 
 let webgpu: typeof import('webgpu');
