@@ -97,10 +97,16 @@ fn mac(acc: Acc, alo: vec4f, ahi: vec4f, blo: vec4f, bhi: vec4f) -> Acc {
 
 // Stores the block and its column sums (see store_block and store_colsum).
 fn store_acc(m0: u32, n0: u32, acc: Acc, sum_lo: vec4f, sum_hi: vec4f) {
-  store_colsum(m0, n0, sum_lo, sum_hi);
+  store_acc_sized(m0, n0, acc, sum_lo, sum_hi, 8u, 8u);
+}
+
+// Stores the top-left `rows` × `cols` (4 or 8 each) of the block and the first `rows` column sums:
+// the smaller blocks of matmul_block.wgsl, whose accumulators past them are never computed.
+fn store_acc_sized(m0: u32, n0: u32, acc: Acc, sum_lo: vec4f, sum_hi: vec4f, rows: u32, cols: u32) {
+  store_colsum(m0, n0, sum_lo, sum_hi, rows);
   store_block(m0, n0, array<vec4f, 16>(acc.r0lo, acc.r0hi, acc.r1lo, acc.r1hi, acc.r2lo, acc.r2hi,
                                         acc.r3lo, acc.r3hi, acc.r4lo, acc.r4hi, acc.r5lo, acc.r5hi,
-                                        acc.r6lo, acc.r6hi, acc.r7lo, acc.r7hi));
+                                        acc.r6lo, acc.r6hi, acc.r7lo, acc.r7hi), rows, cols);
 }
 
 // sgd_step.wgsl's step on the parameter out[i] with gradient `grad`, velocity in out2.
@@ -138,16 +144,16 @@ fn store(i: u32, n: u32, value: f32, kept: bool) {
   }
 }
 
-// Stores row m, columns n0..n0+7. The mask words of a block of 4 consecutive elements come from one
-// Philox call, drawn when the row crosses into a new block (at most 3 calls for 8 elements).
-fn store_row(m: u32, n0: u32, lo: vec4f, hi: vec4f) {
+// Stores row m, columns n0..n0+cols-1 (cols ≤ 8). The mask words of a block of 4 consecutive elements
+// come from one Philox call, drawn when the row crosses into a new block (at most 3 calls for 8).
+fn store_row(m: u32, n0: u32, lo: vec4f, hi: vec4f, cols: u32) {
   if (m >= params.M) {
     return;
   }
   let key = vec2u(params.key_lo, params.key_hi);
   var drawn = 0xffffffffu; // the block of 4 whose words are in `words`
   var words = vec4u(0u);
-  for (var j = 0u; j < 8u; j++) {
+  for (var j = 0u; j < cols; j++) {
     let n = n0 + j;
     if (n >= params.N) {
       return;
@@ -165,24 +171,24 @@ fn store_row(m: u32, n0: u32, lo: vec4f, hi: vec4f) {
   }
 }
 
-// Stores the invocation's 8×8 block at (m0, n0): acc[2r] holds row r's columns 0..3, acc[2r + 1]
-// columns 4..7. Built by the kernels from their named accumulators (indexed by constants only).
-fn store_block(m0: u32, n0: u32, acc: array<vec4f, 16>) {
+// Stores the invocation's block at (m0, n0), `rows` × `cols` of at most 8×8: acc[2r] holds row r's
+// columns 0..3, acc[2r + 1] columns 4..7. Built by the kernels from their named accumulators.
+fn store_block(m0: u32, n0: u32, acc: array<vec4f, 16>, rows: u32, cols: u32) {
   if (Update != 0u && metrics[3] > 0.0) {
     return;
   }
-  for (var r = 0u; r < 8u; r++) {
-    store_row(m0 + r, n0, acc[2u * r], acc[2u * r + 1u]);
+  for (var r = 0u; r < rows; r++) {
+    store_row(m0 + r, n0, acc[2u * r], acc[2u * r + 1u], cols);
   }
 }
 
-// Stores the column sums of opA's rows m0..m0+7 (rows 0..3 in lo, 4..7 in hi) that exist. Only the
-// invocations of the first column block sum them (n0 == 0), so only they store.
-fn store_colsum(m0: u32, n0: u32, lo: vec4f, hi: vec4f) {
+// Stores the column sums of opA's rows m0..m0+rows-1 (rows 0..3 in lo, 4..7 in hi) that exist. Only
+// the invocations of the first column block sum them (n0 == 0), so only they store.
+fn store_colsum(m0: u32, n0: u32, lo: vec4f, hi: vec4f, rows: u32) {
   if (!ColSum || n0 != 0u) {
     return;
   }
-  for (var r = 0u; r < 8u; r++) {
+  for (var r = 0u; r < rows; r++) {
     if (m0 + r < params.M) {
       colsum[m0 + r] = select(hi[r & 3u], lo[r & 3u], r < 4u);
     }

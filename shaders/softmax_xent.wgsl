@@ -2,8 +2,11 @@
 // training metrics accumulated on the device so they can be read once per reporting interval:
 //   metrics[0] += loss   metrics[1] += rows whose argmax (first maximum) is the label
 //   metrics[2] += rows   metrics[3] += 1 if the loss is not finite (optimizers skip their update then)
-// One workgroup: invocation t takes rows t, t + WorkgroupSize, …, then fixed-order tree sums, so the
-// result is deterministic.
+// One workgroup of WorkgroupSize (256) invocations, parallel over rows: invocation t takes rows t,
+// t + WorkgroupSize, … (each summed in row order), then a fixed-order tree sum over the invocations,
+// so the result is deterministic: the same bits on every run and every device that computes exp and
+// log alike. The logits of a step are B × classes floats: one workgroup of 256 reads them at B ≤ a
+// few thousand in a few loads each, less than a dispatch costs.
 // CPU reference: softmaxXentReference() in src/ops/softmax-xent.ts.
 
 struct Params {
@@ -11,7 +14,7 @@ struct Params {
   classes: u32,
 }
 
-override WorkgroupSize: u32 = 64;
+override WorkgroupSize: u32 = 256; // a power of 2 (the tree sum)
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;        // [rows, classes]
 @group(0) @binding(1) var<storage, read> labels: array<u32>;        // [rows]

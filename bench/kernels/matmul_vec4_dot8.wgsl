@@ -110,8 +110,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   }
   // The shared epilogue's column sums are not implemented here (ColSum stays false); the call keeps
   // its binding in the pipeline layout, which every matmul kernel shares.
-  store_colsum(m0, n0, vec4f(), vec4f());
+  store_colsum(m0, n0, vec4f(), vec4f(), 8u);
   store_block(m0, n0, array<vec4f, 16>(acc.r0lo, acc.r0hi, acc.r1lo, acc.r1hi, acc.r2lo, acc.r2hi,
                                         acc.r3lo, acc.r3hi, acc.r4lo, acc.r4hi, acc.r5lo, acc.r5hi,
-                                        acc.r6lo, acc.r6hi, acc.r7lo, acc.r7hi));
+                                        acc.r6lo, acc.r6hi, acc.r7lo, acc.r7hi), 8u, 8u);
 }

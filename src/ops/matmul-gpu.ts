@@ -1,7 +1,10 @@
 /**
- * matmul's WebGPU kernels: shaders/matmul.wgsl for every shape and its vec4 variant
- * shaders/matmul_vec4.wgsl, each in several workgroup shapes (the autotuner's candidates), behind the
- * shared epilogue file. They compute the same bits; both are checked against matmulReference().
+ * matmul's WebGPU kernels, behind the shared epilogue file: shaders/matmul.wgsl for every shape and its
+ * vec4 variant shaders/matmul_vec4.wgsl (8×8 blocks of plain global loads, the defaults),
+ * shaders/matmul_block.wgsl (smaller blocks: 4×4, 4×8, 8×4) and shaders/matmul_tiled.wgsl
+ * (workgroup-memory tiles of 64×64 to 128×128), each in several workgroup shapes: the autotuner's
+ * candidates. They sum every output in the same order, so they compute the same bits (tested here,
+ * and checked on each device by the autotuner); each is checked against matmulReference().
  */
 import { dropoutWords } from '../kernels/dropout-words.js';
 import {
@@ -35,8 +38,16 @@ export function matmulBindings(p: MatmulParams): BufferRef[] {
   ];
 }
 
-/** Output rows and columns per invocation (`Block` in both WGSL files). */
+/** Output rows and columns per invocation (`Block` in matmul.wgsl, matmul_vec4.wgsl, matmul_tiled.wgsl). */
 const BLOCK = { m: 8, n: 8 } as const;
+
+/** What sets a kernel apart besides its file and workgroup shape. */
+export interface MatmulKernelOptions {
+  /** Rows and columns per invocation (matmul_block.wgsl's BlockM, BlockN); default 8×8. */
+  readonly block?: { readonly m: number; readonly n: number };
+  /** More override constants (e.g. matmul_tiled.wgsl's TileK), named in the variant as `name value`. */
+  readonly overrides?: Readonly<Record<string, number>>;
+}
 
 /** Invocations per workgroup along N (x) and M (y): the `WorkgroupX`, `WorkgroupY` overrides. */
 export interface WorkgroupShape {
@@ -78,11 +89,20 @@ export function matmulKernel(
   name: string,
   main: string | WgslFile,
   workgroup: WorkgroupShape,
+  options: MatmulKernelOptions = {},
 ): GpuKernel<MatmulParams> {
   const wgsl = joinWgsl('philox', 'activation', 'sgd_step', 'matmul_epilogue', main);
+  const block = options.block ?? BLOCK;
+  const extra = options.overrides ?? {};
+  const blockOverrides = options.block ? { BlockM: block.m, BlockN: block.n } : {};
+  const suffix =
+    (options.block ? ` block ${block.m}x${block.n}` : '') +
+    Object.entries(extra)
+      .map(([key, value]) => ` ${key} ${value}`)
+      .join('');
   return {
     name,
-    variant: `${name} ${workgroup.x}x${workgroup.y}`,
+    variant: `${name} ${workgroup.x}x${workgroup.y}${suffix}`,
     wgsl,
     bind: matmulBindings,
     uniform: (p) =>
@@ -101,22 +121,60 @@ export function matmulKernel(
       ColSum: Number(p.colSum),
       WorkgroupX: workgroup.x,
       WorkgroupY: workgroup.y,
+      ...blockOverrides,
+      ...extra,
     }),
     workgroups: (p) =>
-      [Math.ceil(p.N / (BLOCK.n * workgroup.x)), Math.ceil(p.M / (BLOCK.m * workgroup.y)), 1] as const,
+      [Math.ceil(p.N / (block.n * workgroup.x)), Math.ceil(p.M / (block.m * workgroup.y)), 1] as const,
   };
 }
 
 export const SCALAR_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul', 'matmul', shape));
 const VEC4_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul_vec4', 'matmul_vec4', shape));
-const ALL_KERNELS = [...VEC4_KERNELS, ...SCALAR_KERNELS];
+
+/** Workgroup shapes of the small-block kernels: more invocations per workgroup than 8×8 too. */
+const BLOCK_SHAPES: readonly WorkgroupShape[] = [DEFAULT_WORKGROUP, { x: 16, y: 16 }, { x: 16, y: 4 }];
 
 /**
- * The kernels that may run `p`, the default first: both files (the vec4 one where it fits), each in
- * every workgroup shape. They compute the same bits (tested), so the choice is only about speed.
+ * shaders/matmul_block.wgsl's 4×8, 8×4 and 4×4 blocks (rows × columns; the autotuner's first stage
+ * times 4×8 in 8×8 workgroups, its second every block and shape): for shapes whose 8×8 grid leaves a
+ * GPU idle. Needs what matmul_vec4.wgsl needs.
+ */
+export const BLOCK_KERNELS = [
+  { m: 4, n: 8 },
+  { m: 8, n: 4 },
+  { m: 4, n: 4 },
+].flatMap((block) =>
+  BLOCK_SHAPES.map((shape) => matmulKernel('matmul_block', 'matmul_block', shape, { block })),
+);
+
+/**
+ * shaders/matmul_tiled.wgsl: tiles of (8·y) × (8·x) — 64×64, 128×64, 64×128, 128×128 — staged TileK
+ * = 16 (or 32) k at a time; at most 16 KiB of workgroup memory, WebGPU's guaranteed minimum. Any shape.
+ */
+export const TILED_KERNELS = [
+  [{ x: 8, y: 8 }, 16],
+  [{ x: 8, y: 8 }, 32],
+  [{ x: 16, y: 8 }, 16],
+  [{ x: 8, y: 16 }, 16],
+  [{ x: 16, y: 16 }, 16],
+].map(([shape, tileK]) =>
+  matmulKernel('matmul_tiled', 'matmul_tiled', shape as WorkgroupShape, {
+    overrides: { TileK: tileK as number },
+  }),
+);
+
+const ALL_KERNELS = [...VEC4_KERNELS, ...SCALAR_KERNELS, ...BLOCK_KERNELS, ...TILED_KERNELS];
+const SCALAR_FITS = [...SCALAR_KERNELS, ...TILED_KERNELS];
+
+/**
+ * The kernels that may run `p`, the default first: the vec4 files where they fit (matmul_vec4, then
+ * the small blocks), matmul.wgsl and the tiled kernel always, each in its workgroup shapes. They
+ * compute the same bits (tested, and checked per device by the autotuner), so the choice is only
+ * about speed.
  */
 export function matmulCandidates(p: MatmulParams): readonly GpuKernel<MatmulParams>[] {
-  return matmulVec4Fits(p) ? ALL_KERNELS : SCALAR_KERNELS;
+  return matmulVec4Fits(p) ? ALL_KERNELS : SCALAR_FITS;
 }
 
 /** Below this many multiply-adds a matmul is not timed: the timing would cost more than it saves. */

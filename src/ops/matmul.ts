@@ -36,6 +36,8 @@ export {
 
 // WGSL twin: shaders/matmul.wgsl
 // WGSL twin: shaders/matmul_vec4.wgsl
+// WGSL twin: shaders/matmul_block.wgsl
+// WGSL twin: shaders/matmul_tiled.wgsl
 /**
  * Plain loops, accumulating in double precision, then the epilogue one element at a time. Every
  * element sums its K products in order k = 0, 1, …; the loop nest only decides which index runs

@@ -93,6 +93,8 @@ export const softmaxXent: OpDef<'softmax_xent', SoftmaxXentParams> = {
     ],
     uniform: (p) => Uint32Array.of(p.rows, p.classes),
     usesStep: false,
+    // One workgroup, parallel over rows (WebGPU guarantees 256 invocations per workgroup).
+    overrides: () => ({ WorkgroupSize: 256 }),
     workgroups: () => [1, 1, 1],
   },
   tolerance: () => ({ atol: 1e-6, rtol: 1e-5 }),

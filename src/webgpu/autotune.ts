@@ -1,13 +1,21 @@
 /**
  * Picks, per adapter, the fastest of an op's interchangeable kernels (`GpuKernel.tuning`): at compile
- * time each candidate runs on scratch buffers of the node's shape and the fastest is remembered by
- * adapter and shape, for the rest of the page (and across page loads where `localStorage` exists).
+ * time each candidate runs on scratch buffers of the node's shape, filled with fixed random values,
+ * and the fastest is remembered by adapter and shape, for the rest of the page (and across page loads
+ * where `localStorage` exists).
  *
- * Only kernels that compute the same bits are candidates (for matmul: the same per-output order of
- * products and sums, whatever the workgroup shape or load width), so the choice changes speed, never
- * results: training stays bit-reproducible even if two timings disagree.
+ * Candidates are written to compute the same bits (for matmul: the same per-output order of products
+ * and sums, whatever the block, tile, workgroup shape or load width), but WGSL lets a compiler
+ * reassociate and fuse, so that is checked here, on this device: the first run of every candidate (its
+ * warm-up) is on the same random inputs, and a candidate whose output differs in any bit from the
+ * default kernel's is dropped and named in the record (`dropped`). A remembered choice that is not the
+ * default is checked the same way once per page before it is used. So the choice changes speed, never
+ * results (docs/contracts.md, "Kernel choice").
  */
 import type { BoundGpuKernel, BoundTuning } from '../kernels/gpu.js';
+import { MIN_SUBMIT_MS, measureCandidates, ROUNDS } from './measure.js';
+
+export { checkValues, type Measured, type MeasureOptions, measureCandidates } from './measure.js';
 
 /** One timed choice, kept for reports (`npm run bench` writes them into its results). */
 export interface TuningRecord {
@@ -21,6 +29,10 @@ export interface TuningRecord {
    */
   readonly times: Readonly<Record<string, number>>;
   readonly chosen: string;
+  /** Candidates whose output bits differed from the default kernel's on the check's inputs: never chosen. */
+  readonly dropped: readonly string[];
+  /** What timed the dispatches: the GPU's `timestamp-query`, or the wall clock around submit → done. */
+  readonly timer: 'timestamp-query' | 'wall';
 }
 
 const STORAGE_KEY = 'dropgpu.autotune.v1';
@@ -136,12 +148,23 @@ export interface TuningHost {
   pipeline(op: string, kernel: BoundGpuKernel): Promise<GPUComputePipeline>;
 }
 
-/** Rounds of timing after the warm-up: each candidate's time is its best round. */
-const ROUNDS = 2;
-/** A timed submit lasts at least this long (small dispatches repeat), so timer and submit costs fade. */
-const MIN_SUBMIT_MS = 4;
 /** The most that stage 2 (workgroup shapes) may be expected to take for one node. */
 const STAGE2_BUDGET_MS = 1500;
+
+/**
+ * Candidates for GPUs that a CPU-emulated adapter is known to run at half the speed or less (small
+ * blocks, workgroup-memory tiles: docs/performance.md, FIELD-NOTES §0), where each pipeline also
+ * costs a second or more to compile: not timed there. Their bits are still tested on those adapters.
+ */
+const GPU_ONLY_FILES = /^matmul_(block|tiled)$/;
+
+/** Whether an adapter name (vendor / architecture / device / description) is a CPU emulation. */
+export function isSoftwareAdapterName(name: string): boolean {
+  return /swiftshader|llvmpipe|lavapipe|software|microsoft basic render/i.test(name);
+}
+
+/** (adapter, op, key, variant) of remembered choices already checked against the default in this page. */
+const checked = new Set<string>();
 
 /**
  * The kernel to run `params` with: the remembered choice for this adapter and shape, or the fastest
@@ -155,52 +178,132 @@ export async function chooseKernel(
 ): Promise<BoundGpuKernel> {
   if (!tuning.worthTiming) return fallback;
   const limit = host.gpu.limits.maxComputeWorkgroupsPerDimension;
-  const fits = tuning.candidates.map((kernel) => kernel.workgroups.every((groups) => groups <= limit));
+  const software = isSoftwareAdapterName(host.adapter);
+  const fits = tuning.candidates.map(
+    (kernel) => fitsDevice(host.gpu, kernel, limit) && !(software && GPU_ONLY_FILES.test(kernel.name)),
+  );
   const candidates = tuning.candidates.filter((_, i) => fits[i]);
   const timed = tuning.timed.filter((_, i) => fits[i]);
   if (candidates.length < 2) return fallback;
-  const { key, scratch } = tuning;
+  const { scratch } = tuning;
+  // The reference of the bit check: the default kernel (the first candidate that runs here).
+  const reference = Math.max(
+    0,
+    candidates.findIndex((kernel) => kernel.variant === fallback.variant),
+  );
+  const key = `${tuning.key} ${fingerprint(timed)}`;
   const remembered = rememberedChoice(host.adapter, op, key);
-  const known = candidates.find((kernel) => kernel.variant === remembered);
-  if (known) return known;
-  // Two stages, to compile and time 6 pipelines instead of 10: each file in the default workgroup
-  // shape, then every workgroup shape of the faster file.
+  const known = candidates.findIndex((kernel) => kernel.variant === remembered);
+  if (known === reference) return candidates[known] as BoundGpuKernel;
+  if (known >= 0) {
+    const id = `${host.adapter}\n${op}\n${key}\n${remembered}`;
+    if (checked.has(id)) return candidates[known] as BoundGpuKernel;
+    const check = await measureCandidates(
+      host,
+      op,
+      [timed[reference], timed[known]] as BoundGpuKernel[],
+      scratch,
+      { rounds: 0, reference: 0 },
+    );
+    if (check.differs[1] === false) {
+      checked.add(id);
+      return candidates[known] as BoundGpuKernel;
+    }
+    // The remembered choice no longer gives the default's bits (new driver?): time again.
+  }
+  // Two stages, to compile and time fewer pipelines than all: each file (or block shape) in its
+  // default workgroup shape, then every workgroup shape of the fastest.
   const files = [...new Set(candidates.map((kernel) => kernel.name))];
   const firsts = files.map((file) => candidates.findIndex((kernel) => kernel.name === file));
+  // The reference runs first, so its output is what the others are compared with.
+  const stage1 = [reference, ...firsts.filter((i) => i !== reference)];
   // Timed even when there is one file: its time is what stage 2's budget is judged by.
-  const fileTimes = await timeCandidates(
+  const first = await measureCandidates(
     host,
     op,
-    firsts.map((i) => timed[i] as BoundGpuKernel),
+    stage1.map((i) => timed[i] as BoundGpuKernel),
     scratch,
+    { reference: 0 },
   );
-  const fastest = indexOfMin(fileTimes);
-  const file = candidates[firsts[fastest] as number]?.name;
-  const shapes = candidates.flatMap((kernel, i) => (kernel.name === file ? [i] : []));
+  const dropped = new Set(stage1.filter((_, i) => first.differs[i]));
+  const usable = (i: number) => !dropped.has(i);
+  const fastest = indexOfMin(
+    first.ms.map((ms, i) => (usable(stage1[i] as number) && first.ranked[i] ? ms : Number.POSITIVE_INFINITY)),
+  );
+  const winner = stage1[fastest] as number;
+  const file = candidates[winner]?.name;
+  const shapes = candidates.flatMap((kernel, i) => (kernel.name === file && i !== winner ? [i] : []));
   // Stage 2 only while it stays within budget: on a slow adapter a big node's dispatch takes a
   // fraction of a second, and the workgroup shape is worth less than that many seconds of compile.
-  const stage2Ms = shapes.length * (1 + ROUNDS) * Math.max(fileTimes[fastest] as number, MIN_SUBMIT_MS);
-  const tuneShapes = shapes.length > 1 && stage2Ms <= STAGE2_BUDGET_MS;
-  const shapeTimes = tuneShapes
-    ? await timeCandidates(
+  const winnerMs = first.ms[fastest] as number;
+  const stage2Ms = (shapes.length + 1) * (1 + ROUNDS) * Math.max(winnerMs, MIN_SUBMIT_MS);
+  const tuneShapes = shapes.length > 0 && stage2Ms <= STAGE2_BUDGET_MS;
+  // Stage 2 times the winner again with the others (same conditions); their bits are compared with
+  // the reference's output of stage 1.
+  const inStage2 = [winner, ...shapes];
+  const second = tuneShapes
+    ? await measureCandidates(
         host,
         op,
-        shapes.map((i) => timed[i] as BoundGpuKernel),
+        inStage2.map((i) => timed[i] as BoundGpuKernel),
         scratch,
+        { compareTo: first.outputs[0] },
       )
-    : [];
-  const chosenIndex = tuneShapes ? (shapes[indexOfMin(shapeTimes)] as number) : (firsts[fastest] as number);
-  const chosen = candidates[chosenIndex] as BoundGpuKernel;
+    : undefined;
   const times: Record<string, number> = {};
-  firsts.forEach((index, i) => {
-    times[candidates[index]?.variant ?? ''] = fileTimes[i] as number;
+  stage1.forEach((index, i) => {
+    times[candidates[index]?.variant ?? ''] = first.ms[i] as number;
   });
-  shapeTimes.forEach((ms, i) => {
-    times[candidates[shapes[i] as number]?.variant ?? ''] = ms;
+  let chosenIndex = winner;
+  if (second) {
+    inStage2.forEach((index, i) => {
+      if (second.differs[i]) dropped.add(index);
+      times[candidates[index]?.variant ?? ''] = second.ms[i] as number;
+    });
+    const ranked = second.ms.map((ms, i) => (second.ranked[i] ? ms : Number.POSITIVE_INFINITY));
+    const best = indexOfMin(ranked);
+    // The winner of stage 1 stays when nothing of stage 2 competed (all dropped or hopeless).
+    if (Number.isFinite(ranked[best] as number)) chosenIndex = inStage2[best] as number;
+  }
+  const chosen = candidates[chosenIndex] as BoundGpuKernel;
+  const timer = first.timer;
+  records.push({
+    adapter: host.adapter,
+    op,
+    key: tuning.key,
+    times,
+    chosen: chosen.variant,
+    dropped: [...dropped].map((i) => candidates[i]?.variant ?? ''),
+    timer,
   });
-  records.push({ adapter: host.adapter, op, key, times, chosen: chosen.variant });
   remember(host.adapter, op, key, chosen.variant);
+  checked.add(`${host.adapter}\n${op}\n${key}\n${chosen.variant}`);
   return chosen;
+}
+
+/** Whether the device can run `kernel`: its grid and its workgroup within the device's limits. */
+function fitsDevice(gpu: GPUDevice, kernel: BoundGpuKernel, maxGroups: number): boolean {
+  if (!kernel.workgroups.every((groups) => groups <= maxGroups)) return false;
+  const { WorkgroupX: x = 1, WorkgroupY: y = 1 } = kernel.overrides;
+  return x * y <= gpu.limits.maxComputeInvocationsPerWorkgroup;
+}
+
+/**
+ * A short hash of the candidates (their variants and WGSL), part of the remembered key: a choice made
+ * for other kernels (another version of dropgpu) is never reused.
+ */
+function fingerprint(kernels: readonly BoundGpuKernel[]): string {
+  let hash = 0x811c9dc5;
+  const mix = (text: string) => {
+    for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  };
+  const codes = new Set<string>();
+  for (const kernel of kernels) {
+    mix(kernel.variant);
+    codes.add(kernel.wgsl.code);
+  }
+  for (const code of codes) mix(code);
+  return (hash >>> 0).toString(36);
 }
 
 function indexOfMin(values: readonly number[]): number {
@@ -212,8 +315,9 @@ function indexOfMin(values: readonly number[]): number {
 }
 
 /**
- * Milliseconds per dispatch of each candidate (bound to what is timed; on zeroed scratch buffers), best of `rounds`
- * after a warm-up. Also used by `npm run bench -- explore` to rank kernels outside the library.
+ * Milliseconds per dispatch of each candidate (bound to what is timed; on scratch buffers of fixed
+ * random values), best of `rounds` after a warm-up. Also used by `npm run bench -- explore` to rank
+ * kernels outside the library.
  */
 export async function timeCandidates(
   host: TuningHost,
@@ -222,69 +326,5 @@ export async function timeCandidates(
   scratch: readonly number[],
   rounds = ROUNDS,
 ): Promise<number[]> {
-  const { gpu } = host;
-  const made: GPUBuffer[] = [];
-  const buffer = (size: number, usage: number, label: string) => {
-    const created = gpu.createBuffer({ label: `autotune ${op}: ${label}`, size, usage });
-    made.push(created);
-    return created;
-  };
-  try {
-    const storage = scratch.map((count, i) =>
-      buffer(Math.max(4, count * 4), GPUBufferUsage.STORAGE, `binding ${i}`),
-    );
-    const uniforms = candidates.map((kernel, i) => {
-      const uniform = buffer(256, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, `params ${i}`);
-      const words = kernel.uniform;
-      gpu.queue.writeBuffer(uniform, 0, words.buffer, words.byteOffset, words.byteLength);
-      return uniform;
-    });
-    const step = buffer(32, GPUBufferUsage.UNIFORM, 'step');
-    const runs = await Promise.all(
-      candidates.map(async (kernel, i) => {
-        const pipeline = await host.pipeline(op, kernel);
-        const entries: GPUBindGroupEntry[] = storage.map((resource, binding) => ({
-          binding,
-          resource: { buffer: resource },
-        }));
-        entries.push({ binding: entries.length, resource: { buffer: uniforms[i] as GPUBuffer } });
-        if (kernel.usesStep) entries.push({ binding: entries.length, resource: { buffer: step } });
-        const bindGroup = gpu.createBindGroup({
-          label: `autotune ${op}: ${kernel.variant}`,
-          layout: pipeline.getBindGroupLayout(0),
-          entries,
-        });
-        return { pipeline, bindGroup, workgroups: kernel.workgroups };
-      }),
-    );
-    const time = async (index: number, repeats: number): Promise<number> => {
-      const run = runs[index] as (typeof runs)[number];
-      const encoder = gpu.createCommandEncoder({ label: `autotune ${op}` });
-      const pass = encoder.beginComputePass({ label: `autotune ${op}` });
-      pass.setPipeline(run.pipeline);
-      pass.setBindGroup(0, run.bindGroup);
-      for (let r = 0; r < repeats; r++) pass.dispatchWorkgroups(...run.workgroups);
-      pass.end();
-      await gpu.queue.onSubmittedWorkDone();
-      const start = performance.now();
-      gpu.queue.submit([encoder.finish()]);
-      await gpu.queue.onSubmittedWorkDone();
-      return (performance.now() - start) / repeats;
-    };
-    // Warm-up, which also sizes the repeats so that each timed submit lasts MIN_SUBMIT_MS.
-    const first = [];
-    for (let i = 0; i < runs.length; i++) first.push(await time(i, 1));
-    const repeats = first.map((ms) =>
-      Math.min(64, Math.max(1, Math.ceil(MIN_SUBMIT_MS / Math.max(ms, 1e-3)))),
-    );
-    const best = first.map(() => Number.POSITIVE_INFINITY);
-    for (let round = 0; round < rounds; round++) {
-      // Alternate the order so that a slow phase of the machine does not land on one candidate.
-      const order = runs.map((_, i) => (round % 2 === 0 ? i : runs.length - 1 - i));
-      for (const i of order) best[i] = Math.min(best[i] as number, await time(i, repeats[i] as number));
-    }
-    return best;
-  } finally {
-    for (const created of made) created.destroy();
-  }
+  return (await measureCandidates(host, op, candidates, scratch, { rounds })).ms;
 }

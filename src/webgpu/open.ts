@@ -3,7 +3,7 @@
  * Dawn's in Node), or a device the caller lends, with the limits the library's buffers need.
  */
 import { WebGpuUnavailableError } from '../errors.js';
-import { setTuningStore, type TuningStore } from './autotune.js';
+import { isSoftwareAdapterName, setTuningStore, type TuningStore } from './autotune.js';
 import { type KernelChoice, WebGpuDevice } from './device.js';
 
 export interface WebGpuOptions {
@@ -56,7 +56,7 @@ export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
     info?.isFallbackAdapter === true;
   const { vendor, architecture, device, description } = info ?? {};
   const name = [vendor, architecture, device, description].join(' ').toLowerCase();
-  return fallback || /swiftshader|llvmpipe|lavapipe|software|microsoft basic render/.test(name);
+  return fallback || isSoftwareAdapterName(name);
 }
 
 export async function openWebGpu(
@@ -72,12 +72,42 @@ export async function openWebGpu(
   const { gpu, adapter } = requested;
   const device = await adapter.requestDevice({
     label: 'dropgpu',
-    requiredLimits: {
-      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-      maxBufferSize: adapter.limits.maxBufferSize,
-    },
+    requiredLimits: deviceLimits(adapter),
+    requiredFeatures: deviceFeatures(adapter),
   });
   const { vendor, architecture, description } = adapter.info;
   const name = [vendor, architecture, description].filter(Boolean).join(' ');
   return new WebGpuDevice(device, `WebGPU: ${name || 'unknown adapter'}`, true, policy, [gpu, adapter]);
+}
+
+/**
+ * The limits requested of the device: the adapter's own for what the library's buffers and kernels
+ * can use (buffer sizes; workgroup storage and invocations for the tiled matmul candidates; storage
+ * buffers per stage for fused kernels). A kernel still checks what it gets (`GPUDevice.limits`).
+ */
+export function deviceLimits(adapter: GPUAdapter): Record<string, number> {
+  const wanted = [
+    'maxStorageBufferBindingSize',
+    'maxBufferSize',
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeInvocationsPerWorkgroup',
+    'maxComputeWorkgroupSizeX',
+    'maxComputeWorkgroupSizeY',
+    'maxStorageBuffersPerShaderStage',
+  ] as const;
+  const limits: Record<string, number> = {};
+  for (const name of wanted) {
+    const value = adapter.limits[name];
+    if (typeof value === 'number') limits[name] = value;
+  }
+  return limits;
+}
+
+/**
+ * The features requested where the adapter has them: `timestamp-query` (the autotuner times
+ * dispatches on the GPU's clock) and `subgroups` (for kernels that may use it; none does yet).
+ */
+export function deviceFeatures(adapter: GPUAdapter): GPUFeatureName[] {
+  const wanted = ['timestamp-query', 'subgroups'] as GPUFeatureName[];
+  return wanted.filter((name) => adapter.features.has(name));
 }
