@@ -37,7 +37,8 @@ export default defineConfig({
   test: {
     reporters: ['default', './test/summary-reporter.ts'],
     // Read by the GPU tests: with CI set, a missing WebGPU adapter fails the run instead of skipping.
-    provide: { ci: Boolean(process.env.CI) },
+    // allCandidates: every matmul candidate on every case (test/browser/matmul-candidates.test.ts).
+    provide: { ci: Boolean(process.env.CI), allCandidates: Boolean(process.env.DROPGPU_ALL_CANDIDATES) },
     projects: [
       {
         extends: true,
@@ -84,5 +85,6 @@ export default defineConfig({
 declare module 'vitest' {
   export interface ProvidedContext {
     ci: boolean;
+    allCandidates: boolean;
   }
 }

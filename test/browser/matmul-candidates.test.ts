@@ -4,8 +4,13 @@
  * the default kernel's bits, on every layout, on odd shapes (edges past the block, the tile and the
  * workgroup; K % 4 != 0 where a layout allows it), with the plain product and with fused epilogues
  * (bias + ReLU + dropout forward; the SGD update in place + column sums of the weight gradient).
+ *
+ * Each pipeline costs about a second to compile on a software adapter, so `npm test` runs each case
+ * with every SAMPLE-th candidate, a different share per case (every candidate still meets several
+ * layouts and shapes); with DROPGPU_ALL_CANDIDATES=1 (as CI runs it, `npm run test:candidates`) every
+ * case runs every candidate.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Device } from '../../src/device/device.js';
 import { sgd as sgdOptimizer, stepContext } from '../../src/nn/optim.js';
 import { OPS } from '../../src/ops/index.js';
@@ -16,6 +21,9 @@ import { type GpuContext, requestTestDevice } from './gpu.js';
 import { type OpInput, type OpOutput, runOp } from './run-op.js';
 
 const gpu = await requestTestDevice();
+const SAMPLE = inject('allCandidates') ? 1 : 4;
+/** Which case this is (each `same` call), to rotate the sampled candidates. */
+let caseIndex = 0;
 
 /** The candidates of `p` that are not matmul.wgsl or matmul_vec4.wgsl (those: test/conformance). */
 function newCandidates(p: MatmulParams): string[] {
@@ -44,9 +52,11 @@ describe.skipIf(typeof gpu === 'string')('matmul candidates: the default kernelâ
     outputs: readonly OpOutput[],
     options: Parameters<typeof runOp>[5] = {},
   ): Promise<void> {
-    const variants = newCandidates(p);
-    expect(variants.some((v) => v.startsWith('matmul_tiled'))).toBe(true);
-    expect(variants.some((v) => v.startsWith('matmul_block'))).toBe(matmulVec4Fits(p));
+    const all = newCandidates(p);
+    expect(all.some((v) => v.startsWith('matmul_tiled'))).toBe(true);
+    expect(all.some((v) => v.startsWith('matmul_block'))).toBe(matmulVec4Fits(p));
+    const offset = caseIndex++;
+    const variants = all.filter((_, v) => (v + offset) % SAMPLE === 0);
     forced = undefined;
     const reference = bits(await runOp(device, 'matmul', attrs, inputs, outputs, options));
     for (const variant of variants) {
