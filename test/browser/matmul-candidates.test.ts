@@ -6,8 +6,8 @@
  * (bias + ReLU + dropout forward; the SGD update in place + column sums of the weight gradient).
  *
  * Each pipeline costs about a second to compile on a software adapter, so `npm test` runs each case
- * with every SAMPLE-th (7th) candidate, a different share per case (every candidate still meets several
- * layouts and shapes); with DROPGPU_ALL_CANDIDATES=1 (as CI runs it, `npm run test:candidates`) every
+ * with every SAMPLE-th (7th) candidate, a different share per case (a candidate meets one or two of
+ * them); with DROPGPU_ALL_CANDIDATES=1 (as CI runs it, `npm run test:candidates`) every
  * case runs every candidate.
  */
 import { beforeAll, describe, expect, inject, it } from 'vitest';
