@@ -2,7 +2,7 @@
  * Datasets: labelled rows of features, in the layout `Net.trainStep` takes, made from the user's own
  * arrays (`dataset`) or by the MNIST loaders (mnist.ts), and checked against a model's sizes.
  */
-import { checkFinite } from '../check.js';
+import { checkFinite, toCheckedF32 } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 
 /** Labelled examples: row `i` of `x` has label `y[i]`. */
@@ -141,17 +141,5 @@ function toF32(argument: string, values: ArrayLike<number>, length: number): Flo
     checkFinite(argument, values, length);
     return values;
   }
-  const out = new Float32Array(length);
-  for (let i = 0; i < length; i++) {
-    const value = values[i];
-    if (typeof value !== 'number' || !Number.isFinite(Math.fround(value))) {
-      const expected =
-        typeof value === 'number' && Number.isFinite(value)
-          ? 'a number within f32 range (|x| < 3.4e38)'
-          : 'a finite number';
-      throw new ArgumentError(`${argument}[${i}]`, expected, describe(value));
-    }
-    out[i] = value as number;
-  }
-  return out;
+  return toCheckedF32(argument, values, length);
 }
