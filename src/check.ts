@@ -167,8 +167,9 @@ export function checkHyperparameters(
   const givenLr = given?.lr;
   const givenMomentum = given?.momentum;
   const lr = givenLr === undefined ? optimizer.lr : givenLr;
-  if (!(typeof lr === 'number' && Number.isFinite(lr) && lr > 0)) {
-    throw new ArgumentError(`${prefix}lr`, 'a number > 0', describe(lr));
+  // Finite as an f32 too: the kernels read it as one (1e39 would be Infinity there).
+  if (!(typeof lr === 'number' && Number.isFinite(Math.fround(lr)) && lr > 0)) {
+    throw new ArgumentError(`${prefix}lr`, 'a number > 0 within f32 range (< 3.4e38)', describe(lr));
   }
   const own = optimizer.kind === 'sgd' ? optimizer.momentum : 0;
   const momentum = givenMomentum === undefined ? own : givenMomentum;

@@ -5,6 +5,9 @@
 import { checkFinite } from '../check.js';
 import { ArgumentError, describe } from '../errors.js';
 
+/** The most rows `dataset` takes: a typed array holds at most 2^31 − 1 bytes on some engines. */
+const MAX_DATASET_ROWS = 2 ** 31 - 1;
+
 /** Labelled examples: row `i` of `x` has label `y[i]`. */
 export interface Dataset {
   /** [n, features] row-major. */
@@ -51,6 +54,9 @@ export function dataset(
       `${n} × ${features} = ${n * features} values (one row per label)`,
       describe(x),
     );
+  }
+  if (n > MAX_DATASET_ROWS) {
+    throw new ArgumentError('y', `at most ${MAX_DATASET_ROWS} labels (2^31 − 1)`, `${n} labels`);
   }
   const labels = y instanceof Uint8Array ? y : new Uint8Array(n);
   for (let i = 0; i < n; i++) {

@@ -138,11 +138,13 @@ export function decodeSafetensors(
   bytes: ArrayBuffer | Uint8Array,
   options?: SafetensorsLimits,
 ): SafetensorsContents {
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
     throw new ArgumentError('options', 'nothing, or { maxHeaderBytes }', describe(options));
   }
   const input = asBytes(bytes);
-  const maxHeader = options?.maxHeaderBytes ?? MAX_HEADER_BYTES;
+  // Read once; null is not "the default": leave the field out for that.
+  const givenMax = options?.maxHeaderBytes;
+  const maxHeader = givenMax === undefined ? MAX_HEADER_BYTES : givenMax;
   if (!Number.isSafeInteger(maxHeader) || maxHeader < 2) {
     throw new ArgumentError('options.maxHeaderBytes', 'an integer ≥ 2', describe(maxHeader));
   }

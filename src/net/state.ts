@@ -132,6 +132,20 @@ export class NetState<Buffer> {
       throw new ArgumentError('checkpoint.optimizerState', 'an object of tensors by name', describe(state));
     }
     const params = this.checkParams(checkpoint.params);
+    // State for another optimizer (Adam's moments, velocities where there is no momentum) is refused,
+    // not dropped: the checkpoint is of another net.
+    for (const name of Object.keys(state)) {
+      if (!this.#optimizer.has(name)) {
+        const names = [...this.#optimizer.keys()];
+        throw new ArgumentError(
+          'checkpoint.optimizerState',
+          names.length === 0
+            ? 'no tensors (this net has no optimizer state)'
+            : `only the names ${names.join(', ')}`,
+          JSON.stringify(name),
+        );
+      }
+    }
     const optimizer = this.#check(this.#optimizer, state, 'checkpoint.optimizerState');
     return () => {
       this.writeParams(params);

@@ -46,7 +46,8 @@ export type Optimizer =
     };
 
 function check(argument: string, value: unknown, ok: (v: number) => boolean, expected: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) {
+  // Finite as an f32 too: the kernels read every field as one (1e39 would be Infinity there).
+  if (typeof value !== 'number' || !Number.isFinite(Math.fround(value)) || !ok(value)) {
     throw new ArgumentError(argument, expected, describe(value));
   }
   return value;
