@@ -782,6 +782,47 @@ function netCases(other: () => Net, adamNet: () => Net, plainNet: () => Net): Ca
     'ok',
   );
 
+  const flipping = (key: string, first: unknown, later: unknown) =>
+    new Proxy(
+      { epochs: 1, [key]: first },
+      {
+        get: (() => {
+          const reads = new Map<PropertyKey, number>();
+          return (t: Record<PropertyKey, unknown>, k: PropertyKey) => {
+            const n = reads.get(k) ?? 0;
+            reads.set(k, n + 1);
+            return k === key && n > 0 ? later : t[k];
+          };
+        })(),
+      },
+    );
+  fitCase(
+    'data, Proxy lrSchedule cosine, then { kind: "step", every: 0 }',
+    flipping('lrSchedule', { kind: 'cosine' }, { kind: 'step', every: 0, factor: 2 }),
+    'ok',
+  );
+  fitCase('data, Proxy epochs 1, then 1e9', flipping('epochs', 1, 1e9), 'ok');
+  fitCase('data, Proxy validation data, then null', flipping('validation', data, null), 'ok');
+  fitCase(
+    'data, Proxy onProgress fn, then 5',
+    flipping('onProgress', () => {}, 5),
+    'ok',
+  );
+  fitCase('data, [] (array options)', [], ArgumentError);
+  add(
+    'trainStep loss read after 1,100 more steps',
+    async (n) => {
+      const first = await n.trainStep(x, y);
+      for (let i = 0; i < 1100; i++) await n.trainStep(x, y);
+      // The steps are real (the state changes); the old loss reads right or is a DisposedError.
+      return first.loss.catch((error: unknown) => {
+        if (error instanceof DisposedError) return 'overwritten';
+        throw error;
+      });
+    },
+    'ok',
+  );
+
   // evaluate(net, data, chunkRows)
   cases.push(
     ...numberCases(

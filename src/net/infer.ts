@@ -3,6 +3,7 @@
  * MC-dropout (Gal & Ghahramani 2016), compiled on first use. Rows are run batchSize at a time; rows are
  * independent, so the last chunk is zero-padded.
  */
+import { checkInputs } from '../check.js';
 import type { Device } from '../device/device.js';
 import { ArgumentError, describe } from '../errors.js';
 import { type CompiledGraph, compileGraph } from '../graph/executor.js';
@@ -23,6 +24,20 @@ export function checkPredictOptions(options: unknown): number | undefined {
     throw new ArgumentError('options', 'nothing, or { mcSamples } for MC-dropout', describe(options));
   }
   return checkMcSamples((options as { mcSamples?: unknown }).mcSamples);
+}
+
+/** `predict`'s arguments, checked and copied: x as f32 rows of `width`, and the MC sample count if any. */
+export function checkPredict(
+  width: number,
+  x: ArrayLike<number>,
+  options: unknown,
+): { inputs: Float32Array; samples: number | undefined } {
+  const length = x?.length;
+  if (length % width !== 0 || length === 0) {
+    throw new ArgumentError('x', `a non-empty multiple of ${width} values (rows × inputs)`, describe(x));
+  }
+  const samples = checkPredictOptions(options);
+  return { inputs: checkInputs('x', x, length / width, width, false), samples };
 }
 
 function checkMcSamples(samples: unknown): number {

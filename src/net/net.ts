@@ -15,7 +15,7 @@ import { initParams, type ParamMap } from '../nn/init.js';
 import type { MlpSpec } from '../nn/mlp.js';
 import { stepContext } from '../nn/optim.js';
 import { CallOrder } from './call-order.js';
-import { checkPredictOptions, Inference } from './infer.js';
+import { checkPredict, Inference } from './infer.js';
 import { ResidentDataset } from './resident.js';
 import { NetState } from './state.js';
 import {
@@ -258,19 +258,7 @@ export class Net<Buffer = unknown> {
       Float32Array | McPrediction
     >(
       () => this.#checkLive(),
-      () => {
-        const width = this.info.spec.sizes[0] as number;
-        const length = x?.length;
-        if (length % width !== 0 || length === 0) {
-          throw new ArgumentError(
-            'x',
-            `a non-empty multiple of ${width} values (rows × inputs)`,
-            describe(x),
-          );
-        }
-        const samples = checkPredictOptions(options);
-        return { inputs: checkInputs('x', x, length / width, width, false), samples };
-      },
+      () => checkPredict(this.info.spec.sizes[0] as number, x, options),
       ({ inputs, samples }) =>
         samples === undefined
           ? this.#inference.predict(inputs, this.#state.step)

@@ -140,11 +140,12 @@ export function fit(net: Net, data: Dataset, options: FitOptions): Promise<FitHi
   return run;
 }
 
-async function fitNow(net: Net, data: Dataset, options: FitOptions): Promise<FitHistory> {
+async function fitNow(net: Net, data: Dataset, given: FitOptions): Promise<FitHistory> {
   if (net.disposed) throw new DisposedError('this net');
-  if (typeof options !== 'object' || options === null) {
-    throw new ArgumentError('options', 'an object with epochs', describe(options));
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+    throw new ArgumentError('options', 'an object with epochs', describe(given));
   }
+  const options = readOnce(given);
   const { batchSize, spec, optimizer } = net.info;
   checkDataset('data', data, spec.sizes);
   // Evaluated after every epoch: its labels and values are checked now, before the first step.
@@ -351,6 +352,21 @@ async function fitNow(net: Net, data: Dataset, options: FitOptions): Promise<Fit
     leave();
   }
   return { epochs: history, stopReason: 'completed', ...bestOf(best) };
+}
+
+/**
+ * The options, each read once, and the schedule, ramp, early stopping and resume objects copied: a
+ * getter cannot pass the checks and then hand over something else in the middle of training.
+ */
+function readOnce(given: FitOptions): FitOptions {
+  const copy = (value: unknown) =>
+    typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...value } : value;
+  const { lrSchedule, momentumRamp, earlyStopping, resume, ...rest } = given;
+  const nested = { lrSchedule, momentumRamp, earlyStopping, resume };
+  return {
+    ...rest,
+    ...Object.fromEntries(Object.entries(nested).map(([k, v]) => [k, copy(v)])),
+  } as FitOptions;
 }
 
 function checkEarlyStopping(earlyStopping: FitOptions['earlyStopping']): void {
