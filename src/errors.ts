@@ -54,8 +54,10 @@ export function describe(value: unknown): string {
   if (typeof value === 'boolean') return String(value);
   if (typeof value === 'bigint') return `${value}n (a bigint)`;
   if (ArrayBuffer.isView(value)) {
-    const length = 'length' in value ? (value as { length: number }).length : value.byteLength;
-    return `${value.constructor.name} of length ${length}`;
+    // The type from the object's tag, not its `constructor` property, which a caller can change.
+    const type = Object.prototype.toString.call(value).slice(8, -1);
+    const length = 'length' in value ? (value as { length: unknown }).length : value.byteLength;
+    return `${type} of length ${typeof length === 'number' ? length : describe(length)}`;
   }
   if (Array.isArray(value)) return `array of length ${value.length}`;
   return typeof value;

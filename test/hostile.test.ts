@@ -1406,6 +1406,12 @@ function fileCases(backend: () => Backend): Case[] {
 const kinds = ['cpu', 'wasm'] as const;
 const open = (kind: (typeof kinds)[number]) => createBackend(kind, kind === 'wasm' ? { threads: 2 } : {});
 
+// Still open: a revoked Proxy throws a TypeError at any touch (Array.isArray, typeof-free reads), and
+// the checks touch their arguments before they can name them.
+it.todo(
+  'revoked Proxy arguments: mlp(p), sgd(p), dataset(p, y, 1, 2), net.setParams(p), net.predict(p), net.trainStep(x, y, p), loadSafetensors(p), backend.compile(p, o), fit(net, p, o), createBackend("cpu", p) throw ArgumentError, not TypeError',
+);
+
 describe.each(kinds)('hostile caller on %s', (kind) => {
   let backend: Backend;
   let net: Net;
