@@ -4,7 +4,7 @@
 
 import { CpuDevice, type CpuPrecision } from './device/cpu.js';
 import type { BackendKind, Device } from './device/device.js';
-import { ArgumentError, DisposedError, describe } from './errors.js';
+import { ArgumentError, checkNotRevoked, DisposedError, describe } from './errors.js';
 import { Net } from './net/net.js';
 import type { CompileOptions, ResolvedCompileOptions } from './net/types.js';
 import { type MlpOptions, type MlpSpec, mlp } from './nn/mlp.js';
@@ -92,6 +92,7 @@ export function wrapDevice<Buffer>(device: Device<Buffer>): Backend {
 }
 
 function checkSpec(spec: MlpSpec): MlpSpec {
+  checkNotRevoked('spec', spec);
   // Each field read once (a getter cannot pass the check and then change), and nothing copied before
   // its length is checked (a sparse array of 2^32 − 1 entries is one allocation too many).
   const { sizes, keepProb, activation, seed } =
@@ -119,6 +120,7 @@ function checkSpec(spec: MlpSpec): MlpSpec {
 }
 
 function checkCompileOptions(options: CompileOptions): ResolvedCompileOptions {
+  checkNotRevoked('options', options);
   if (typeof options !== 'object' || options === null) {
     throw new ArgumentError('options', 'an object with batchSize', describe(options));
   }
@@ -139,6 +141,7 @@ function checkCompileOptions(options: CompileOptions): ResolvedCompileOptions {
 
 /** Each option has the type it is documented with: nothing is read as a default but `undefined`. */
 function checkBackendOptions(options: BackendOptions): void {
+  checkNotRevoked('options', options);
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new ArgumentError('options', 'an object of backend options, or nothing', describe(options));
   }

@@ -45,6 +45,19 @@ export class KernelCompileError extends DropgpuError {
   }
 }
 
+/**
+ * Throws ArgumentError naming `argument` when `value` is a revoked Proxy, which throws a TypeError at
+ * any touch: the checks call this on a caller's objects before they read them.
+ */
+export function checkNotRevoked(argument: string, value: unknown): void {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return;
+  try {
+    Array.isArray(value); // throws only for a revoked Proxy
+  } catch {
+    throw new ArgumentError(argument, 'an object that can be read', 'a revoked Proxy');
+  }
+}
+
 /** Short description of a value for error messages. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';

@@ -312,6 +312,28 @@ function netCases(other: () => Net, adamNet: () => Net, plainNet: () => Net): Ca
   ] as const) {
     add(`trainStep(${label}, y)`, (n) => n.trainStep(bad as never, y), ArgumentError);
   }
+  const revokedProxy = () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    return proxy as never;
+  };
+  add('trainStep(revoked Proxy, y)', (n) => n.trainStep(revokedProxy(), y), ArgumentError);
+  add('trainStep(x, revoked Proxy)', (n) => n.trainStep(x, revokedProxy()), ArgumentError);
+  add('trainStep(x, y, revoked Proxy)', (n) => n.trainStep(x, y, revokedProxy()), ArgumentError);
+  add('trainRows(revoked Proxy, rows)', (n) => n.trainRows(revokedProxy(), rows), ArgumentError);
+  add('trainRows(data, revoked Proxy)', (n) => n.trainRows(data, revokedProxy()), ArgumentError);
+  add('predict(revoked Proxy)', (n) => n.predict(revokedProxy()), ArgumentError);
+  add('predict(x, revoked Proxy)', (n) => n.predict(x, revokedProxy()), ArgumentError);
+  add('setParams(revoked Proxy)', (n) => n.setParams(revokedProxy()), ArgumentError);
+  add(
+    'setParams(params with a revoked Proxy tensor)',
+    (n) => n.setParams({ ...otherParams, 'layers.0.bias': revokedProxy() }),
+    ArgumentError,
+  );
+  add('restore(revoked Proxy)', (n) => n.restore(revokedProxy()), ArgumentError);
+  add('fit(net, revoked Proxy, { epochs: 1 })', (n) => fit(n, revokedProxy(), { epochs: 1 }), ArgumentError);
+  add('fit(net, data, revoked Proxy)', (n) => fit(n, data, revokedProxy()), ArgumentError);
+  add('evaluate(net, revoked Proxy)', (n) => evaluate(n, revokedProxy()), ArgumentError);
   add(
     'trainStep(frozen x, frozen y)',
     (n) => n.trainStep(Object.freeze(Array.from(x)), Object.freeze([...y])),
@@ -1147,6 +1169,31 @@ function freeCases(backend: () => Backend): Case[] {
     { either: ArgumentError },
   );
 
+  const revoked = () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    return proxy;
+  };
+  add('mlp(revoked Proxy)', () => mlp(revoked() as never), ArgumentError);
+  add('mlp({ sizes: revoked Proxy })', () => mlp({ sizes: revoked() as never }), ArgumentError);
+  add('sgd(revoked Proxy)', () => sgd(revoked() as never), ArgumentError);
+  add('adam(revoked Proxy)', () => adam(revoked() as never), ArgumentError);
+  add('dataset(revoked Proxy, y, 1, 2)', () => dataset(revoked() as never, [0], 1, 2), ArgumentError);
+  add('dataset(x, revoked Proxy, 1, 2)', () => dataset([0], revoked() as never, 1, 2), ArgumentError);
+  add('loadSafetensors(revoked Proxy)', () => loadSafetensors(revoked() as never), ArgumentError);
+  add(
+    'loadSafetensors(file, revoked Proxy)',
+    () => loadSafetensors(savedFile, revoked() as never),
+    ArgumentError,
+  );
+  add('compile(revoked Proxy, options)', compile(revoked(), compileOptions), ArgumentError);
+  add('compile(spec, revoked Proxy)', compile(spec, revoked()), ArgumentError);
+  add(
+    "createBackend('cpu', revoked Proxy)",
+    async () => createBackend('cpu', revoked() as never),
+    ArgumentError,
+  );
+
   // dataset(x, y, features, classes)
   cases.push(
     ...numberCases(
@@ -1405,12 +1452,6 @@ function fileCases(backend: () => Backend): Case[] {
 
 const kinds = ['cpu', 'wasm'] as const;
 const open = (kind: (typeof kinds)[number]) => createBackend(kind, kind === 'wasm' ? { threads: 2 } : {});
-
-// Still open: a revoked Proxy throws a TypeError at any touch (Array.isArray, typeof-free reads), and
-// the checks touch their arguments before they can name them.
-it.todo(
-  'revoked Proxy arguments: mlp(p), sgd(p), dataset(p, y, 1, 2), net.setParams(p), net.predict(p), net.trainStep(x, y, p), loadSafetensors(p), backend.compile(p, o), fit(net, p, o), createBackend("cpu", p) throw ArgumentError, not TypeError',
-);
 
 describe.each(kinds)('hostile caller on %s', (kind) => {
   let backend: Backend;

@@ -5,7 +5,7 @@
  */
 import { checkInputs } from '../check.js';
 import type { Device } from '../device/device.js';
-import { ArgumentError, describe } from '../errors.js';
+import { ArgumentError, checkNotRevoked, describe } from '../errors.js';
 import { type CompiledGraph, compileGraph } from '../graph/executor.js';
 import { plainStep, type StepContext } from '../ir/ir.js';
 import { buildPredictGraph } from '../nn/graphs.js';
@@ -19,6 +19,7 @@ export const MAX_MC_SAMPLES = 10_000;
  * prediction). Throws ArgumentError naming `options` or `options.mcSamples`.
  */
 export function checkPredictOptions(options: unknown): number | undefined {
+  checkNotRevoked('options', options);
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null) {
     throw new ArgumentError('options', 'nothing, or { mcSamples } for MC-dropout', describe(options));
@@ -32,6 +33,7 @@ export function checkPredict(
   x: ArrayLike<number>,
   options: unknown,
 ): { inputs: Float32Array; samples: number | undefined } {
+  checkNotRevoked('x', x);
   const length = x?.length;
   if (length % width !== 0 || length === 0) {
     throw new ArgumentError('x', `a non-empty multiple of ${width} values (rows × inputs)`, describe(x));

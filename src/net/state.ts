@@ -6,7 +6,7 @@
  */
 import { checkTensor } from '../check.js';
 import type { Device } from '../device/device.js';
-import { ArgumentError, describe } from '../errors.js';
+import { ArgumentError, checkNotRevoked, describe } from '../errors.js';
 import { allocate } from '../graph/executor.js';
 import { elementCount, type Graph } from '../ir/ir.js';
 import type { ParamMap } from '../nn/init.js';
@@ -91,6 +91,7 @@ export class NetState<Buffer> {
 
   /** Checks `params` (exactly these names and shapes, finite f32 values): the f32 data to write. */
   checkParams(params: ParamMap): Map<string, Float32Array> {
+    checkNotRevoked('params', params);
     if (typeof params !== 'object' || params === null) {
       throw new ArgumentError('params', 'an object of { shape, data } by parameter name', describe(params));
     }
@@ -120,6 +121,7 @@ export class NetState<Buffer> {
 
   /** Checks all of a checkpoint (a bad one changes nothing) and returns what puts it back. */
   prepareRestore(checkpoint: NetCheckpoint): () => void {
+    checkNotRevoked('checkpoint', checkpoint);
     if (typeof checkpoint !== 'object' || checkpoint === null) {
       throw new ArgumentError('checkpoint', 'what net.checkpoint() returned', describe(checkpoint));
     }

@@ -2,7 +2,7 @@
  * Optimizers as plain descriptions (`sgd({...})`, `adam({...})`), and the graph nodes that apply one
  * after the backward pass: the update of every parameter, then the max-norm projection of every weight.
  */
-import { ArgumentError, describe } from '../errors.js';
+import { ArgumentError, checkNotRevoked, describe } from '../errors.js';
 import type { Graph, StepContext } from '../ir/ir.js';
 
 /** Options of `sgd()`. */
@@ -59,6 +59,7 @@ const unitInterval = (v: number): boolean => v >= 0 && v < 1;
 
 /** `options` is an object (a missing or null one is refused, not read as defaults). */
 function checkObject(argument: string, options: unknown, expected: string): Record<string, unknown> {
+  checkNotRevoked(argument, options);
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new ArgumentError(argument, expected, describe(options));
   }

@@ -11,7 +11,14 @@
 
 import { checkDataset, checkDatasetValues, type Dataset } from '../data/dataset.js';
 import { MAX_STEPS_PER_RUN } from '../device/device.js';
-import { ArgumentError, DeviceLostError, DisposedError, describe, NonFiniteLossError } from '../errors.js';
+import {
+  ArgumentError,
+  checkNotRevoked,
+  DeviceLostError,
+  DisposedError,
+  describe,
+  NonFiniteLossError,
+} from '../errors.js';
 import { Net } from '../net/net.js';
 import type { NetCheckpoint, StepHyperparameters, TrainStepResult } from '../net/types.js';
 import { evaluate } from './evaluate.js';
@@ -142,6 +149,7 @@ export function fit(net: Net, data: Dataset, options: FitOptions): Promise<FitHi
 
 async function fitNow(net: Net, data: Dataset, given: FitOptions): Promise<FitHistory> {
   if (net.disposed) throw new DisposedError('this net');
+  checkNotRevoked('options', given);
   if (typeof given !== 'object' || given === null || Array.isArray(given)) {
     throw new ArgumentError('options', 'an object with epochs', describe(given));
   }
