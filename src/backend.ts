@@ -4,10 +4,10 @@
 
 import { CpuDevice, type CpuPrecision } from './device/cpu.js';
 import type { BackendKind, Device } from './device/device.js';
-import { ArgumentError, DisposedError, describe } from './errors.js';
+import { ArgumentError, checkNotRevoked, DisposedError, describe } from './errors.js';
 import { Net } from './net/net.js';
 import type { CompileOptions, ResolvedCompileOptions } from './net/types.js';
-import { type MlpSpec, mlp } from './nn/mlp.js';
+import { type MlpOptions, type MlpSpec, mlp } from './nn/mlp.js';
 import { checkOptimizer, sgd } from './nn/optim.js';
 import { openWasm, type WasmOptions } from './wasm/open.js';
 import { isSoftwareAdapter, openWebGpu, requestAdapter, type WebGpuOptions } from './webgpu/open.js';
@@ -92,20 +92,35 @@ export function wrapDevice<Buffer>(device: Device<Buffer>): Backend {
 }
 
 function checkSpec(spec: MlpSpec): MlpSpec {
-  if (typeof spec !== 'object' || spec === null || !Array.isArray(spec.keepProb)) {
+  checkNotRevoked('spec', spec);
+  // Each field read once (a getter cannot pass the check and then change), and nothing copied before
+  // its length is checked (a sparse array of 2^32 − 1 entries is one allocation too many).
+  const { sizes, keepProb, activation, seed } =
+    typeof spec === 'object' && spec !== null ? spec : ({} as Partial<MlpSpec>);
+  if (!Array.isArray(keepProb)) {
     throw new ArgumentError('spec', 'a model spec made by mlp()', describe(spec));
   }
-  const [input, ...hidden] = spec.keepProb;
+  const sites = keepProb.length;
+  if (Array.isArray(sizes) && sizes.length >= 2 && sites !== sizes.length - 1) {
+    throw new ArgumentError(
+      'spec.keepProb',
+      `${sizes.length - 1} keep probabilities (one per dropout site)`,
+      describe(keepProb),
+    );
+  }
+  // mlp checks sizes (holes, length) and each keep probability (holes included) itself.
+  const hidden: unknown[] = [];
+  for (let i = 1; i < sites && i <= 1024; i++) hidden.push(keepProb[i]);
   return mlp({
-    // Array.from turns a hole into undefined, which mlp's check of every entry then names.
-    sizes: Array.isArray(spec.sizes) ? Array.from(spec.sizes) : spec.sizes,
-    activation: spec.activation,
-    keepProb: { input, hidden },
-    seed: spec.seed,
-  });
+    sizes,
+    activation,
+    keepProb: { input: keepProb[0], hidden: hidden as number[] },
+    seed,
+  } as MlpOptions);
 }
 
 function checkCompileOptions(options: CompileOptions): ResolvedCompileOptions {
+  checkNotRevoked('options', options);
   if (typeof options !== 'object' || options === null) {
     throw new ArgumentError('options', 'an object with batchSize', describe(options));
   }
@@ -126,6 +141,7 @@ function checkCompileOptions(options: CompileOptions): ResolvedCompileOptions {
 
 /** Each option has the type it is documented with: nothing is read as a default but `undefined`. */
 function checkBackendOptions(options: BackendOptions): void {
+  checkNotRevoked('options', options);
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new ArgumentError('options', 'an object of backend options, or nothing', describe(options));
   }

@@ -3,7 +3,7 @@
  * a double like 1e39 is finite but becomes Infinity in a Float32Array) and integer labels. Every check
  * throws `ArgumentError` naming the argument (and the first bad index) before any work starts.
  */
-import { ArgumentError, describe } from './errors.js';
+import { ArgumentError, checkNotRevoked, describe } from './errors.js';
 import type { Optimizer } from './nn/optim.js';
 
 /** Whether two shapes are the same list of dimensions. */
@@ -35,6 +35,7 @@ function checkedF32(
   length: number,
   copy: boolean,
 ): Float32Array | undefined {
+  checkNotRevoked(argument, data);
   if (!data || typeof data !== 'object' || typeof data.length !== 'number' || data.length !== length) {
     throw new ArgumentError(argument, `${length} numbers`, describe(data));
   }
@@ -70,6 +71,7 @@ export function checkInputs(
   width: number,
   exact: boolean,
 ): Float32Array {
+  checkNotRevoked(argument, x);
   if (exact && x?.length !== rows * width) {
     throw new ArgumentError(argument, `${rows * width} values (${rows} rows × ${width} inputs)`, describe(x));
   }
@@ -83,6 +85,7 @@ export function checkLabels(
   rows: number,
   classes: number,
 ): Uint32Array {
+  checkNotRevoked(argument, y);
   if (y?.length !== rows) throw new ArgumentError(argument, `${rows} labels`, describe(y));
   const labels = new Uint32Array(rows);
   for (let i = 0; i < rows; i++) {
@@ -101,6 +104,7 @@ export function checkTensor(
   given: { shape?: readonly number[]; data?: ArrayLike<number> } | undefined,
   shape: readonly number[],
 ): Float32Array {
+  checkNotRevoked(argument, given);
   if (typeof given !== 'object' || given === null) {
     throw new ArgumentError(
       argument,
@@ -126,6 +130,7 @@ export function checkTensor(
 
 /** `rows`: a non-empty multiple of `batchSize` integer row indices in [0, n), as a Uint32Array. */
 export function checkRows(rows: ArrayLike<number>, batchSize: number, n: number): Uint32Array {
+  checkNotRevoked('rows', rows);
   const steps = rows?.length / batchSize;
   if (!(Number.isInteger(steps) && steps >= 1)) {
     throw new ArgumentError(
@@ -156,6 +161,7 @@ export function checkHyperparameters(
   given: { lr?: number; momentum?: number } | undefined,
   prefix: string,
 ): { lr: number; momentum: number } {
+  checkNotRevoked(prefix === '' ? 'hyperparameters' : prefix.slice(0, -1), given);
   if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) {
     throw new ArgumentError(
       prefix === '' ? 'hyperparameters' : prefix.slice(0, -1),
@@ -167,8 +173,9 @@ export function checkHyperparameters(
   const givenLr = given?.lr;
   const givenMomentum = given?.momentum;
   const lr = givenLr === undefined ? optimizer.lr : givenLr;
-  if (!(typeof lr === 'number' && Number.isFinite(lr) && lr > 0)) {
-    throw new ArgumentError(`${prefix}lr`, 'a number > 0', describe(lr));
+  // Finite as an f32 too: the kernels read it as one (1e39 would be Infinity there).
+  if (!(typeof lr === 'number' && Number.isFinite(Math.fround(lr)) && lr > 0)) {
+    throw new ArgumentError(`${prefix}lr`, 'a number > 0 within f32 range (< 3.4e38)', describe(lr));
   }
   const own = optimizer.kind === 'sgd' ? optimizer.momentum : 0;
   const momentum = givenMomentum === undefined ? own : givenMomentum;

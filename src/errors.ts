@@ -45,6 +45,19 @@ export class KernelCompileError extends DropgpuError {
   }
 }
 
+/**
+ * Throws ArgumentError naming `argument` when `value` is a revoked Proxy, which throws a TypeError at
+ * any touch: the checks call this on a caller's objects before they read them.
+ */
+export function checkNotRevoked(argument: string, value: unknown): void {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return;
+  try {
+    Array.isArray(value); // throws only for a revoked Proxy
+  } catch {
+    throw new ArgumentError(argument, 'an object that can be read', 'a revoked Proxy');
+  }
+}
+
 /** Short description of a value for error messages. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -54,8 +67,10 @@ export function describe(value: unknown): string {
   if (typeof value === 'boolean') return String(value);
   if (typeof value === 'bigint') return `${value}n (a bigint)`;
   if (ArrayBuffer.isView(value)) {
-    const length = 'length' in value ? (value as { length: number }).length : value.byteLength;
-    return `${value.constructor.name} of length ${length}`;
+    // The type from the object's tag, not its `constructor` property, which a caller can change.
+    const type = Object.prototype.toString.call(value).slice(8, -1);
+    const length = 'length' in value ? (value as { length: unknown }).length : value.byteLength;
+    return `${type} of length ${typeof length === 'number' ? length : describe(length)}`;
   }
   if (Array.isArray(value)) return `array of length ${value.length}`;
   return typeof value;

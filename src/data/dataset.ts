@@ -3,7 +3,10 @@
  * arrays (`dataset`) or by the MNIST loaders (mnist.ts), and checked against a model's sizes.
  */
 import { checkFinite, toCheckedF32 } from '../check.js';
-import { ArgumentError, describe } from '../errors.js';
+import { ArgumentError, checkNotRevoked, describe } from '../errors.js';
+
+/** The most rows `dataset` takes: a typed array holds at most 2^31 − 1 bytes on some engines. */
+const MAX_DATASET_ROWS = 2 ** 31 - 1;
 
 /** Labelled examples: row `i` of `x` has label `y[i]`. */
 export interface Dataset {
@@ -41,6 +44,8 @@ export function dataset(
   if (!Number.isInteger(classes) || classes < 2 || classes > 256) {
     throw new ArgumentError('classes', 'an integer from 2 to 256', describe(classes));
   }
+  checkNotRevoked('x', x);
+  checkNotRevoked('y', y);
   const xLength = arrayLength(x);
   if (xLength === undefined) throw new ArgumentError('x', 'a Float32Array or array of numbers', describe(x));
   const n = arrayLength(y);
@@ -51,6 +56,9 @@ export function dataset(
       `${n} × ${features} = ${n * features} values (one row per label)`,
       describe(x),
     );
+  }
+  if (n > MAX_DATASET_ROWS) {
+    throw new ArgumentError('y', `at most ${MAX_DATASET_ROWS} labels (2^31 − 1)`, `${n} labels`);
   }
   const labels = y instanceof Uint8Array ? y : new Uint8Array(n);
   for (let i = 0; i < n; i++) {
@@ -69,6 +77,7 @@ export function dataset(
  * Reads each property once and returns what it read, so a getter cannot pass the check and then change.
  */
 export function checkDataset(argument: string, data: Dataset, sizes: readonly number[]): Dataset {
+  checkNotRevoked(argument, data);
   if (typeof data !== 'object' || data === null) {
     throw new ArgumentError(argument, 'a Dataset (see dataset())', describe(data));
   }

@@ -18,7 +18,7 @@
  * hold them). `loadSafetensors` rejects them, naming the tensor and index: `setParams` would refuse them,
  * and a model with NaN or infinite weights cannot train or predict.
  */
-import { ArgumentError, describe, ModelFileError } from '../errors.js';
+import { ArgumentError, checkNotRevoked, describe, ModelFileError } from '../errors.js';
 import type { Net } from '../net/net.js';
 import type { ParamMap, ParamTensor } from '../nn/init.js';
 import { biasName, type MlpSpec, mlp, weightName } from '../nn/mlp.js';
@@ -138,11 +138,15 @@ export function decodeSafetensors(
   bytes: ArrayBuffer | Uint8Array,
   options?: SafetensorsLimits,
 ): SafetensorsContents {
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+  checkNotRevoked('bytes', bytes);
+  checkNotRevoked('options', options);
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
     throw new ArgumentError('options', 'nothing, or { maxHeaderBytes }', describe(options));
   }
   const input = asBytes(bytes);
-  const maxHeader = options?.maxHeaderBytes ?? MAX_HEADER_BYTES;
+  // Read once; null is not "the default": leave the field out for that.
+  const givenMax = options?.maxHeaderBytes;
+  const maxHeader = givenMax === undefined ? MAX_HEADER_BYTES : givenMax;
   if (!Number.isSafeInteger(maxHeader) || maxHeader < 2) {
     throw new ArgumentError('options.maxHeaderBytes', 'an integer ≥ 2', describe(maxHeader));
   }

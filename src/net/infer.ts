@@ -3,8 +3,9 @@
  * MC-dropout (Gal & Ghahramani 2016), compiled on first use. Rows are run batchSize at a time; rows are
  * independent, so the last chunk is zero-padded.
  */
+import { checkInputs } from '../check.js';
 import type { Device } from '../device/device.js';
-import { ArgumentError, describe } from '../errors.js';
+import { ArgumentError, checkNotRevoked, describe } from '../errors.js';
 import { type CompiledGraph, compileGraph } from '../graph/executor.js';
 import { plainStep, type StepContext } from '../ir/ir.js';
 import { buildPredictGraph } from '../nn/graphs.js';
@@ -18,11 +19,27 @@ export const MAX_MC_SAMPLES = 10_000;
  * prediction). Throws ArgumentError naming `options` or `options.mcSamples`.
  */
 export function checkPredictOptions(options: unknown): number | undefined {
+  checkNotRevoked('options', options);
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null) {
     throw new ArgumentError('options', 'nothing, or { mcSamples } for MC-dropout', describe(options));
   }
   return checkMcSamples((options as { mcSamples?: unknown }).mcSamples);
+}
+
+/** `predict`'s arguments, checked and copied: x as f32 rows of `width`, and the MC sample count if any. */
+export function checkPredict(
+  width: number,
+  x: ArrayLike<number>,
+  options: unknown,
+): { inputs: Float32Array; samples: number | undefined } {
+  checkNotRevoked('x', x);
+  const length = x?.length;
+  if (length % width !== 0 || length === 0) {
+    throw new ArgumentError('x', `a non-empty multiple of ${width} values (rows × inputs)`, describe(x));
+  }
+  const samples = checkPredictOptions(options);
+  return { inputs: checkInputs('x', x, length / width, width, false), samples };
 }
 
 function checkMcSamples(samples: unknown): number {

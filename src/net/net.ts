@@ -15,7 +15,7 @@ import { initParams, type ParamMap } from '../nn/init.js';
 import type { MlpSpec } from '../nn/mlp.js';
 import { stepContext } from '../nn/optim.js';
 import { CallOrder } from './call-order.js';
-import { checkPredictOptions, Inference } from './infer.js';
+import { checkPredict, Inference } from './infer.js';
 import { ResidentDataset } from './resident.js';
 import { NetState } from './state.js';
 import {
@@ -258,19 +258,7 @@ export class Net<Buffer = unknown> {
       Float32Array | McPrediction
     >(
       () => this.#checkLive(),
-      () => {
-        const width = this.info.spec.sizes[0] as number;
-        const length = x?.length;
-        if (length % width !== 0 || length === 0) {
-          throw new ArgumentError(
-            'x',
-            `a non-empty multiple of ${width} values (rows × inputs)`,
-            describe(x),
-          );
-        }
-        const samples = checkPredictOptions(options);
-        return { inputs: checkInputs('x', x, length / width, width, false), samples };
-      },
+      () => checkPredict(this.info.spec.sizes[0] as number, x, options),
       ({ inputs, samples }) =>
         samples === undefined
           ? this.#inference.predict(inputs, this.#state.step)
@@ -373,7 +361,17 @@ export class Net<Buffer = unknown> {
     let loss: Promise<number> | undefined;
     const read = (): Promise<number> => {
       if (this.#disposed) return Promise.reject(new DisposedError('this net'));
-      return this.#calls.track(run.read(0).then((values) => values[0] as number));
+      return this.#calls.track(
+        run.read(0).then(
+          (values) => values[0] as number,
+          (error: unknown) => {
+            // A device keeps the last 1,024 losses of a program: an older one has been overwritten.
+            if (error instanceof RangeError)
+              throw new DisposedError(`the loss of step ${step} (read it sooner)`);
+            throw error;
+          },
+        ),
+      );
     };
     return {
       step,

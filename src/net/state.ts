@@ -6,7 +6,7 @@
  */
 import { checkTensor } from '../check.js';
 import type { Device } from '../device/device.js';
-import { ArgumentError, describe } from '../errors.js';
+import { ArgumentError, checkNotRevoked, describe } from '../errors.js';
 import { allocate } from '../graph/executor.js';
 import { elementCount, type Graph } from '../ir/ir.js';
 import type { ParamMap } from '../nn/init.js';
@@ -91,6 +91,7 @@ export class NetState<Buffer> {
 
   /** Checks `params` (exactly these names and shapes, finite f32 values): the f32 data to write. */
   checkParams(params: ParamMap): Map<string, Float32Array> {
+    checkNotRevoked('params', params);
     if (typeof params !== 'object' || params === null) {
       throw new ArgumentError('params', 'an object of { shape, data } by parameter name', describe(params));
     }
@@ -120,6 +121,7 @@ export class NetState<Buffer> {
 
   /** Checks all of a checkpoint (a bad one changes nothing) and returns what puts it back. */
   prepareRestore(checkpoint: NetCheckpoint): () => void {
+    checkNotRevoked('checkpoint', checkpoint);
     if (typeof checkpoint !== 'object' || checkpoint === null) {
       throw new ArgumentError('checkpoint', 'what net.checkpoint() returned', describe(checkpoint));
     }
@@ -132,6 +134,20 @@ export class NetState<Buffer> {
       throw new ArgumentError('checkpoint.optimizerState', 'an object of tensors by name', describe(state));
     }
     const params = this.checkParams(checkpoint.params);
+    // State for another optimizer (Adam's moments, velocities where there is no momentum) is refused,
+    // not dropped: the checkpoint is of another net.
+    for (const name of Object.keys(state)) {
+      if (!this.#optimizer.has(name)) {
+        const names = [...this.#optimizer.keys()];
+        throw new ArgumentError(
+          'checkpoint.optimizerState',
+          names.length === 0
+            ? 'no tensors (this net has no optimizer state)'
+            : `only the names ${names.join(', ')}`,
+          JSON.stringify(name),
+        );
+      }
+    }
     const optimizer = this.#check(this.#optimizer, state, 'checkpoint.optimizerState');
     return () => {
       this.writeParams(params);

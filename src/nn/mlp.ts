@@ -3,7 +3,7 @@
  * dropout on the input too. `mlp()` validates and normalizes a user's options into an `MlpSpec`;
  * `buildForward` turns a spec into graph nodes for a given batch size.
  */
-import { ArgumentError, describe } from '../errors.js';
+import { ArgumentError, checkNotRevoked, describe } from '../errors.js';
 import type { Activation, Graph } from '../ir/ir.js';
 import { STREAM } from '../rng/philox.js';
 
@@ -53,6 +53,7 @@ export const MAX_LAYERS = 1024;
  * (a getter cannot pass the check and then change), and `sizes` may not have holes.
  */
 export function mlp(options: MlpOptions): MlpSpec {
+  checkNotRevoked('options', options);
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new ArgumentError(
       'options',
@@ -102,6 +103,7 @@ export function mlp(options: MlpOptions): MlpSpec {
 
 /** `sizes` copied (each width read once), then checked: 2 to MAX_LAYERS + 1 integer widths, no holes. */
 function checkSizes(given: unknown): number[] {
+  checkNotRevoked('sizes', given);
   // The length read once too: a Proxy could change it between reads.
   const length = Array.isArray(given) ? given.length : 0;
   if (!Array.isArray(given) || !(length >= 2 && length <= MAX_LAYERS + 1)) {

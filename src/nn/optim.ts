@@ -2,7 +2,7 @@
  * Optimizers as plain descriptions (`sgd({...})`, `adam({...})`), and the graph nodes that apply one
  * after the backward pass: the update of every parameter, then the max-norm projection of every weight.
  */
-import { ArgumentError, describe } from '../errors.js';
+import { ArgumentError, checkNotRevoked, describe } from '../errors.js';
 import type { Graph, StepContext } from '../ir/ir.js';
 
 /** Options of `sgd()`. */
@@ -46,7 +46,8 @@ export type Optimizer =
     };
 
 function check(argument: string, value: unknown, ok: (v: number) => boolean, expected: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) {
+  // Finite as an f32 too: the kernels read every field as one (1e39 would be Infinity there).
+  if (typeof value !== 'number' || !Number.isFinite(Math.fround(value)) || !ok(value)) {
     throw new ArgumentError(argument, expected, describe(value));
   }
   return value;
@@ -58,6 +59,7 @@ const unitInterval = (v: number): boolean => v >= 0 && v < 1;
 
 /** `options` is an object (a missing or null one is refused, not read as defaults). */
 function checkObject(argument: string, options: unknown, expected: string): Record<string, unknown> {
+  checkNotRevoked(argument, options);
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new ArgumentError(argument, expected, describe(options));
   }

@@ -11,8 +11,15 @@
 
 import { checkDataset, checkDatasetValues, type Dataset } from '../data/dataset.js';
 import { MAX_STEPS_PER_RUN } from '../device/device.js';
-import { ArgumentError, DeviceLostError, DisposedError, describe, NonFiniteLossError } from '../errors.js';
-import type { Net } from '../net/net.js';
+import {
+  ArgumentError,
+  checkNotRevoked,
+  DeviceLostError,
+  DisposedError,
+  describe,
+  NonFiniteLossError,
+} from '../errors.js';
+import { Net } from '../net/net.js';
 import type { NetCheckpoint, StepHyperparameters, TrainStepResult } from '../net/types.js';
 import { evaluate } from './evaluate.js';
 import { enrol, PauseController, waitAtPause, yieldToEventLoop } from './pause.js';
@@ -128,6 +135,9 @@ const fitting = new WeakMap<Net, Promise<unknown>>();
  * of one net run one after the other, in call order (their steps and metrics would otherwise mix).
  */
 export function fit(net: Net, data: Dataset, options: FitOptions): Promise<FitHistory> {
+  if (!(net instanceof Net)) {
+    return Promise.reject(new ArgumentError('net', 'a compiled Net (from backend.compile)', describe(net)));
+  }
   const before = fitting.get(net) ?? Promise.resolve();
   const run = before.then(
     () => fitNow(net, data, options),
@@ -137,23 +147,25 @@ export function fit(net: Net, data: Dataset, options: FitOptions): Promise<FitHi
   return run;
 }
 
-async function fitNow(net: Net, data: Dataset, options: FitOptions): Promise<FitHistory> {
+async function fitNow(net: Net, data: Dataset, given: FitOptions): Promise<FitHistory> {
   if (net.disposed) throw new DisposedError('this net');
-  if (typeof options !== 'object' || options === null) {
-    throw new ArgumentError('options', 'an object with epochs', describe(options));
+  checkNotRevoked('options', given);
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+    throw new ArgumentError('options', 'an object with epochs', describe(given));
   }
+  const options = readOnce(given);
   const { batchSize, spec, optimizer } = net.info;
   checkDataset('data', data, spec.sizes);
   // Evaluated after every epoch: its labels and values are checked now, before the first step.
-  if (options.validation)
+  if (options.validation !== undefined)
     checkDatasetValues('validation', checkDataset('validation', options.validation, spec.sizes));
   const { epochs } = options;
-  if (!Number.isInteger(epochs) || epochs < 1)
+  if (!Number.isSafeInteger(epochs) || epochs < 1)
     throw new ArgumentError('epochs', 'an integer ≥ 1', describe(epochs));
   if (data.n < batchSize) {
     throw new ArgumentError('data', `at least batchSize = ${batchSize} examples`, `${data.n} examples`);
   }
-  checkSchedule(options.lrSchedule);
+  checkSchedule(options.lrSchedule, optimizer.lr);
   checkRamp(options.momentumRamp);
   if (options.momentumRamp && !(optimizer.kind === 'sgd' && optimizer.momentum > 0)) {
     throw new ArgumentError('momentumRamp', 'an optimizer made by sgd() with momentum > 0', optimizer.kind);
@@ -176,15 +188,20 @@ async function fitNow(net: Net, data: Dataset, options: FitOptions): Promise<Fit
   if (options.pause !== undefined && !(options.pause instanceof PauseController)) {
     throw new ArgumentError('pause', 'a PauseController', describe(options.pause));
   }
+  const { signal } = options;
+  if (signal !== undefined && !(typeof AbortSignal !== 'undefined' && signal instanceof AbortSignal)) {
+    throw new ArgumentError('signal', 'nothing, or an AbortSignal', describe(signal));
+  }
 
   const stepsPerEpoch = Math.floor(data.n / batchSize);
   const totalSteps = stepsPerEpoch * epochs;
-  const reportEvery = options.reportEvery ?? Math.max(1, Math.round(stepsPerEpoch / 10));
-  if (!Number.isInteger(reportEvery) || reportEvery < 1) {
+  const reportEvery =
+    options.reportEvery === undefined ? Math.max(1, Math.round(stepsPerEpoch / 10)) : options.reportEvery;
+  if (!Number.isSafeInteger(reportEvery) || reportEvery < 1) {
     throw new ArgumentError('reportEvery', 'an integer ≥ 1', describe(reportEvery));
   }
-  const checkpointEvery = options.checkpointEvery ?? stepsPerEpoch;
-  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 1) {
+  const checkpointEvery = options.checkpointEvery === undefined ? stepsPerEpoch : options.checkpointEvery;
+  if (!Number.isSafeInteger(checkpointEvery) || checkpointEvery < 1) {
     throw new ArgumentError('checkpointEvery', 'an integer ≥ 1', describe(checkpointEvery));
   }
   const { resume } = options;
@@ -345,13 +362,28 @@ async function fitNow(net: Net, data: Dataset, options: FitOptions): Promise<Fit
   return { epochs: history, stopReason: 'completed', ...bestOf(best) };
 }
 
+/**
+ * The options, each read once, and the schedule, ramp, early stopping and resume objects copied: a
+ * getter cannot pass the checks and then hand over something else in the middle of training.
+ */
+function readOnce(given: FitOptions): FitOptions {
+  const copy = (value: unknown) =>
+    typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...value } : value;
+  const { lrSchedule, momentumRamp, earlyStopping, resume, ...rest } = given;
+  const nested = { lrSchedule, momentumRamp, earlyStopping, resume };
+  return {
+    ...rest,
+    ...Object.fromEntries(Object.entries(nested).map(([k, v]) => [k, copy(v)])),
+  } as FitOptions;
+}
+
 function checkEarlyStopping(earlyStopping: FitOptions['earlyStopping']): void {
   if (earlyStopping === undefined) return;
   if (typeof earlyStopping !== 'object' || earlyStopping === null) {
     throw new ArgumentError('earlyStopping', 'an object with patience', describe(earlyStopping));
   }
   const { patience, minDelta, restoreBest } = earlyStopping;
-  if (!(Number.isInteger(patience) && patience >= 1)) {
+  if (!(Number.isSafeInteger(patience) && patience >= 1)) {
     throw new ArgumentError('earlyStopping.patience', 'an integer ≥ 1', describe(patience));
   }
   if (minDelta !== undefined && !(Number.isFinite(minDelta) && minDelta >= 0)) {

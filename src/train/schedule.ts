@@ -55,7 +55,7 @@ function isNumber(value: unknown, ok: (v: number) => boolean): boolean {
 }
 
 /** `lrSchedule` is left out or a schedule of finite numbers in range. @throws ArgumentError naming the field. */
-export function checkSchedule(schedule: LrSchedule | undefined): void {
+export function checkSchedule(schedule: LrSchedule | undefined, lr: number): void {
   if (schedule === undefined) return;
   if (typeof schedule !== 'object' || schedule === null || Array.isArray(schedule)) {
     throw new ArgumentError(
@@ -78,8 +78,10 @@ export function checkSchedule(schedule: LrSchedule | undefined): void {
         throw bad('gamma', 'a number in (0, 1]', schedule.gamma);
       return;
     case 'cosine':
-      if (schedule.min !== undefined && !isNumber(schedule.min, (v) => v >= 0))
-        throw bad('min', 'a finite number ≥ 0, or nothing', schedule.min);
+      // The schedule goes from lr down to min: a min above lr would make it climb (and past 2^53·lr
+      // its arithmetic rounds the learning rate to 0).
+      if (schedule.min !== undefined && !isNumber(schedule.min, (v) => v >= 0 && v <= lr))
+        throw bad('min', `a number from 0 to the optimizer's lr (${lr}), or nothing`, schedule.min);
       return;
     default:
       throw new ArgumentError(

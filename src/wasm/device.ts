@@ -234,9 +234,14 @@ export class WasmDevice implements Device<WasmBuffer> {
   /** Runs `task` after everything queued before it; a failure fails it and everything after. */
   #enqueue<T>(task: () => T | Promise<T>): Promise<T> {
     this.#pending++;
-    const result = this.#queue.then(() => {
+    const result = this.#queue.then(async () => {
       if (this.#failure) throw this.#failure;
-      return task();
+      try {
+        return await task();
+      } catch (error) {
+        // A run cut short by destroy() (its pool disposed under it) reports the disposal.
+        throw this.#failure ?? error;
+      }
     });
     this.#queue = result.then(
       () => {
