@@ -162,7 +162,8 @@ try {
   // 2. WebGPU: Pause stops submissions; a lost device resumes from fit's checkpoint to the same end.
   if (webGpu) {
     await page.selectOption('[name="backend"]', 'webgpu');
-    await setFields(page, { hidden: '32', trainSize: '1000', testSize: '300', epochs: '2', batchSize: '50' });
+    // Long enough that drawing and predicting a digit (about a second) ends before training does on a quiet machine.
+    await setFields(page, { hidden: '32', trainSize: '2000', testSize: '300', epochs: '6', batchSize: '50' });
     from = await now(page);
     await page.click('#start');
     await waitForProgress(page, /epoch 0\.[3-9]/);
@@ -202,7 +203,8 @@ try {
 
   // 3. The CPU reference: Pause stops the steps, Resume continues, a drawing is predicted meanwhile.
   await page.selectOption('[name="backend"]', 'cpu');
-  await setFields(page, { hidden: '32', trainSize: '1000', testSize: '300', epochs: '2', batchSize: '50' });
+  // Long enough that drawing and predicting a digit (about a second) ends before training does on a quiet machine.
+  await setFields(page, { hidden: '32', trainSize: '2000', testSize: '300', epochs: '6', batchSize: '50' });
   from = await now(page);
   await page.click('#start');
   await waitForProgress(page, /epoch 0\.[3-9]/);
