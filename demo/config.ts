@@ -2,29 +2,13 @@
  * The control panel's form, read into one checked run configuration. A bad field is reported by name
  * next to the Start button; the library checks everything again (and would say the same).
  */
-import {
-  adam,
-  type BackendKind,
-  type HiddenActivation,
-  type MlpSpec,
-  mlp,
-  type Optimizer,
-  sgd,
-} from '../src/index.js';
+import { adam, type HiddenActivation, type MlpSpec, mlp, sgd } from '../src/index.js';
 import { TEST_SIZE, TRAIN_SIZE } from './data.js';
-import type { Member } from './protocol.js';
+import type { RunSettings } from './protocol.js';
 
-export interface RunConfig {
+/** A run as the form describes it: the worker's settings, and whether it is the comparison. */
+export interface RunConfig extends Omit<RunSettings, 'evaluateTrain'> {
   readonly compare: boolean;
-  readonly backend: BackendKind;
-  readonly members: readonly Member[];
-  readonly batchSize: number;
-  readonly optimizer: Optimizer;
-  readonly maxNorm: number | undefined;
-  readonly epochs: number;
-  readonly seed: number;
-  readonly trainSize: number;
-  readonly testSize: number;
 }
 
 /** A field that does not hold what it should; `field` is the input's name. */

@@ -106,11 +106,19 @@ export class PauseController {
 export function yieldToEventLoop(): Promise<void> {
   if (typeof setImmediate === 'function') return new Promise((resolve) => setImmediate(resolve));
   return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => {
-      channel.port1.close();
-      resolve();
-    };
-    channel.port2.postMessage(null);
+    woken.push(resolve);
+    wakeChannel().port2.postMessage(null);
   });
+}
+
+/** Resolvers of pending yields (browsers: no setImmediate), one per message in flight on one channel made once. */
+const woken: (() => void)[] = [];
+let channel: MessageChannel | undefined;
+
+function wakeChannel(): MessageChannel {
+  if (!channel) {
+    channel = new MessageChannel();
+    channel.port1.onmessage = () => woken.shift()?.();
+  }
+  return channel;
 }

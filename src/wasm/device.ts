@@ -181,8 +181,8 @@ export class WasmDevice implements Device<WasmBuffer> {
         if (!snapshot || !history) throw new RangeError(`no snapshot ${index}`);
         await done;
         if (runs - run > SNAPSHOT_HISTORY) {
-          throw new RangeError(
-            `this value was overwritten: read it within ${SNAPSHOT_HISTORY} steps of the step that made it`,
+          throw new DisposedError(
+            `this value (overwritten: read it within ${SNAPSHOT_HISTORY} steps of the step that made it)`,
           );
         }
         const slot = run % SNAPSHOT_HISTORY;

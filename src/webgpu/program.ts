@@ -100,8 +100,8 @@ export function createProgram(
         if (disposed) return Promise.reject(new DisposedError(`the program "${label}" of this value`));
         if (runs - run > SNAPSHOT_HISTORY) {
           return Promise.reject(
-            new RangeError(
-              `this value was overwritten: read it within ${SNAPSHOT_HISTORY} steps of the step that made it`,
+            new DisposedError(
+              `this value (overwritten: read it within ${SNAPSHOT_HISTORY} steps of the step that made it)`,
             ),
           );
         }
