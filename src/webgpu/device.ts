@@ -9,7 +9,7 @@ import type { DType } from '../ir/ir.js';
 import type { BoundGpuKernel } from '../kernels/gpu.js';
 import { STEP_UNIFORM_BYTES } from '../kernels/gpu.js';
 import { chooseKernel, type TuningHost } from './autotune.js';
-import { PipelineCache } from './pipelines.js';
+import { type PipelineCache, pipelineCacheOf } from './pipelines.js';
 import { createProgram, type EncodedStep } from './program.js';
 import { Readback } from './readback.js';
 
@@ -66,7 +66,7 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     this.description = description;
     this.#owned = owned;
     this.#policy = policy;
-    this.#pipelines = new PipelineCache(device);
+    this.#pipelines = pipelineCacheOf(device);
     this.#readback = new Readback(
       device,
       (descriptor) => this.#buffer(descriptor),

@@ -7,6 +7,19 @@
 import { KernelCompileError } from '../errors.js';
 import { type BoundGpuKernel, sourceLine } from '../kernels/gpu.js';
 
+/** One cache per GPUDevice: every backend opened on a device shares its compiled pipelines. */
+const cachesByDevice = new WeakMap<GPUDevice, PipelineCache>();
+
+/** The pipeline cache of `gpu`, shared by every backend opened on it. */
+export function pipelineCacheOf(gpu: GPUDevice): PipelineCache {
+  let cache = cachesByDevice.get(gpu);
+  if (!cache) {
+    cache = new PipelineCache(gpu);
+    cachesByDevice.set(gpu, cache);
+  }
+  return cache;
+}
+
 export class PipelineCache {
   readonly #gpu: GPUDevice;
   readonly #modules = new Map<string, GPUShaderModule>();

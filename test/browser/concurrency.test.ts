@@ -22,10 +22,20 @@ const dataA = dataset(Float32Array.from(randomArray(16 * 8, 3)), randomLabels(16
 const dataB = dataset(Float32Array.from(randomArray(16 * 8, 5)), randomLabels(16, 6, 4), 8, 4);
 const rows = Array.from({ length: 8 }, (_, i) => (i * 5) % 16);
 
-/** A backend on a device of its own, so that nothing here can spoil the other test files. */
+/**
+ * A backend of its own on this file's device (not the other files' device, so nothing here can spoil
+ * them). Backends on one device share its compiled pipelines, so each test does not compile again.
+ */
+let fileDevice: GPUDevice | undefined;
 async function freshBackend() {
-  return (await freshDevice()).backend;
+  if (!fileDevice) {
+    const adapter = await navigator.gpu.requestAdapter();
+    fileDevice = await (adapter as GPUAdapter).requestDevice({ label: 'concurrency test device' });
+  }
+  return wrapDevice(await openWebGpu({ device: fileDevice }));
 }
+
+/** A device of its own, for a test that loses it. */
 
 async function freshDevice() {
   const adapter = await navigator.gpu.requestAdapter();

@@ -21,8 +21,9 @@ import { type GpuContext, requestTestDevice } from './gpu.js';
 import { type OpInput, type OpOutput, runOp } from './run-op.js';
 
 const gpu = await requestTestDevice();
-const SAMPLE = inject('allCandidates') ? 1 : 7;
-/** Which case this is (each `same` call), to rotate the sampled candidates. */
+/** Every candidate on every case (`npm run test:candidates`, in CI), or one per case, rotating. */
+const ALL = inject('allCandidates');
+/** Which case this is (each `same` call), to rotate the sampled candidate. */
 let caseIndex = 0;
 
 /** The candidates of `p` that are not matmul.wgsl or matmul_vec4.wgsl (those: test/conformance). */
@@ -56,7 +57,7 @@ describe.skipIf(typeof gpu === 'string')('matmul candidates: the default kernelâ
     expect(all.some((v) => v.startsWith('matmul_tiled'))).toBe(true);
     expect(all.some((v) => v.startsWith('matmul_block'))).toBe(matmulVec4Fits(p));
     const offset = caseIndex++;
-    const variants = all.filter((_, v) => (v + offset) % SAMPLE === 0);
+    const variants = ALL ? all : all.filter((_, v) => v === offset % all.length);
     forced = undefined;
     const reference = bits(await runOp(device, 'matmul', attrs, inputs, outputs, options));
     for (const variant of variants) {

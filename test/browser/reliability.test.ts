@@ -23,10 +23,17 @@ async function freshBackend() {
   return { device, backend: wrapDevice(await openWebGpu({ device })) };
 }
 
+/** A backend of its own on this file's device: backends on one device share compiled pipelines. */
+let fileDevice: GPUDevice | undefined;
+async function fileBackend() {
+  if (!fileDevice) ({ device: fileDevice } = await freshBackend());
+  return { device: fileDevice, backend: wrapDevice(await openWebGpu({ device: fileDevice })) };
+}
+
 describe.skipIf(typeof gpu === 'string')('reliability on WebGPU', () => {
   it('a device destroyed mid-fit gives DeviceLostError with a checkpoint; resuming ends with the same bits', async () => {
     const fitOptions = { epochs: 3, checkpointEvery: 5, reportEvery: 5 };
-    const { backend: referenceBackend } = await freshBackend();
+    const { backend: referenceBackend } = await fileBackend();
     const reference = await referenceBackend.compile(spec, options);
     await fit(reference, data, fitOptions);
 
@@ -45,7 +52,7 @@ describe.skipIf(typeof gpu === 'string')('reliability on WebGPU', () => {
       DeviceLostError,
     );
 
-    const { backend: second } = await freshBackend();
+    const { backend: second } = await fileBackend();
     const resumed = await second.compile(spec, options);
     await fit(resumed, data, { ...fitOptions, resume: checkpoint });
     expect(resumed.step).toBe(reference.step);
@@ -53,7 +60,7 @@ describe.skipIf(typeof gpu === 'string')('reliability on WebGPU', () => {
   });
 
   it('600 steps keep GPU buffers and bytes flat with finite losses; dispose returns to the baseline', async () => {
-    const { backend } = await freshBackend();
+    const { backend } = await fileBackend();
     const warm = await backend.compile(spec, options);
     await (await warm.trainStep(data.x.subarray(0, 128), data.y.subarray(0, 8))).loss;
     warm.dispose();
@@ -81,7 +88,7 @@ describe.skipIf(typeof gpu === 'string')('reliability on WebGPU', () => {
   });
 
   it('compiling and disposing 30 nets leaves nothing behind', async () => {
-    const { backend } = await freshBackend();
+    const { backend } = await fileBackend();
     // The first net fills the device's own caches (a readback staging buffer, binding placeholders).
     const first = await backend.compile(spec, options);
     await first.predict(data.x.subarray(0, 16 * 3), { mcSamples: 2 });
@@ -96,7 +103,7 @@ describe.skipIf(typeof gpu === 'string')('reliability on WebGPU', () => {
   });
 
   it('a batch past the device buffer limit is refused at compile, naming the limit, before any allocation', async () => {
-    const { backend, device } = await freshBackend();
+    const { backend, device } = await fileBackend();
     const before = backend.memory();
     const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
     const rows = Math.ceil(limit / (1024 * 4)) + 1;
@@ -109,7 +116,7 @@ describe.skipIf(typeof gpu === 'string')('reliability on WebGPU', () => {
   });
 
   it('same seed, same adapter: two nets in one page end with bit-identical parameters', async () => {
-    const { backend } = await freshBackend();
+    const { backend } = await fileBackend();
     const run = async () => {
       const net = await backend.compile(spec, options);
       await fit(net, data, { epochs: 2 });
