@@ -7,7 +7,11 @@ import { isSoftwareAdapterName, setTuningStore, type TuningStore } from './autot
 import { type KernelChoice, WebGpuDevice } from './device.js';
 
 export interface WebGpuOptions {
-  /** Use this device instead of requesting one. It is not destroyed by `dispose()`. */
+  /**
+   * Use this device instead of requesting one. It is not destroyed by `dispose()`. Backends opened
+   * on one device share its compiled pipelines: a second backend compiles a known net without
+   * compiling pipelines again.
+   */
   device?: GPUDevice;
   /** The WebGPU entry point, e.g. the `webgpu` npm package's `create([])` in Node. Default `navigator.gpu`. */
   gpu?: GPU;

@@ -1,7 +1,8 @@
 /**
- * The WebGPU device's own contracts: pipelines are keyed by what determines them (code and constants),
- * a compile error names `file.wgsl:line` of the joined source, an error the GPU reports outside any
- * call is a GpuValidationError (not a lost device), and kernel choice is an option passed in.
+ * The WebGPU device's own contracts: pipelines are keyed by what determines them (code and constants)
+ * and shared by the backends on one GPUDevice, a compile error names `file.wgsl:line` of the joined
+ * source, an error the GPU reports outside any call is a GpuValidationError (not a lost device), and
+ * kernel choice is an option passed in.
  */
 import { describe, expect, it } from 'vitest';
 import type { BoundOp, ProgramStep } from '../../src/device/device.js';
@@ -66,6 +67,40 @@ describe.skipIf(typeof gpu === 'string')('WebGPU device', () => {
       device.destroyBuffer(out);
     }
     expect(values).toEqual([1, 2]);
+  });
+
+  it('shares compiled pipelines between backends opened on one GPUDevice, and not across devices', async () => {
+    const own = [
+      await (await navigator.gpu.requestAdapter())?.requestDevice(),
+      await (await navigator.gpu.requestAdapter())?.requestDevice(),
+    ];
+    const created = own.map((device) => {
+      if (!device) throw new Error('no second device');
+      const counter = { pipelines: 0 };
+      const original = device.createComputePipelineAsync.bind(device);
+      device.createComputePipelineAsync = (descriptor) => {
+        counter.pipelines++;
+        return original(descriptor);
+      };
+      return counter;
+    });
+    const spec = mlp({ sizes: [12, 16, 3], keepProb: { hidden: 0.5 }, seed: 3 });
+    const compile = async (device: GPUDevice) => {
+      const backend = await createBackend('webgpu', { device, autotune: false });
+      const net = await backend.compile(spec, { batchSize: 4 });
+      net.dispose();
+      backend.dispose();
+    };
+    const [first, second] = own as [GPUDevice, GPUDevice];
+    const [counterFirst, counterSecond] = created as [{ pipelines: number }, { pipelines: number }];
+    await compile(first);
+    const once = counterFirst.pipelines;
+    expect(once).toBeGreaterThan(0);
+    await compile(first); // a second backend on the same device, after the first was disposed
+    expect(counterFirst.pipelines).toBe(once);
+    await compile(second); // another device compiles its own
+    expect(counterSecond.pipelines).toBe(once);
+    for (const device of own) device?.destroy();
   });
 
   it('names the file and line of a WGSL error in the joined source, and the op', async () => {
