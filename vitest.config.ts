@@ -1,5 +1,5 @@
 import { playwright } from '@vitest/browser-playwright';
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 import { CHROMIUM_ARGS, findChromium, NO_CHROMIUM_MESSAGE } from './scripts/chromium.js';
 import { wasmKernels } from './scripts/wasm-kernels.js';
 
@@ -31,6 +31,24 @@ const wantsBrowser = !process.argv.some((arg, i) => arg === '--project' && proce
 if (!chromiumPath && wantsBrowser) {
   throw new Error(`${NO_CHROMIUM_MESSAGE} To run only the CPU tests: \`npx vitest run --project node\`.`);
 }
+
+/**
+ * DROPGPU_DAWN=1: the GPU kernel files in Node through Dawn on the Vulkan driver that VK_ICD_FILENAMES
+ * names (test/dawn/setup.ts). Not part of `npm test`: it needs a Vulkan driver. `npm run test:lavapipe`
+ * (in CI) runs every matmul candidate on lavapipe; `DROPGPU_DAWN=1 npx vitest run --project dawn` runs
+ * kernels.test.ts too (about 10 minutes here).
+ */
+const dawnProject: TestProjectInlineConfiguration = {
+  extends: true,
+  test: {
+    name: 'dawn',
+    environment: 'node',
+    include: ['test/browser/matmul-candidates.test.ts', 'test/browser/kernels.test.ts'],
+    setupFiles: ['test/dawn/setup.ts'],
+    fileParallelism: false,
+    testTimeout: 120_000,
+  },
+};
 
 export default defineConfig({
   plugins: [wasmKernels()],
@@ -78,6 +96,7 @@ export default defineConfig({
           },
         },
       },
+      ...(process.env.DROPGPU_DAWN ? [dawnProject] : []),
     ],
   },
 });
