@@ -2,7 +2,8 @@
  * matmul's WebGPU kernels, behind the shared epilogue file: shaders/matmul.wgsl for every shape and its
  * vec4 variant shaders/matmul_vec4.wgsl (8×8 blocks of plain global loads, the defaults),
  * shaders/matmul_block.wgsl (smaller blocks: 4×4, 4×8, 8×4) and shaders/matmul_tiled.wgsl
- * (workgroup-memory tiles of 64×64 to 128×128), each in several workgroup shapes: the autotuner's
+ * (workgroup-memory tiles of 64×64 to 128×128) and its double-buffered twin
+ * shaders/matmul_tiled_double.wgsl, each in several workgroup shapes: the autotuner's
  * candidates. They sum every output in the same order, so they compute the same bits (tested here,
  * and checked on each device by the autotuner); each is checked against matmulReference().
  */
@@ -164,8 +165,20 @@ export const TILED_KERNELS = [
   }),
 );
 
-const ALL_KERNELS = [...VEC4_KERNELS, ...SCALAR_KERNELS, ...BLOCK_KERNELS, ...TILED_KERNELS];
-const SCALAR_FITS = [...SCALAR_KERNELS, ...TILED_KERNELS];
+/**
+ * shaders/matmul_tiled_double.wgsl: matmul_tiled.wgsl's 64×64 tile with the next K-tile staged into a
+ * second buffer during the arithmetic (one barrier per K-tile). Doubled tiles take 16 KiB at TileK 16
+ * (8 KiB at 8): only the 8×8 workgroup fits WebGPU's guaranteed 16 KiB. Any shape.
+ */
+export const DOUBLE_TILED_KERNELS = [16, 8].map((tileK) =>
+  matmulKernel('matmul_tiled_double', 'matmul_tiled_double', DEFAULT_WORKGROUP, {
+    overrides: { TileK: tileK },
+  }),
+);
+
+const GPU_TILED = [...TILED_KERNELS, ...DOUBLE_TILED_KERNELS];
+const ALL_KERNELS = [...VEC4_KERNELS, ...SCALAR_KERNELS, ...BLOCK_KERNELS, ...GPU_TILED];
+const SCALAR_FITS = [...SCALAR_KERNELS, ...GPU_TILED];
 
 /**
  * The kernels that may run `p`, the default first: the vec4 files where they fit (matmul_vec4, then

@@ -38,6 +38,7 @@ export {
 // WGSL twin: shaders/matmul_vec4.wgsl
 // WGSL twin: shaders/matmul_block.wgsl
 // WGSL twin: shaders/matmul_tiled.wgsl
+// WGSL twin: shaders/matmul_tiled_double.wgsl
 /**
  * Plain loops, accumulating in double precision, then the epilogue one element at a time. Every
  * element sums its K products in order k = 0, 1, …; the loop nest only decides which index runs

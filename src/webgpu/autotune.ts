@@ -156,7 +156,7 @@ const STAGE2_BUDGET_MS = 1500;
  * blocks, workgroup-memory tiles: docs/performance.md, FIELD-NOTES §0), where each pipeline also
  * costs a second or more to compile: not timed there. Their bits are still tested on those adapters.
  */
-const GPU_ONLY_FILES = /^matmul_(block|tiled)$/;
+const GPU_ONLY_FILES = /^matmul_(block|tiled|tiled_double)$/;
 
 /** Whether an adapter name (vendor / architecture / device / description) is a CPU emulation. */
 export function isSoftwareAdapterName(name: string): boolean {

@@ -1,6 +1,7 @@
 /**
  * The matmul candidates added for GPUs — shaders/matmul_block.wgsl (4×4, 4×8, 8×4 blocks) and
- * shaders/matmul_tiled.wgsl (workgroup-memory tiles) in every workgroup shape and tile depth — give
+ * shaders/matmul_tiled.wgsl (workgroup-memory tiles) and its double-buffered twin
+ * shaders/matmul_tiled_double.wgsl, in every workgroup shape and tile depth — give
  * the default kernel's bits, on every layout, on odd shapes (edges past the block, the tile and the
  * workgroup; K % 4 != 0 where a layout allows it), with the plain product and with fused epilogues
  * (bias + ReLU + dropout forward; the SGD update in place + column sums of the weight gradient).
@@ -26,7 +27,10 @@ const ALL = inject('allCandidates');
 /** Which case this is (each `same` call), to rotate the sampled candidate. */
 let caseIndex = 0;
 
-/** The candidates of `p` that are not matmul.wgsl or matmul_vec4.wgsl (those: test/conformance). */
+/**
+ * The candidates of `p` that are not matmul.wgsl or matmul_vec4.wgsl (those: test/conformance);
+ * `matmul_tiled` also matches matmul_tiled_double.
+ */
 function newCandidates(p: MatmulParams): string[] {
   const all = OPS.matmul.kernel.tuning?.candidates(p) ?? [];
   return all
