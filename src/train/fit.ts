@@ -10,7 +10,6 @@
  */
 
 import type { Dataset } from '../data/dataset.js';
-import { MAX_STEPS_PER_RUN } from '../device/device.js';
 import { ArgumentError, DeviceLostError, DisposedError, describe, NonFiniteLossError } from '../errors.js';
 import { Net } from '../net/net.js';
 import type { StepHyperparameters, TrainStepResult } from '../net/types.js';
@@ -65,6 +64,12 @@ export interface FitHistory {
   /** With early stopping: the epoch whose parameters the net holds at the end (if restoreBest). */
   readonly bestEpoch?: number;
 }
+
+/**
+ * Most steps of one `fit` run (one GPU submission): pause and abort take effect between runs, so this
+ * bounds how long either waits (trainRows itself takes up to MAX_STEPS_PER_RUN = 1,024 per submission).
+ */
+export const FIT_STEPS_PER_RUN = 32;
 
 /** The fit running on each net: a second fit on the same net waits for it (see `fit`). */
 const fitting = new WeakMap<Net, Promise<unknown>>();
@@ -159,7 +164,7 @@ async function fitNow(net: Net, data: Dataset, given: FitOptions): Promise<FitHi
       let epochSteps = 0;
       const firstStep = epoch === resume?.epoch ? resume.stepInEpoch : 0;
       // Steps go to the net in runs that end at the next report, checkpoint or epoch end (at most
-      // MAX_STEPS_PER_RUN each, one GPU submission): the data stays on the device, and a run uploads
+      // FIT_STEPS_PER_RUN each, one GPU submission): the data stays on the device, and a run uploads
       // only its row indices.
       for (let s = firstStep; s < stepsPerEpoch; ) {
         await yieldToEventLoop();
@@ -167,7 +172,7 @@ async function fitNow(net: Net, data: Dataset, given: FitOptions): Promise<FitHi
         if (options.signal?.aborted) return { epochs: history, stopReason: 'aborted', ...bestOf(best) };
         const nextReport = (Math.floor(s / reportEvery) + 1) * reportEvery;
         const nextCheckpoint = (Math.floor(s / checkpointEvery) + 1) * checkpointEvery;
-        const end = Math.min(stepsPerEpoch, nextReport, nextCheckpoint, s + MAX_STEPS_PER_RUN);
+        const end = Math.min(stepsPerEpoch, nextReport, nextCheckpoint, s + FIT_STEPS_PER_RUN);
         const rows = order
           ? order.subarray(s * batchSize, end * batchSize)
           : Uint32Array.from({ length: (end - s) * batchSize }, (_, i) => s * batchSize + i);
