@@ -67,7 +67,7 @@ function expectSameBits(got: ParamMap, want: ParamMap): void {
 }
 
 describe('trainRows', () => {
-  const steps = 37; // more than one run of 32
+  const steps = 37; // more than one fit run of 32
   const rows = Uint32Array.from({ length: steps * 8 }, (_, i) => (i * 11 + 3) % 40);
   const lrs = Array.from({ length: steps }, (_, s) => 0.05 / (1 + s / 10));
   const hyper = lrs.map((lr) => ({ lr }));

@@ -50,8 +50,15 @@ export interface RunResult {
   read(index: number): Promise<Float32Array | Float64Array>;
 }
 
-/** Most steps `Program.runMany` puts in one submission. */
-export const MAX_STEPS_PER_RUN = 32;
+/**
+ * Most steps `Program.runMany` puts in one submission. What bounds it: the staging buffers a program
+ * makes at compile for every step's `step` uniform (32 bytes) and streamed row indices (4·B bytes), so
+ * 32 KiB + 4 KiB·B (512 KiB at B = 128); and the loss ring of the last 1,024 runs (SNAPSHOT_HISTORY),
+ * which this equals so that every loss of one submission is still readable when it returns. Nothing
+ * else depends on it: `fit` keeps its runs shorter (FIT_STEPS_PER_RUN) so that pause and abort stay
+ * responsive.
+ */
+export const MAX_STEPS_PER_RUN = 1024;
 
 export interface Program {
   run(ctx: StepContext): RunResult;

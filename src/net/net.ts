@@ -163,8 +163,8 @@ export class Net<Buffer = unknown> {
    * batchSize row indices (step s trains on rows[s·B … (s+1)·B)); `hyperparameters` is one entry per
    * step, or one for all. The first call with a dataset uploads it (a later call with another one
    * replaces it; `dispose` frees it), as bytes when it has `bytes` (MNIST: a quarter of x's size);
-   * after that a step uploads only its B row indices, and up to MAX_STEPS_PER_RUN (32) steps go to the
-   * GPU in one submission. The results are those of `trainStep` on the same batches, bit for bit.
+   * after that a step uploads only its B row indices, and up to MAX_STEPS_PER_RUN (1,024) steps go to
+   * the GPU in one submission, every one of whose losses stays readable. The results are those of `trainStep` on the same batches, bit for bit.
    * When the dataset does not fit the device's buffer limits (or in validate mode), the batches are
    * gathered on the CPU and trained one `trainStep` at a time, with the same results.
    * A Dataset object is checked (labels, finite values) and uploaded once: do not change its arrays

@@ -1,6 +1,8 @@
 /**
  * Reading GPU buffers back: a copy into a mappable staging buffer (kept in a pool by size, so steady
- * reads allocate nothing), then a map. A map aborted by the device going away is reported as that.
+ * reads allocate nothing), then a map. A map aborted by the device going away is reported as that,
+ * and so is a map that completes once the device is lost: values from a lost device are never returned
+ * (a checkpoint read as the device dies would otherwise look like a good one).
  */
 import { DeviceLostError } from '../errors.js';
 
@@ -9,12 +11,20 @@ export class Readback {
   readonly #free: GPUBuffer[] = [];
   readonly #made: (descriptor: GPUBufferDescriptor) => GPUBuffer;
   readonly #failed: (error: Error) => void;
+  /** Set when `gpu.lost` resolves: a read that completes after it rejects. */
+  #lost: GPUDeviceLostInfo | undefined;
 
   /** `made` creates (and accounts for) a buffer; `failed` records a device loss seen by a read. */
   constructor(gpu: GPUDevice, made: (d: GPUBufferDescriptor) => GPUBuffer, failed: (error: Error) => void) {
     this.#gpu = gpu;
     this.#made = made;
     this.#failed = failed;
+    gpu.lost.then(
+      (info) => {
+        this.#lost = info;
+      },
+      () => {},
+    );
   }
 
   async read(source: GPUBuffer, offset: number, bytes: number): Promise<Float32Array> {
@@ -32,6 +42,12 @@ export class Readback {
     this.#gpu.queue.submit([encoder.finish()]);
     try {
       await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      if (this.#lost) {
+        staging.unmap();
+        const error = new DeviceLostError(`WebGPU device lost: ${this.#lost.message || this.#lost.reason}`);
+        this.#failed(error);
+        throw error;
+      }
       const values = new Float32Array(staging.getMappedRange(0, bytes).slice(0));
       staging.unmap();
       return values;

@@ -59,6 +59,18 @@ describe.skipIf(typeof gpu === 'string')('reliability on WebGPU', () => {
     expect(await resumed.getParams()).toEqual(await reference.getParams());
   });
 
+  it('a read under way when the device is lost rejects with DeviceLostError, never with its values', async () => {
+    const { device, backend } = await freshBackend();
+    const net = await backend.compile(spec, options);
+    await net.trainRows(
+      data,
+      Uint32Array.from({ length: 16 }, (_, i) => i),
+    );
+    const reads = [net.checkpoint(), net.getParams(), net.takeMetrics()];
+    device.destroy();
+    for (const read of reads) await expect(read).rejects.toBeInstanceOf(DeviceLostError);
+  });
+
   it('600 steps keep GPU buffers and bytes flat with finite losses; dispose returns to the baseline', async () => {
     const { backend } = await fileBackend();
     const warm = await backend.compile(spec, options);
