@@ -15,6 +15,11 @@
 //   g + μ·out2[i] : out2[i];  out[i] −= lr · d        (skipped entirely once metrics[3] > 0)
 // ColSum: colsum[m] = Σ_k opA[m, k], summed in k order (what bias_grad.wgsl computes from the same
 // dY: the bias gradient, taken from the weight gradient's own pass over dY).
+// BiasUpdate (with Update and ColSum): the column sums are not stored but are the gradient of the
+// layer's bias, which gets sgd_step too, in place, with the same momentum and Nesterov and its own
+// weight decay (the bias in colsum, its velocity in aux: the slots an update leaves free, since 8
+// storage bindings is all a stage is guaranteed); skipped too once metrics[3] > 0. As sgd.wgsl's
+// separate step on the stored column sums, bit for bit.
 
 struct Params {
   M: u32,
@@ -28,6 +33,7 @@ struct Params {
   site: u32,
   stream: u32,     // counter word 3: 0 in training
   weight_decay: f32, // Update == 1
+  bias_weight_decay: f32, // BiasUpdate
 }
 
 struct Step {
@@ -44,13 +50,15 @@ override Update: u32 = 0u;
 override HasMomentum: bool = false;
 override Nesterov: bool = false;
 override ColSum: bool = false;
+override BiasUpdate: bool = false;
 
 @group(0) @binding(2) var<storage, read> bias: array<f32>;        // [N] when HasBias
-@group(0) @binding(3) var<storage, read> aux: array<f32>;         // [M, N] when ActivationGrad > 0
+// [M, N] when ActivationGrad > 0; [M] with BiasUpdate and HasMomentum: the bias's velocity, so read_write.
+@group(0) @binding(3) var<storage, read_write> aux: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;   // [M, N]: C, or the parameter (Update)
 @group(0) @binding(5) var<storage, read_write> out2: array<f32>;  // [M, N] when Dropout == 1; velocity
 @group(0) @binding(6) var<storage, read> metrics: array<f32>;     // [4] when Update: softmax_xent.wgsl's
-@group(0) @binding(7) var<storage, read_write> colsum: array<f32>; // [M] when ColSum
+@group(0) @binding(7) var<storage, read_write> colsum: array<f32>; // [M] when ColSum; the bias (BiasUpdate)
 @group(0) @binding(8) var<uniform> params: Params;
 @group(0) @binding(9) var<uniform> step: Step;
 
@@ -122,6 +130,19 @@ fn sgd_update(i: u32, grad: f32) {
   out[i] = next.param;
 }
 
+// sgd_step.wgsl's step on the bias colsum[m] with gradient `grad` (its column sum), velocity in aux.
+fn bias_update(m: u32, grad: f32) {
+  var v = 0.0;
+  if (HasMomentum) {
+    v = aux[m];
+  }
+  let next = sgd_step(colsum[m], grad, v, step.lr, step.momentum, params.bias_weight_decay, HasMomentum, Nesterov);
+  if (HasMomentum) {
+    aux[m] = next.velocity;
+  }
+  colsum[m] = next.param;
+}
+
 fn store(i: u32, n: u32, value: f32, kept: bool) {
   if (Update == 1u) {
     sgd_update(i, value);
@@ -182,15 +203,24 @@ fn store_block(m0: u32, n0: u32, acc: array<vec4f, 16>, rows: u32, cols: u32) {
   }
 }
 
-// Stores the column sums of opA's rows m0..m0+rows-1 (rows 0..3 in lo, 4..7 in hi) that exist. Only
-// the invocations of the first column block sum them (n0 == 0), so only they store.
+// Stores the column sums of opA's rows m0..m0+rows-1 (rows 0..3 in lo, 4..7 in hi) that exist, or
+// with BiasUpdate applies them to the bias. Only the invocations of the first column block sum them
+// (n0 == 0), so only they store: each bias element has one writer.
 fn store_colsum(m0: u32, n0: u32, lo: vec4f, hi: vec4f, rows: u32) {
   if (!ColSum || n0 != 0u) {
     return;
   }
+  if (BiasUpdate && metrics[3] > 0.0) {
+    return;
+  }
   for (var r = 0u; r < rows; r++) {
     if (m0 + r < params.M) {
-      colsum[m0 + r] = select(hi[r & 3u], lo[r & 3u], r < 4u);
+      let sum = select(hi[r & 3u], lo[r & 3u], r < 4u);
+      if (BiasUpdate) {
+        bias_update(m0 + r, sum);
+      } else {
+        colsum[m0 + r] = sum;
+      }
     }
   }
 }

@@ -157,6 +157,59 @@ describe('fusion', () => {
   });
 });
 
+describe('bias-update fusion (compileGraph, on devices that have it)', () => {
+  /** A device without the capability, as Wasm: its matmul kernel has no bias update. */
+  class WithoutBiasUpdates extends CpuDevice {
+    override readonly fusesBiasUpdates = false;
+  }
+  const optimizer = sgd({ lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-3 });
+
+  it.each([
+    ['CPU', new CpuDevice('f32'), 0],
+    ['a device without it (Wasm)', new WithoutBiasUpdates('f32'), 3],
+  ] as const)('%s: %i sgd nodes left', async (_name, device, sgdNodes) => {
+    const { graph } = buildTrainGraph(spec, 16, optimizer, 2, true);
+    const before = graph.nodes.length;
+    expect(graph.nodesOf('sgd')).toHaveLength(3);
+    const compiled = await compileGraph(device, 'train', graph);
+    // One node (one dispatch on WebGPU) fewer per layer; max-norm stays a node of its own.
+    expect(graph.nodesOf('sgd')).toHaveLength(sgdNodes);
+    expect(graph.nodes.length).toBe(before - 3 + sgdNodes);
+    expect(graph.nodesOf('max_norm')).toHaveLength(3);
+    const fused = graph.nodesOf('matmul').filter((n) => n.attrs.biasUpdate);
+    expect(fused).toHaveLength(3 - sgdNodes);
+    for (const node of fused) {
+      // [W, vW, b, vb]: the bias and its velocity in place, the bias's own weight decay (0).
+      expect(node.outputs.map((id) => graph.get(id).name.replace(/\d/, 'k'))).toEqual([
+        'layers.k.weight',
+        'layers.k.weight:velocity',
+        'layers.k.bias',
+        'layers.k.bias:velocity',
+      ]);
+      expect(node.attrs.biasUpdate).toEqual({ weightDecay: 0 });
+    }
+    compiled.dispose();
+  });
+
+  it('leaves Adam alone (its update is a pass of its own)', async () => {
+    const { graph } = buildTrainGraph(spec, 16, adam({ lr: 0.01 }), undefined, true);
+    const before = graph.nodes.map((n) => n.name);
+    (await compileGraph(new CpuDevice('f32'), 'train', graph)).dispose();
+    expect(graph.nodes.map((n) => n.name)).toEqual(before);
+  });
+
+  it('does not fuse when a node between reads the bias', async () => {
+    const { graph } = buildTrainGraph(spec, 16, sgd({ lr: 0.1 }), undefined, true);
+    const bias = graph.find('layers.0.bias').id;
+    const matmul = graph.nodes.findIndex((n) => n.name.startsWith('grad(layers.0.weight)'));
+    const probe = graph.tensor('probe', [64], 'output');
+    graph.node('add', 'reads the bias', [bias, bias], [probe], {});
+    graph.nodes.splice(matmul + 1, 0, graph.nodes.pop() as (typeof graph.nodes)[number]);
+    (await compileGraph(new CpuDevice('f32'), 'train', graph)).dispose();
+    expect(graph.nodesOf('sgd').map((n) => n.name)).toEqual(['layers.0.bias:sgd']);
+  });
+});
+
 describe('compileGraph', () => {
   it('frees the buffers it made when the device cannot make the program', async () => {
     class Failing extends CpuDevice {

@@ -66,8 +66,9 @@ describe('validate mode', () => {
       /node "layers\.0:tanh\+dropout" \(matmul\) output 0 .*\[8,16\] at step 0: index 5/,
     ],
     [
-      'grad(layers.1.weight)+layers.1.weight:sgd+grad(layers.1.bias)',
-      /node "grad\(layers\.1\.weight\)\+layers\.1\.weight:sgd\+grad\(layers\.1\.bias\)" \(matmul\) output 0/,
+      // The weight gradient's matmul with both updates fused into it (graph/fuse.ts).
+      'grad(layers.1.weight)+layers.1.weight:sgd+grad(layers.1.bias)+layers.1.bias:sgd',
+      /node "grad\(layers\.1\.weight\)\+layers\.1\.weight:sgd\+grad\(layers\.1\.bias\)\+layers\.1\.bias:sgd" \(matmul\) output 0/,
     ],
   ])('names the first bad node: %s', async (faulty, message) => {
     const net = await wrapDevice(new FaultyDevice(faulty, 1e-3)).compile(spec, {

@@ -20,6 +20,8 @@ export class CpuDevice implements Device<NumArray> {
   readonly #live = new Set<NumArray>();
   #disposed = false;
   readonly limits: DeviceLimits = { maxBufferBytes: MAX_ARRAY_BYTES, maxBufferLimit: 'typed-array size' };
+  /** matmulReference implements the bias update, so the CPU runs the graph WebGPU runs. */
+  readonly fusesBiasUpdates: boolean = true;
 
   constructor(precision: CpuPrecision = 'f32') {
     this.#precision = precision;

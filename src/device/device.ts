@@ -86,6 +86,12 @@ export interface Device<Buffer = unknown> {
   /** A human-readable description of what executes the work (e.g. the GPU adapter). */
   readonly description: string;
   readonly limits: DeviceLimits;
+  /**
+   * Whether its matmul kernels run the weight-gradient epilogue's bias update (MatmulAttrs.biasUpdate):
+   * compileGraph then folds each layer's bias sgd into its weight-gradient matmul (graph/fuse.ts
+   * `fuseBiasUpdates`). Absent on a backend whose kernel would ignore the bias (Wasm).
+   */
+  readonly fusesBiasUpdates?: boolean;
   createBuffer(label: string, dtype: DType, length: number): Buffer;
   /** Queued in order with programs' runs: the next run sees it. */
   write(buffer: Buffer, data: Float32Array | Uint32Array, offset?: number): void;

@@ -6,6 +6,7 @@ import type { Device, Program, ProgramStep } from '../device/device.js';
 import { ArgumentError, DropgpuError } from '../errors.js';
 import { type DType, elementCount, type Graph, type Role } from '../ir/ir.js';
 import { bindOp } from '../ops/index.js';
+import { fuseBiasUpdates } from './fuse.js';
 import { type BufferPlan, planBuffers } from './plan.js';
 
 export interface CompiledGraph<Buffer> {
@@ -73,6 +74,9 @@ export async function compileGraph<Buffer>(
       throw new RangeError(`${label}: ${tensor.role} "${tensor.name}" has no shared buffer`);
     }
   }
+  // Here, not in buildTrainGraph, because only the device knows whether its kernels can (see
+  // Device.fusesBiasUpdates); the rewrite is in place, so the caller's graph is the one that runs.
+  if (device.fusesBiasUpdates) fuseBiasUpdates(graph);
   const ops = graph.nodes.map((node) => bindOp(node, graph));
   const keep = new Set([...(options.keep ?? []), ...(options.snapshots ?? [])]);
   const plan = planBuffers(graph, keep);

@@ -169,3 +169,59 @@ export function fuseUpdates(graph: Graph): void {
   });
   graph.nodes.splice(0, graph.nodes.length, ...nodes);
 }
+
+/**
+ * The bias-update pass, after `fuseUpdates`, for devices whose matmul kernels have the bias update
+ * (Device.fusesBiasUpdates; compileGraph runs it), so that a layer's bias gradient is never stored
+ * and its update costs no dispatch of its own:
+ *
+ *   matmul{update, colSum} → [W, v?, db]  and  sgd(b, db, metrics, vb?)  ⇒  matmul{update, biasUpdate} → [W, v?, b, vb?]
+ *
+ * Only where the bias's SGD shares the weight's momentum and Nesterov (one set of overrides for
+ * both), reads the same metrics, db has no other reader, and no node between the two touches the
+ * bias or its velocity (the bias now changes at the matmul's place, earlier).
+ */
+export function fuseBiasUpdates(graph: Graph): void {
+  const replaced = new Map<Node, Node | null>();
+  graph.nodes.forEach((node, at) => {
+    if (node.op !== 'matmul') return;
+    const matmul = node as Node<'matmul'>;
+    const { update, colSum, biasUpdate } = matmul.attrs;
+    if (!update || !colSum || biasUpdate) return;
+    const db = matmul.outputs[matmul.outputs.length - 1] as number;
+    const readers = graph.nodes.filter((n) => n.inputs.includes(db));
+    const sgd = readers[0];
+    if (readers.length !== 1 || sgd?.op !== 'sgd' || sgd.inputs[1] !== db) return;
+    const attrs = (sgd as Node<'sgd'>).attrs;
+    if (attrs.momentum !== update.momentum || attrs.nesterov !== update.nesterov) return;
+    const [bias, , metrics, biasVelocity] = sgd.inputs as number[];
+    const [a, b, param, ownMetrics, velocity] = matmul.inputs as number[];
+    if (metrics !== ownMetrics) return;
+    const touched = new Set([bias, biasVelocity].filter((id) => id !== undefined));
+    const between = graph.nodes.slice(at + 1, graph.nodes.indexOf(sgd));
+    if (between.some((n) => [...n.inputs, ...n.outputs].some((id) => touched.has(id)))) return;
+    const fusedAttrs: MatmulAttrs = { ...matmul.attrs, biasUpdate: { weightDecay: attrs.weightDecay } };
+    const named = {
+      a,
+      b,
+      param,
+      metrics,
+      velocity,
+      out: param,
+      second: velocity,
+      biasParam: bias,
+      biasVelocity,
+    };
+    replaced.set(sgd, null).set(matmul, {
+      op: 'matmul',
+      name: `${matmul.name}+${sgd.name}`,
+      ...matmulOperands(fusedAttrs, named),
+      attrs: fusedAttrs,
+    });
+  });
+  const nodes = graph.nodes.flatMap((node) => {
+    const replacement = replaced.get(node);
+    return replacement === undefined ? [node] : replacement === null ? [] : [replacement];
+  });
+  graph.nodes.splice(0, graph.nodes.length, ...nodes);
+}

@@ -62,6 +62,18 @@ export interface MatmulAttrs {
   readonly update?: SgdUpdate;
   /** One more output, last: [M], Σ_k opA[m, k] (the bias gradient, from the weight gradient's dY). */
   readonly colSum?: boolean;
+  /**
+   * With update and colSum: the column sums are the gradient of a bias, which gets the same SGD step
+   * in place (momentum and Nesterov as `update`'s, its own weight decay) instead of being stored.
+   * Inputs after the update's: the bias, its velocity (with momentum); outputs after the update's:
+   * the bias, its velocity.
+   */
+  readonly biasUpdate?: BiasUpdate;
+}
+
+/** The bias's own SGD hyperparameter in a matmul that also updates its layer's bias. */
+export interface BiasUpdate {
+  readonly weightDecay: number;
 }
 
 /** SGD's static hyperparameters (lr and momentum come per step): the `sgd` op's attributes. */

@@ -21,7 +21,9 @@ import { type MatmulParams, matmulSlots } from './matmul-layout.js';
 /**
  * Storage bindings of both WGSL kernels (shaders/matmul_epilogue.wgsl), and the pointer slots of the
  * Wasm kernel's block, from matmulSlots: a, b, bias, aux, out (C or the parameter), out2 (the dropped
- * activation or the velocity), metrics, colsum.
+ * activation or the velocity), metrics, colsum. A bias update (WebGPU only: the Wasm kernel has none)
+ * reuses the two slots an update leaves free, since 8 storage bindings is all a stage is guaranteed:
+ * the bias's velocity in aux, the bias in colsum.
  */
 export function matmulBindings(p: MatmulParams): BufferRef[] {
   const { inputs, outputs } = matmulSlots(p);
@@ -31,11 +33,11 @@ export function matmulBindings(p: MatmulParams): BufferRef[] {
     ref('in', inputs.a),
     ref('in', inputs.b),
     ref('in', inputs.bias),
-    ref('in', inputs.aux),
+    outputs.biasVelocity === undefined ? ref('in', inputs.aux) : ref('out', outputs.biasVelocity),
     ref('out', outputs.out),
     ref('out', outputs.second),
     ref('in', inputs.metrics),
-    ref('out', outputs.colsum),
+    ref('out', outputs.colsum ?? outputs.biasParam),
   ];
 }
 
@@ -107,7 +109,14 @@ export function matmulKernel(
     wgsl,
     bind: matmulBindings,
     uniform: (p) =>
-      Uint32Array.of(p.M, p.N, p.K, ...dropoutWords(p.dropout), f32Bits(p.update?.weightDecay ?? 0)),
+      Uint32Array.of(
+        p.M,
+        p.N,
+        p.K,
+        ...dropoutWords(p.dropout),
+        f32Bits(p.update?.weightDecay ?? 0),
+        f32Bits(p.biasUpdate?.weightDecay ?? 0),
+      ),
     usesStep: true,
     overrides: (p) => ({
       TransA: Number(p.transA),
@@ -120,6 +129,7 @@ export function matmulKernel(
       HasMomentum: Number(p.update?.momentum ?? false),
       Nesterov: Number(p.update?.nesterov ?? false),
       ColSum: Number(p.colSum),
+      BiasUpdate: Number(p.biasUpdate !== undefined),
       WorkgroupX: workgroup.x,
       WorkgroupY: workgroup.y,
       ...blockOverrides,

@@ -3,7 +3,7 @@
  * epilogue. Shared by the reference (matmul.ts), both kernels' descriptors (matmul-gpu.ts,
  * wasm/matmul.ts) and the fusion passes (graph/fuse.ts), so the layout is defined once.
  */
-import type { Activation, DropoutAttrs, SgdUpdate } from '../ir/ir.js';
+import type { Activation, BiasUpdate, DropoutAttrs, SgdUpdate } from '../ir/ir.js';
 
 /** A matmul without epilogue: the defaults of the optional attributes. */
 export const PLAIN_EPILOGUE = {
@@ -28,6 +28,8 @@ export interface MatmulParams {
   /** The SGD step on the parameter this matmul is the gradient of (see MatmulAttrs.update). */
   update?: SgdUpdate;
   colSum: boolean;
+  /** The column sums update the layer's bias in place instead of being stored (MatmulAttrs.biasUpdate). */
+  biasUpdate?: BiasUpdate;
 }
 
 /** The epilogue attributes that decide which buffers a matmul node has (MatmulAttrs and MatmulParams). */
@@ -38,6 +40,7 @@ type EpilogueShape = {
   readonly dropoutBackward?: boolean | undefined;
   readonly update?: SgdUpdate | undefined;
   readonly colSum?: boolean | undefined;
+  readonly biasUpdate?: BiasUpdate | undefined;
 };
 
 /**
@@ -45,7 +48,8 @@ type EpilogueShape = {
  * layout, used by the reference, the kernels' bindings and the fusion passes. Inputs: a, b, then the
  * bias and the activation's output `aux` (epilogues), or the parameter, metrics and velocity (update).
  * Outputs: `out` (C, or the updated parameter), `second` (the dropped activation, or the velocity),
- * then the column sums.
+ * then the column sums. With a bias update the column sums are not stored: the bias and its velocity
+ * follow the update's inputs and outputs instead.
  */
 export interface MatmulSlots {
   readonly inputs: {
@@ -56,8 +60,16 @@ export interface MatmulSlots {
     readonly param?: number;
     readonly metrics?: number;
     readonly velocity?: number;
+    readonly biasParam?: number;
+    readonly biasVelocity?: number;
   };
-  readonly outputs: { readonly out: 0; readonly second?: number; readonly colsum?: number };
+  readonly outputs: {
+    readonly out: 0;
+    readonly second?: number;
+    readonly colsum?: number;
+    readonly biasParam?: number;
+    readonly biasVelocity?: number;
+  };
 }
 
 export function matmulSlots(p: EpilogueShape): MatmulSlots {
@@ -67,6 +79,8 @@ export function matmulSlots(p: EpilogueShape): MatmulSlots {
     inputs.param = next++;
     inputs.metrics = next++;
     if (p.update.momentum) inputs.velocity = next++;
+    if (p.biasUpdate) inputs.biasParam = next++;
+    if (p.biasUpdate && p.update.momentum) inputs.biasVelocity = next++;
   } else {
     if (p.bias) inputs.bias = next++;
     if (p.activationGrad && p.activationGrad !== 'identity') inputs.aux = next++;
@@ -74,7 +88,10 @@ export function matmulSlots(p: EpilogueShape): MatmulSlots {
   const outputs: Record<string, number> = { out: 0 };
   let out = 1;
   if ((p.dropout && !p.dropoutBackward) || p.update?.momentum) outputs.second = out++;
-  if (p.colSum) outputs.colsum = out++;
+  if (p.update && p.biasUpdate) {
+    outputs.biasParam = out++;
+    if (p.update.momentum) outputs.biasVelocity = out++;
+  } else if (p.colSum) outputs.colsum = out++;
   return { inputs, outputs } as unknown as MatmulSlots;
 }
 

@@ -23,6 +23,7 @@ import { matmulCandidates, SCALAR_KERNELS, TUNE_MIN_MACS } from './matmul-gpu.js
 import { type MatmulParams, matmulSlots, PLAIN_EPILOGUE } from './matmul-layout.js';
 import { at, type Grads, type NumArray, type OpDef, SAMPLE_DROPOUT, shapeOf } from './op.js';
 import { sgdReference } from './sgd.js';
+import { METRICS } from './softmax-xent.js';
 import { matmulWasm } from './wasm/matmul.js';
 
 export { matmulKernel, matmulVec4Fits, WORKGROUP_SHAPES, type WorkgroupShape } from './matmul-gpu.js';
@@ -103,13 +104,28 @@ export function matmulReference(
       if (dropped) dropped[i] = kept(i) ? (C[i] as number) * scale : 0;
     }
   }
-  if (p.colSum) {
-    const colsum = outputs[slots.outputs.colsum as number] as NumArray;
-    for (let m = 0; m < M; m++) {
-      let sum = 0;
-      for (let k = 0; k < K; k++) sum += opA(m, k);
-      colsum[m] = sum;
+  if (!p.colSum) return;
+  // With a bias update the column sum is the bias's gradient, stepped here as torch.optim.SGD does
+  // (the matmul_epilogue.wgsl order: g, velocity, direction), skipped once the loss was not finite.
+  const biasStep = p.update && p.biasUpdate && { ...p.update, weightDecay: p.biasUpdate.weightDecay };
+  const biasParam = input(slots.inputs.biasParam);
+  const biasVelocity = input(slots.inputs.biasVelocity);
+  if (biasStep && ((metrics as NumArray)[METRICS.nonFinite] as number) > 0) return;
+  for (let m = 0; m < M; m++) {
+    let sum = 0;
+    for (let k = 0; k < K; k++) sum += opA(m, k);
+    if (!biasStep || !biasParam) {
+      (outputs[slots.outputs.colsum as number] as NumArray)[m] = sum;
+      continue;
     }
+    const g = sum + biasStep.weightDecay * (biasParam[m] as number);
+    let direction = g;
+    if (biasStep.momentum && biasVelocity) {
+      const v = ctx.momentum * (biasVelocity[m] as number) + g;
+      biasVelocity[m] = v;
+      direction = biasStep.nesterov ? g + ctx.momentum * v : v;
+    }
+    biasParam[m] = (biasParam[m] as number) - ctx.lr * direction;
   }
 }
 
@@ -183,6 +199,21 @@ export const matmul: OpDef<'matmul', MatmulParams> = {
       update: { momentum: true, nesterov: false, weightDecay: 0.1 },
       colSum: true,
     },
+    // …and with the bias's SGD step fused too (its velocity and the bias in the aux and colsum slots).
+    {
+      M: 8,
+      N: 4,
+      K: 5,
+      transA: true,
+      transB: false,
+      bias: false,
+      activation: 'identity',
+      activationGrad: 'identity',
+      dropoutBackward: false,
+      update: { momentum: true, nesterov: true, weightDecay: 0.1 },
+      colSum: true,
+      biasUpdate: { weightDecay: 0 },
+    },
   ],
   params(node, graph) {
     const a = shapeOf(graph, node.inputs[0]);
@@ -196,6 +227,8 @@ export const matmul: OpDef<'matmul', MatmulParams> = {
     const { dropout, update } = node.attrs;
     const epilogue = node.attrs.bias || node.attrs.activation || node.attrs.activationGrad || dropout;
     if (update && epilogue) throw new RangeError(`${node.name}: an update epilogue stands alone`);
+    if (node.attrs.biasUpdate && !(update && node.attrs.colSum))
+      throw new RangeError(`${node.name}: a bias update needs the update and the column sums`);
     return {
       M,
       N,
@@ -209,6 +242,7 @@ export const matmul: OpDef<'matmul', MatmulParams> = {
       dropoutBackward: node.attrs.dropoutBackward ?? PLAIN_EPILOGUE.dropoutBackward,
       ...(update ? { update } : {}),
       colSum: node.attrs.colSum ?? PLAIN_EPILOGUE.colSum,
+      ...(node.attrs.biasUpdate ? { biasUpdate: node.attrs.biasUpdate } : {}),
     };
   },
   reference: matmulReference,

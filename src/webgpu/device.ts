@@ -34,6 +34,8 @@ export interface KernelPolicy {
 
 export class WebGpuDevice implements Device<GPUBuffer> {
   readonly kind = 'webgpu';
+  /** shaders/matmul_epilogue.wgsl's BiasUpdate: one dispatch fewer per layer and step. */
+  readonly fusesBiasUpdates = true;
   readonly description: string;
   readonly gpu: GPUDevice;
   readonly limits: DeviceLimits;

@@ -100,6 +100,36 @@ describe.skipIf(typeof gpu === 'string')('training on WebGPU', () => {
     net.dispose();
   });
 
+  // The bias update fused into the weight gradient's matmul (graph/fuse.ts `fuseBiasUpdates`) must
+  // change no bit: the same net with the separate bias sgd dispatches it replaced, step for step.
+  it.each(optimizers.filter(([, optimizer]) => optimizer.kind === 'sgd'))(
+    '%s: the fused bias update gives the bits of the separate sgd dispatches, and validates',
+    async (_name, optimizer, maxNorm) => {
+      const batchSize = 33;
+      const spec = mlp({ sizes: [20, 65, 31, 7], keepProb: { input: 0.8, hidden: 0.5 }, seed: 7 });
+      const options = { batchSize, optimizer, ...(maxNorm ? { maxNorm } : {}) };
+      const separate = await openWebGpu({ device });
+      // The capability switched off on this one device: compileGraph then leaves each bias sgd alone.
+      Object.defineProperty(separate, 'fusesBiasUpdates', { value: false });
+      const nets = [
+        await wrapDevice(await openWebGpu({ device })).compile(spec, options),
+        await wrapDevice(separate).compile(spec, options),
+        await wrapDevice(await openWebGpu({ device })).compile(spec, { ...options, validate: true }),
+      ];
+      for (let step = 0; step < 5; step++) {
+        const x = randomArray(batchSize * 20, step, -2, 2);
+        const y = randomLabels(batchSize, step + 100, 7);
+        for (const net of nets) await (await net.trainStep(x, y)).loss;
+      }
+      const [fused, unfused] = [await nets[0]?.getParams(), await nets[1]?.getParams()];
+      for (const [name, { data }] of Object.entries(unfused ?? {})) {
+        const got = [...new Uint32Array(fused?.[name]?.data.buffer ?? new ArrayBuffer(0))];
+        expect(got, name).toEqual([...new Uint32Array(data.buffer)]);
+      }
+      for (const net of nets) net.dispose();
+    },
+  );
+
   it.each<HiddenActivation>(['relu', 'tanh', 'sigmoid'])(
     'validate mode passes 3 steps of a %s net, node by node against the CPU',
     async (activation) => {

@@ -6,10 +6,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Backend, createBackend } from '../../src/backend.js';
 import { dataset } from '../../src/data/dataset.js';
+import type { Device } from '../../src/device/device.js';
+import { compileGraph } from '../../src/graph/executor.js';
 import { adam, mlp, sgd } from '../../src/index.js';
 import type { Net } from '../../src/net/net.js';
+import { buildTrainGraph } from '../../src/nn/graphs.js';
 import type { ParamMap } from '../../src/nn/init.js';
 import { fit } from '../../src/train/fit.js';
+import { openWasm } from '../../src/wasm/open.js';
 import { compareClose, randomArray, randomLabels } from '../helpers.js';
 
 const spec = mlp({
@@ -74,6 +78,17 @@ describe('training on Wasm', () => {
       rtol: 1e-5,
     });
     expect(probs).toBeNull();
+  });
+
+  it('keeps each bias sgd a node of its own: the Wasm matmul kernel has no bias update', async () => {
+    const device = await openWasm({ threads: 1 });
+    const { graph } = buildTrainGraph(spec, B, sgd({ lr: 0.1, momentum: 0.9 }), 1.5, true);
+    const compiled = await compileGraph(device, 'train', graph);
+    expect((device as Device<unknown>).fusesBiasUpdates).toBeUndefined();
+    expect(graph.nodesOf('sgd').map((n) => n.name)).toEqual([0, 1, 2].map((k) => `layers.${k}.bias:sgd`));
+    expect(graph.nodesOf('matmul').filter((n) => n.attrs.biasUpdate)).toHaveLength(0);
+    compiled.dispose();
+    device.destroy();
   });
 
   it('passes validate mode: every node of every step against the CPU reference', async () => {
