@@ -28,6 +28,10 @@ function bufferLengths(p: MatmulParams): { inputs: number[]; outputs: number[] }
 
 export interface Prepared {
   run(): void;
+  /** Where the node lies, for running it on a pool: the memory, its block and step block. */
+  readonly memory: WebAssembly.Memory;
+  readonly block: number;
+  readonly step: number;
   /** Output 0 (C, or the parameter), for checks. */
   result(): Float32Array;
   /** Input i as it lies in the kernel's memory (a copy). */
@@ -86,6 +90,9 @@ export async function prepareOurs(
   new Uint32Array(memory.buffer, step, 5).set([0, f32Bits(1e-9), f32Bits(0.9), f32Bits(1), f32Bits(1)]);
   const entries = kernel.phases.map((phase) => instance.exports[phase] as (...args: number[]) => void);
   return {
+    memory,
+    block,
+    step,
     run() {
       for (const entry of entries) for (let part = 0; part < parts; part++) entry(block, step, part, parts);
     },

@@ -16,6 +16,7 @@ import { DisposedError, KernelCompileError } from '../errors.js';
 import type { DType, StepContext } from '../ir/ir.js';
 import { f32Bits } from '../kernels/bindings.js';
 import type { WasmHeap } from './heap.js';
+import { nodeParts, nodeWork } from './parts.js';
 import type { WasmPool } from './pool.js';
 
 /** How many runs back a snapshot (the loss) can still be read. */
@@ -87,7 +88,6 @@ export class WasmDevice implements Device<WasmBuffer> {
     streamed: readonly { buffer: WasmBuffer; length: number }[] = [],
   ): Promise<Program> {
     this.#check();
-    const parts = this.#pool.threads;
     const made: number[] = [];
     const alloc = (bytes: number, what: string) => {
       const at = this.#heap.alloc(bytes, `${label}: ${what}`);
@@ -95,11 +95,21 @@ export class WasmDevice implements Device<WasmBuffer> {
       return at;
     };
     try {
+      const parts = steps.map((step) => {
+        const kernel = step.op.wasm;
+        if (!kernel) return 1;
+        const elements = [...step.inputs, ...step.outputs].reduce((sum, buffer) => sum + buffer.length, 0);
+        return nodeParts(nodeWork(kernel, elements));
+      });
       // Nodes run one after another, so one scratch region, as large as the largest need, serves all.
-      const scratchBytes = Math.max(0, ...steps.map((step) => step.op.wasm?.scratch(parts) ?? 0));
+      const scratchBytes = Math.max(
+        0,
+        ...steps.map((step, i) => step.op.wasm?.scratch(Math.abs(parts[i] as number)) ?? 0),
+      );
       const scratch = scratchBytes > 0 ? alloc(scratchBytes, 'scratch') : 0;
       const calls: number[] = [];
-      for (const step of steps) {
+      const callParts: number[] = [];
+      for (const [i, step] of steps.entries()) {
         const kernel = step.op.wasm;
         if (!kernel)
           throw new KernelCompileError(step.op.name, [`${step.node.name}: the op has no Wasm kernel`]);
@@ -120,12 +130,20 @@ export class WasmDevice implements Device<WasmBuffer> {
             ]);
           }
           calls.push(index, block);
+          callParts.push(parts[i] as number);
         }
       }
       const stepBlock = alloc(STEP_WORDS * 4, 'step');
-      return this.#program(Int32Array.from(calls), stepBlock, snapshots, streamed, () => {
-        for (const at of made) this.#heap.free(at);
-      });
+      return this.#program(
+        Int32Array.from(calls),
+        Int32Array.from(callParts),
+        stepBlock,
+        snapshots,
+        streamed,
+        () => {
+          for (const at of made) this.#heap.free(at);
+        },
+      );
     } catch (error) {
       for (const at of made) this.#heap.free(at);
       throw error;
@@ -150,6 +168,7 @@ export class WasmDevice implements Device<WasmBuffer> {
 
   #program(
     calls: Int32Array,
+    parts: Int32Array,
     stepBlock: number,
     snapshots: readonly WasmBuffer[],
     streamed: readonly { buffer: WasmBuffer; length: number }[],
@@ -165,7 +184,7 @@ export class WasmDevice implements Device<WasmBuffer> {
       words[stepWord + 2] = f32Bits(ctx.momentum);
       words[stepWord + 3] = f32Bits(ctx.biasCorrection1);
       words[stepWord + 4] = f32Bits(ctx.biasCorrection2);
-      await this.#pool.run(calls, stepBlock);
+      await this.#pool.run(calls, stepBlock, parts);
       const floats = this.#floats();
       snapshots.forEach((snapshot, i) => {
         const history = histories[i] as Float32Array;

@@ -1,6 +1,7 @@
 /**
- * The pool without workers (threads = 1): the calling thread runs every call as part 0 of 1. It is the
- * single-threaded SIMD path, for pages without shared memory and for `threads: 1`.
+ * The pool without workers (threads = 1): the calling thread runs every part of every call, in part
+ * order. It is the single-threaded SIMD path, for pages without shared memory and for `threads: 1`, and
+ * the thread pool's path for runs too small to wake its workers for.
  */
 import { ArgumentError, describe, WasmWorkerError } from '../errors.js';
 import type { WasmPool } from './pool.js';
@@ -21,7 +22,19 @@ export function checkCalls(calls: Int32Array, exports: number): ArgumentError | 
   return undefined;
 }
 
-/** threads = 1: the calling thread runs every call as part 0 of 1, synchronously. */
+/** Checks a parts list against a call list (see WasmPool.run); undefined when valid. */
+export function checkParts(parts: Int32Array | undefined, calls: Int32Array): ArgumentError | undefined {
+  if (parts === undefined) return undefined;
+  if (!(parts instanceof Int32Array) || parts.length !== calls.length / 2) {
+    return new ArgumentError('parts', `an Int32Array of ${calls.length / 2} part counts`, describe(parts));
+  }
+  for (const [i, n] of parts.entries()) {
+    if (n === 0 || !Number.isInteger(n)) return new ArgumentError(`parts[${i}]`, 'nonzero', describe(n));
+  }
+  return undefined;
+}
+
+/** threads = 1: the calling thread runs every part of every call, synchronously. */
 export class InlinePool implements WasmPool {
   readonly threads = 1;
   #error: WasmWorkerError | undefined;
@@ -43,21 +56,36 @@ export class InlinePool implements WasmPool {
     return new InlinePool(memory, names, kernels);
   }
 
-  run(calls: Int32Array, step: number): Promise<void> {
+  run(calls: Int32Array, step: number, parts?: Int32Array): Promise<void> {
     if (this.#error) return Promise.reject(this.#error);
-    const invalid = checkCalls(calls, this.kernels.length);
+    const invalid = checkCalls(calls, this.kernels.length) ?? checkParts(parts, calls);
     if (invalid) return Promise.reject(invalid);
+    const error = this.execute(calls, step, parts);
+    return error ? Promise.reject(error) : Promise.resolve();
+  }
+
+  /** Runs validated calls now; the error that fails the pool, if a kernel throws. */
+  execute(calls: Int32Array, step: number, parts?: Int32Array): WasmWorkerError | undefined {
     for (let i = 0; i < calls.length; i += 2) {
       const index = calls[i] as number;
+      const kernel = this.kernels[index] as Kernel;
+      const block = calls[i + 1] as number;
+      // Without a parts list a call is one part, as a pool of one thread splits it.
+      const n = Math.abs(parts?.[i / 2] ?? 1);
+      let part = 0;
       try {
-        (this.kernels[index] as Kernel)(calls[i + 1] as number, step, 0, 1);
+        for (; part < n; part++) kernel(block, step, part, n);
       } catch (error) {
         const name = this.names[index] as string;
-        this.#error = new WasmWorkerError(`kernel ${name} (call ${i / 2}) failed: ${text(error)}`, name);
-        return Promise.reject(this.#error);
+        const which = n > 1 ? `, part ${part} of ${n}` : '';
+        this.#error = new WasmWorkerError(
+          `kernel ${name} (call ${i / 2}${which}) failed: ${text(error)}`,
+          name,
+        );
+        return this.#error;
       }
     }
-    return Promise.resolve();
+    return undefined;
   }
 
   dispose(): void {

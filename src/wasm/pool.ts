@@ -1,9 +1,14 @@
 /**
  * The Wasm backend's thread pool: runs lists of kernel calls on worker threads that share one
- * `WebAssembly.Memory`. A call `(exportIndex, block)` runs as `threads` parts, part p calling
- * `exports[name](block, step, p, threads)` on worker p (so part numbers never depend on scheduling),
- * with a barrier before the next call. With `threads` = 1 there are no workers: calls run inline on the
- * calling thread (the single-threaded SIMD path, for when shared memory or workers are unavailable).
+ * `WebAssembly.Memory`. A call `(exportIndex, block)` runs as n parts, each calling
+ * `exports[name](block, step, p, n)` once, with a barrier before the next call. n comes with the call
+ * (the device fixes it by the node's shape), not from the thread count, and the workers claim parts
+ * from a shared counter: on shared cores a descheduled worker delays only the part it holds, where a
+ * static split waits for its whole share. As kernels write each output from one part in a fixed order,
+ * results depend neither on n nor on which worker ran which part. A call marked small runs all its parts
+ * on one worker, and a run of small calls alone runs on the calling thread without waking any. With
+ * `threads` = 1 there are no workers: calls run inline on the calling thread (the single-threaded SIMD
+ * path, for when shared memory or workers are unavailable).
  *
  * One run costs the main thread no message: it appends a record (step pointer and calls) to a ring of
  * words in a SharedArrayBuffer and bumps a counter the idle workers wait on; the workers cross their
@@ -13,7 +18,7 @@
  * The worker side and the message types are in worker-main.ts.
  */
 import { ArgumentError, describe, WasmWorkerError } from '../errors.js';
-import { checkCalls, InlinePool } from './inline-pool.js';
+import { checkCalls, checkParts, InlinePool } from './inline-pool.js';
 
 export { WasmWorkerError } from '../errors.js';
 
@@ -21,15 +26,17 @@ import { type ControlLayout, RECORD_RELOAD, RECORD_WRAP } from './worker-main.js
 import { startWorkers, type WorkerHandle } from './workers.js';
 
 export interface WasmPool {
-  /** Parts per call, one per worker (1: calls run inline on the calling thread, no workers). */
+  /** Workers (1: calls run inline on the calling thread, no workers). */
   readonly threads: number;
   readonly memory: WebAssembly.Memory;
   /**
    * Runs the calls (pairs: export index into `exportNames`, block pointer) in order with `step`; every
    * part of a call finishes before any part of the next starts. Runs execute in the order `run` is
-   * called; the blocks and step of a queued run must stay as they are until it resolves.
+   * called; the blocks and step of a queued run must stay as they are until it resolves. `parts[i]`:
+   * the parts of call i (n > 0: shared among the workers; −n: n parts on one thread, for a call too
+   * small to share); without it every call runs as `threads` parts.
    */
-  run(calls: Int32Array, step: number): Promise<void>;
+  run(calls: Int32Array, step: number, parts?: Int32Array): Promise<void>;
   /** Ends the workers; pending and later runs reject with a {@link WasmWorkerError}. */
   dispose(): void;
 }
@@ -40,7 +47,7 @@ export interface WasmPoolOptions {
   readonly memory: WebAssembly.Memory;
   /** The exports that calls name by index. */
   readonly exportNames: readonly string[];
-  /** Parts per call: 1 (inline) or the number of workers. */
+  /** Workers: 1 (calls run inline) or more. */
   readonly threads: number;
 }
 
@@ -73,13 +80,14 @@ const LAYOUT: ControlLayout = {
   message: 33,
   arrived: 48,
   generation: 64,
-  ring: 80,
+  claimed: 80,
+  ring: 96,
 };
 
 /** Atomics.load polls before Atomics.wait when workers have their own cores: ~10-40 µs (3-10 ns each). */
 const SPIN = 4096;
 
-/** Ring words at the start (2 per call + 2 per run); grows when a run does not fit. */
+/** Ring words at the start (3 per call + 2 per run); grows when a run does not fit. */
 const INITIAL_RING = 1 << 14;
 
 interface Pending {
@@ -91,6 +99,7 @@ interface Pending {
 
 interface Queued {
   readonly calls: Int32Array;
+  readonly parts: Int32Array | undefined;
   readonly step: number;
   resolve(): void;
   reject(error: Error): void;
@@ -102,7 +111,7 @@ type WaitAsync = (
   value: number,
 ) => { async: false; value: string } | { async: true; value: Promise<string> };
 
-/** threads ≥ 2: one worker per part. */
+/** threads ≥ 2: workers claiming parts. */
 class ThreadPool implements WasmPool {
   #workers: WorkerHandle[] = [];
   #control: Int32Array;
@@ -120,6 +129,8 @@ class ThreadPool implements WasmPool {
     readonly memory: WebAssembly.Memory,
     readonly threads: number,
     private readonly exports: number,
+    /** Runs of small calls only, on this thread. */
+    private readonly inline: InlinePool,
   ) {
     this.#control = new Int32Array(new SharedArrayBuffer((LAYOUT.ring + INITIAL_RING) * 4));
     if (!this.#waitAsync) this.#control[LAYOUT.message] = 1;
@@ -135,7 +146,8 @@ class ThreadPool implements WasmPool {
     if (!(memory.buffer instanceof SharedArrayBuffer)) {
       throw new ArgumentError('memory', 'a shared WebAssembly.Memory', 'an unshared one');
     }
-    const pool = new ThreadPool(memory, threads, exportNames.length);
+    const inline = await InlinePool.create(module, memory, exportNames);
+    const pool = new ThreadPool(memory, threads, exportNames.length, inline);
     // Spinning is fast while every worker has a core, and ruinous when they share: a spinning worker
     // holds the core that the one it waits for needs. Between runs the calling thread needs a core
     // too (to collect a run and submit the next), hence the stricter test there.
@@ -155,8 +167,8 @@ class ThreadPool implements WasmPool {
           pool.#collect();
         } else {
           const where = message.exportName === undefined ? `worker ${index}` : `kernel ${message.exportName}`;
-          const call =
-            message.call === undefined ? '' : ` (call ${message.call}, part ${index} of ${threads})`;
+          const part = message.part === undefined ? '' : `, part ${message.part} of ${message.parts}`;
+          const call = message.call === undefined ? '' : ` (call ${message.call}${part})`;
           pool.#fail(new WasmWorkerError(`${where}${call} failed: ${message.message}`, message.exportName));
           onStarted?.();
         }
@@ -167,7 +179,7 @@ class ThreadPool implements WasmPool {
       },
     }));
     pool.#workers = workers;
-    for (const [part, worker] of workers.entries()) {
+    for (const worker of workers) {
       worker.post({
         type: 'init',
         module,
@@ -175,8 +187,7 @@ class ThreadPool implements WasmPool {
         exportNames,
         control: pool.#control.buffer as SharedArrayBuffer,
         layout: LAYOUT,
-        part,
-        parts: threads,
+        workers: threads,
         spin,
         idleSpin,
       });
@@ -191,14 +202,21 @@ class ThreadPool implements WasmPool {
     return pool;
   }
 
-  run(calls: Int32Array, step: number): Promise<void> {
+  run(calls: Int32Array, step: number, parts?: Int32Array): Promise<void> {
     if (this.#error) return Promise.reject(this.#error);
-    const invalid = checkCalls(calls, this.exports);
+    const invalid = checkCalls(calls, this.exports) ?? checkParts(parts, calls);
     if (invalid) return Promise.reject(invalid);
+    // Small calls alone, with no run ahead of them: waking the workers would cost more than the work.
+    if (parts?.every((n) => n < 0) && this.#pending.length === 0 && this.#backlog.length === 0) {
+      const error = this.inline.execute(calls, step, parts);
+      if (!error) return Promise.resolve();
+      this.#fail(error);
+      return Promise.reject(error);
+    }
     return new Promise<void>((resolve, reject) => {
-      if (this.#backlog.length > 0 || !this.#submit(calls, step, resolve, reject)) {
-        // Copied: the caller may reuse its array once `run` returns.
-        this.#backlog.push({ calls: calls.slice(), step, resolve, reject });
+      if (this.#backlog.length > 0 || !this.#submit(calls, parts, step, resolve, reject)) {
+        // Copied: the caller may reuse its arrays once `run` returns.
+        this.#backlog.push({ calls: calls.slice(), parts: parts?.slice(), step, resolve, reject });
         this.#drain();
       }
       this.#watch();
@@ -210,10 +228,16 @@ class ThreadPool implements WasmPool {
   }
 
   /** Appends a run record to the ring if it fits now; false if it does not. */
-  #submit(calls: Int32Array, step: number, resolve: () => void, reject: (error: Error) => void): boolean {
+  #submit(
+    calls: Int32Array,
+    parts: Int32Array | undefined,
+    step: number,
+    resolve: () => void,
+    reject: (error: Error) => void,
+  ): boolean {
     const c = this.#control;
     const capacity = c.length - LAYOUT.ring;
-    const words = 2 + calls.length;
+    const words = 2 + 1.5 * calls.length;
     const oldest = this.#pending[0]?.start;
     let at = this.#writeAt;
     // Free words: all when nothing is pending; else [at, capacity) and [0, oldest) when at ≥ oldest,
@@ -237,7 +261,11 @@ class ThreadPool implements WasmPool {
     }
     c[LAYOUT.ring + at] = calls.length / 2;
     c[LAYOUT.ring + at + 1] = step;
-    c.set(calls, LAYOUT.ring + at + 2);
+    for (let i = 0, w = LAYOUT.ring + at + 2; i < calls.length; i += 2, w += 3) {
+      c[w] = calls[i] as number;
+      c[w + 1] = calls[i + 1] as number;
+      c[w + 2] = parts?.[i / 2] ?? this.threads;
+    }
     this.#writeAt = at + words;
     this.#pending.push({ start, resolve, reject });
     // The atomic add publishes the plain writes above to the workers that see the new count.
@@ -249,9 +277,9 @@ class ThreadPool implements WasmPool {
   /** Moves backlogged runs into the ring while they fit; grows the ring when the pool is idle. */
   #drain(): void {
     for (let next = this.#backlog[0]; next; next = this.#backlog[0]) {
-      if (!this.#submit(next.calls, next.step, next.resolve, next.reject)) {
+      if (!this.#submit(next.calls, next.parts, next.step, next.resolve, next.reject)) {
         if (this.#pending.length > 0) return;
-        this.#grow(2 + next.calls.length);
+        this.#grow(2 + 1.5 * next.calls.length);
         continue;
       }
       this.#backlog.shift();

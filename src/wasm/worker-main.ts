@@ -10,7 +10,8 @@
  * Protocol. The main thread posts an `init` message; the worker instantiates the module on the shared
  * memory, answers `ready` and then never returns to its event loop while the pool works: it waits on
  * the control words (Atomics.wait) for run records that the main thread appends to a ring of words in
- * the control buffer, runs every call of a record for its own part, with a barrier between calls, and
+ * the control buffer, claims parts of every call of a record from a shared counter until none is left
+ * (so a descheduled worker only delays the parts it holds), with a barrier between calls, and
  * the last worker to reach a record's final barrier counts the record done (Atomics.notify, which the
  * main thread sees through Atomics.waitAsync, or a `done` message where that is missing). A `reload`
  * record sends it back to its event loop to take a larger control buffer from a `control` message.
@@ -28,13 +29,19 @@ export interface ControlLayout {
   readonly arrived: number;
   /** Barrier generation: bumped when the last worker arrives (or on abort), releasing the others. */
   readonly generation: number;
+  /** Parts of the current call claimed so far (Atomics.add); the barrier's last arriver resets it. */
+  readonly claimed: number;
   /** Nonzero: also post a `done` message per completed record (no Atomics.waitAsync on the main thread). */
   readonly message: number;
   /** Index of the ring's first word; the ring runs to the end of the buffer. */
   readonly ring: number;
 }
 
-/** Record header words in the ring: `[count, step, (exportIndex, block) × count]` or a marker. */
+/**
+ * Record header words in the ring: `[count, step, (exportIndex, block, parts) × count]` or a marker.
+ * `parts` > 0: that many parts, claimed by any worker; < 0: −parts parts, all run by the first worker
+ * to claim (a call too small to be worth sharing).
+ */
 export const RECORD_WRAP = -1;
 export const RECORD_RELOAD = -2;
 
@@ -45,8 +52,8 @@ export interface InitMessage {
   readonly exportNames: readonly string[];
   readonly control: SharedArrayBuffer;
   readonly layout: ControlLayout;
-  readonly part: number;
-  readonly parts: number;
+  /** Workers that meet at each barrier. */
+  readonly workers: number;
   /** Atomics.load polls before Atomics.wait at a barrier. */
   readonly spin: number;
   /** The same between runs, waiting for the next record. */
@@ -69,6 +76,9 @@ export type FromWorker =
       /** The export that threw, with the call's index in its run; absent for a setup failure. */
       readonly exportName?: string;
       readonly call?: number;
+      /** The part that threw, of how many. */
+      readonly part?: number;
+      readonly parts?: number;
     };
 
 /**
@@ -83,8 +93,8 @@ export function workerMain(
   let names: readonly string[] = [];
   let control: Int32Array<ArrayBufferLike> = new Int32Array(0);
   let layout: ControlLayout | undefined;
-  let part = 0;
-  let parts = 1;
+  // No worker has parts of its own: they are claimed, so only the count of workers is needed.
+  let workers = 1;
   let spin = 0;
   let idleSpin = 0;
   // Position of the next record in the ring, and records taken so far: the same on every worker.
@@ -95,8 +105,11 @@ export function workerMain(
   function barrier(c: Int32Array, l: ControlLayout, last: boolean): boolean {
     // Read the generation before arriving: the last arriver bumps it only after every arrival.
     const generation = Atomics.load(c, l.generation);
-    if (Atomics.add(c, l.arrived, 1) === parts - 1) {
+    if (Atomics.add(c, l.arrived, 1) === workers - 1) {
       Atomics.store(c, l.arrived, 0);
+      // Every worker has made its last (failed) claim of this call: none reads the counter before the
+      // generation moves.
+      Atomics.store(c, l.claimed, 0);
       if (last) {
         Atomics.add(c, l.done, 1);
         Atomics.notify(c, l.done);
@@ -125,6 +138,8 @@ export function workerMain(
     let call = -1;
     let count = 0;
     let at = 0;
+    let claim = 0;
+    let of = 0;
     try {
       for (;;) {
         if (Atomics.load(c, l.submitted) === seen) {
@@ -140,10 +155,22 @@ export function workerMain(
         count = c[ring + at] as number;
         if (count === -2) return; // RECORD_RELOAD: the `control` message is already queued
         const step = c[ring + at + 1] as number;
-        position = at + 2 + 2 * count;
+        position = at + 2 + 3 * count;
         for (call = 0; call < count; call++) {
-          const word = ring + at + 2 + 2 * call;
-          (fns[c[word] as number] as (typeof fns)[number])(c[word + 1] as number, step, part, parts);
+          const word = ring + at + 2 + 3 * call;
+          const fn = fns[c[word] as number] as (typeof fns)[number];
+          const callBlock = c[word + 1] as number;
+          of = c[word + 2] as number;
+          if (of < 0) {
+            of = -of;
+            if (Atomics.add(c, l.claimed, 1) === 0) {
+              for (claim = 0; claim < of; claim++) fn(callBlock, step, claim, of);
+            }
+          } else {
+            for (claim = Atomics.add(c, l.claimed, 1); claim < of; claim = Atomics.add(c, l.claimed, 1)) {
+              fn(callBlock, step, claim, of);
+            }
+          }
           if (!barrier(c, l, call === count - 1)) return;
         }
         call = -1;
@@ -160,8 +187,10 @@ export function workerMain(
         post({
           type: 'error',
           message,
-          exportName: names[c[ring + at + 2 + 2 * call] as number] ?? '?',
+          exportName: names[c[ring + at + 2 + 3 * call] as number] ?? '?',
           call,
+          part: claim,
+          parts: of,
         });
       } else {
         post({ type: 'error', message });
@@ -191,8 +220,7 @@ export function workerMain(
     }
     control = new Int32Array(message.control);
     layout = message.layout;
-    part = message.part;
-    parts = message.parts;
+    workers = message.workers;
     spin = message.spin;
     idleSpin = message.idleSpin;
     post({ type: 'ready' });
