@@ -88,6 +88,15 @@ export class WasmDevice implements Device<WasmBuffer> {
     streamed: readonly { buffer: WasmBuffer; length: number }[] = [],
   ): Promise<Program> {
     this.#check();
+    // This device does not opt into fuseBiasUpdates (Device.fusesBiasUpdates): the Wasm matmul has no
+    // bias step and would store the column sums over the bias, so such a node is refused, not run.
+    const fused = steps.find(
+      (step) => (step.node.attrs as { biasUpdate?: unknown }).biasUpdate !== undefined,
+    );
+    if (fused)
+      throw new KernelCompileError('matmul', [
+        `${fused.node.name}: the Wasm matmul has no fused bias update`,
+      ]);
     const made: number[] = [];
     const alloc = (bytes: number, what: string) => {
       const at = this.#heap.alloc(bytes, `${label}: ${what}`);

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type Backend, createBackend } from '../../src/backend.js';
 import { dataset } from '../../src/data/dataset.js';
 import type { Device } from '../../src/device/device.js';
+import { KernelCompileError } from '../../src/errors.js';
 import { compileGraph } from '../../src/graph/executor.js';
 import { adam, mlp, sgd } from '../../src/index.js';
 import type { Net } from '../../src/net/net.js';
@@ -88,6 +89,16 @@ describe('training on Wasm', () => {
     expect(graph.nodesOf('sgd').map((n) => n.name)).toEqual([0, 1, 2].map((k) => `layers.${k}.bias:sgd`));
     expect(graph.nodesOf('matmul').filter((n) => n.attrs.biasUpdate)).toHaveLength(0);
     compiled.dispose();
+    device.destroy();
+  });
+
+  it('refuses a fused bias update at compile (a device that wrongly opted in), rather than run it wrong', async () => {
+    const device = await openWasm({ threads: 1 });
+    Object.defineProperty(device, 'fusesBiasUpdates', { value: true });
+    const { graph } = buildTrainGraph(spec, B, sgd({ lr: 0.1, momentum: 0.9 }), 1.5, true);
+    const error = await compileGraph(device, 'train', graph).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KernelCompileError);
+    expect((error as Error).message).toMatch(/no fused bias update/);
     device.destroy();
   });
 
