@@ -74,11 +74,7 @@ export function fuse(graph: Graph): void {
     replaced.set(matmul, null).set(actGrad, fused);
     if (maskNode) replaced.set(maskNode, null);
   }
-  const nodes = graph.nodes.flatMap((node) => {
-    const replacement = replaced.get(node);
-    return replacement === undefined ? [node] : replacement === null ? [] : [replacement];
-  });
-  graph.nodes.splice(0, graph.nodes.length, ...nodes);
+  replaceNodes(graph, replaced);
 }
 
 /**
@@ -163,11 +159,7 @@ export function fuseUpdates(graph: Graph): void {
     };
     replaced.set(matmul, null).set(sgd, fused);
   }
-  const nodes = graph.nodes.flatMap((node) => {
-    const replacement = replaced.get(node);
-    return replacement === undefined ? [node] : replacement === null ? [] : [replacement];
-  });
-  graph.nodes.splice(0, graph.nodes.length, ...nodes);
+  replaceNodes(graph, replaced);
 }
 
 /**
@@ -219,6 +211,11 @@ export function fuseBiasUpdates(graph: Graph): void {
       attrs: fusedAttrs,
     });
   });
+  replaceNodes(graph, replaced);
+}
+
+/** Rewrites `graph.nodes` in place: each node in `replaced` becomes its replacement, or goes (null). */
+function replaceNodes(graph: Graph, replaced: ReadonlyMap<Node, Node | null>): void {
   const nodes = graph.nodes.flatMap((node) => {
     const replacement = replaced.get(node);
     return replacement === undefined ? [node] : replacement === null ? [] : [replacement];

@@ -23,7 +23,6 @@ import { matmulCandidates, SCALAR_KERNELS, TUNE_MIN_MACS } from './matmul-gpu.js
 import { type MatmulParams, matmulSlots, PLAIN_EPILOGUE } from './matmul-layout.js';
 import { at, type Grads, type NumArray, type OpDef, SAMPLE_DROPOUT, shapeOf } from './op.js';
 import { sgdReference } from './sgd.js';
-import { METRICS } from './softmax-xent.js';
 import { matmulWasm } from './wasm/matmul.js';
 
 export { matmulKernel, matmulVec4Fits, WORKGROUP_SHAPES, type WorkgroupShape } from './matmul-gpu.js';
@@ -105,28 +104,26 @@ export function matmulReference(
     }
   }
   if (!p.colSum) return;
-  // With a bias update the column sum is the bias's gradient, stepped here as torch.optim.SGD does
-  // (the matmul_epilogue.wgsl order: g, velocity, direction), skipped once the loss was not finite.
-  const biasStep = p.update && p.biasUpdate && { ...p.update, weightDecay: p.biasUpdate.weightDecay };
-  const biasParam = input(slots.inputs.biasParam);
-  const biasVelocity = input(slots.inputs.biasVelocity);
-  if (biasStep && ((metrics as NumArray)[METRICS.nonFinite] as number) > 0) return;
+  const colSums = new Float64Array(M);
   for (let m = 0; m < M; m++) {
     let sum = 0;
     for (let k = 0; k < K; k++) sum += opA(m, k);
-    if (!biasStep || !biasParam) {
-      (outputs[slots.outputs.colsum as number] as NumArray)[m] = sum;
-      continue;
-    }
-    const g = sum + biasStep.weightDecay * (biasParam[m] as number);
-    let direction = g;
-    if (biasStep.momentum && biasVelocity) {
-      const v = ctx.momentum * (biasVelocity[m] as number) + g;
-      biasVelocity[m] = v;
-      direction = biasStep.nesterov ? g + ctx.momentum * v : v;
-    }
-    biasParam[m] = (biasParam[m] as number) - ctx.lr * direction;
+    colSums[m] = sum;
   }
+  const biasParam = input(slots.inputs.biasParam);
+  if (!p.update || !p.biasUpdate || !biasParam) {
+    (outputs[slots.outputs.colsum as number] as NumArray).set(colSums);
+    return;
+  }
+  // With a bias update the column sums are the bias's gradient, handed to the SGD reference with the
+  // bias's own weight decay (never stored, as on the GPU).
+  const biasVelocity = input(slots.inputs.biasVelocity);
+  sgdReference(
+    { length: M, ...p.update, weightDecay: p.biasUpdate.weightDecay },
+    [biasParam, colSums, metrics as NumArray, ...(biasVelocity ? [biasVelocity] : [])],
+    [],
+    ctx,
+  );
 }
 
 export const matmul: OpDef<'matmul', MatmulParams> = {
