@@ -7,7 +7,8 @@
 //   matmul_pack:    opA into row panels of 4 ([k][4] per panel, rows past M zero) in scratch memory;
 //                   the part that packs a row panel also sums its rows (colsum[m] = Σ_k opA[m,k], in k
 //                   order). In B_PACKED mode also opB into column panels of 8 ([k][8], columns past N
-//                   zero); in B_LOCAL mode each part packs a panel of opB right before its tiles.
+//                   zero; opB stored [K, N] by blocks of rows across all panels, packBRows); in
+//                   B_LOCAL mode each part packs a panel of opB right before its tiles.
 //   matmul_compute: every 4×8 tile of C: 8 f32x4 accumulators over the whole K (k order: the sum of
 //                   each element is a plain k = 0, 1, … chain, whatever the part), then the epilogue.
 // Parts split the panels (pack) and the tiles (compute) into contiguous ranges; every output element is
@@ -675,6 +676,30 @@ function packB(B: usize, dst: usize, N: i32, K: i32, transB: bool, j: i32, pair:
   }
 }
 
+// Rows k0 .. k1−1 of every full panel of opB stored [K, N] (!transB): panel by panel, each reading the
+// rows' 32 bytes at one column panel. The k-block's rows stream in order across the panels (a few
+// sequential streams the prefetcher follows), where packing one panel over the whole K (packB) reads a
+// line from each of K rows N·4 bytes apart: for N = 1024, one 4 KiB page per k, neither prefetched nor
+// in the TLB for long.
+function packBRows(B: usize, packed: usize, N: i32, K: i32, k0: i32, k1: i32): void {
+  const full = N / NR;
+  const stride = <usize>N << 2;
+  const panelBytes = <usize>K << 5;
+  for (let j = 0; j < full; j++) {
+    let src = B + ((<usize>k0 * <usize>N + <usize>(j * NR)) << 2);
+    let dst = packed + <usize>j * panelBytes + (<usize>k0 << 5);
+    for (let k = k0; k < k1; k++) {
+      v128.store(dst, v128.load(src));
+      v128.store(dst, v128.load(src, 16), 16);
+      src += stride;
+      dst += 32;
+    }
+  }
+}
+
+// Rows of opB per unit of packBRows in matmul_pack.
+const K_BLOCK: i32 = 16;
+
 // Scratch layout: packed A (⌈M/4⌉ panels of 16·K bytes); packed B (⌈N/8⌉ panels of 32·K bytes; in
 // B_DIRECT mode one, for a partial last panel; in B_LOCAL mode two per part); then one 128-byte tile
 // buffer per part; the start rounded up to 16 bytes. With SWAP, M and N (and A and B) trade places.
@@ -737,6 +762,26 @@ export function matmul_pack(block: usize, step: usize, part: i32, parts: i32): v
   let lastB = panelsB;
   if (mode == B_LOCAL) firstB = panelsB;
   if (mode == B_DIRECT) firstB = N % NR != 0 ? panelsB - 1 : panelsB;
+  if (mode == B_PACKED && !pTransB) {
+    // B stored [K, N]: blocks of K_BLOCK rows across all full panels (packBRows), a partial last
+    // panel on its own. Units: a row panel of A weighs 1; a block of B its bytes in row panels of A.
+    const kBlocks = (K + K_BLOCK - 1) / K_BLOCK;
+    const partial = N % NR != 0 ? 1 : 0;
+    const weight = max(1, (N * K_BLOCK) / (4 * K));
+    const units = <i64>(panelsA + weight * (kBlocks + partial));
+    const from = <i32>((units * part) / parts);
+    const to = <i32>((units * (part + 1)) / parts);
+    for (let u = from; u < to; u++) {
+      if (u < panelsA) {
+        packA(pA, base + <usize>u * (<usize>K << 4), M, K, pTransA, u, colsum);
+      } else if ((u - panelsA) % weight == 0) {
+        const b = (u - panelsA) / weight;
+        if (b < kBlocks) packBRows(pB, packedB, N, K, b * K_BLOCK, min(K, (b + 1) * K_BLOCK));
+        else packB(pB, packedB + <usize>(panelsB - 1) * panelBBytes, N, K, false, panelsB - 1, false);
+      }
+    }
+    return;
+  }
   const pairs = (lastB - firstB + 1) >> 1;
   // Units: a row panel weighs 1, a pair of column panels 4 (four times the bytes), split evenly.
   const units = <i64>(panelsA + 4 * pairs);

@@ -22,6 +22,11 @@ export interface WasmKernel<P> {
   params(p: P): readonly number[];
   /** Bytes of scratch memory (e.g. packed panels) for `parts` parts; absent or 0: none. */
   scratch?(p: P, parts: number): number;
+  /**
+   * The node's cost in multiply-adds, which fixes how many parts it runs as (src/wasm/parts.ts);
+   * absent: a memory-bound kernel, costed by the elements of its buffers.
+   */
+  work?(p: P): number;
 }
 
 /** A Wasm kernel with one node's parameters applied (see `WasmKernel`). */
@@ -31,6 +36,8 @@ export interface BoundWasmKernel {
   readonly params: readonly number[];
   /** Bytes of scratch memory for `parts` parts. */
   scratch(parts: number): number;
+  /** Multiply-adds, where the kernel says (`WasmKernel.work`). */
+  readonly work?: number;
 }
 
 export function bindWasmKernel<P>(kernel: WasmKernel<P>, p: P): BoundWasmKernel {
@@ -39,5 +46,6 @@ export function bindWasmKernel<P>(kernel: WasmKernel<P>, p: P): BoundWasmKernel 
     bindings: kernel.bind(p),
     params: kernel.params(p),
     scratch: (parts) => kernel.scratch?.(p, parts) ?? 0,
+    ...(kernel.work ? { work: kernel.work(p) } : {}),
   };
 }

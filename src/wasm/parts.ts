@@ -27,15 +27,11 @@ export const INLINE_WORK = 1 << 21;
 const ELEMENT_WORK = 4;
 
 /**
- * Approximate multiply-adds of a node: M·N·K for a matmul (its first three parameter words), else
- * ELEMENT_WORK per element of its buffers (`elements`: the lengths of its bound buffers, summed).
+ * Approximate multiply-adds of a node: what its kernel says (a matmul: M·N·K), else ELEMENT_WORK per
+ * element of its buffers (`elements`: the lengths of its bound buffers, summed).
  */
 export function nodeWork(kernel: BoundWasmKernel, elements: number): number {
-  if (kernel.phases[0] === 'matmul_pack') {
-    const [M = 0, N = 0, K = 0] = kernel.params;
-    return M * N * K;
-  }
-  return elements * ELEMENT_WORK;
+  return kernel.work ?? elements * ELEMENT_WORK;
 }
 
 /** The parts word of a node's calls (WasmPool.run): n parts, negated when the node is small. */

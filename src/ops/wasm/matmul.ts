@@ -73,9 +73,12 @@ export const MATMUL_B_MODE = { packed: 0, direct: 1, local: 2 } as const;
 /**
  * The default choice (bench/wasm/modes.ts measures the alternatives). Swap for a narrow C (the logits
  * layer, N = 10): it pads far less as 4-row panels of opBᵀ than as 8-column panels of opB; its stores
- * go element by element, so only where K is long enough to hide that. B panels: local (each part packs
- * a panel right before its tiles: fastest or as fast on the MLP's shapes), but packed once by the pack
- * phase when cache blocks are small (short K), as each block would pack every panel again.
+ * go element by element, so only where K is long enough to hide that. B panels: packed once by the
+ * pack phase where the product's B is stored [K, N] (it reads B's rows in order, where a part packing
+ * one panel reads a line from every row: N·4 bytes apart, for N = 1024 a 4 KiB page per k; measured in
+ * a cross-origin isolated page at 2 threads, dY·W at batch 128 and 512: +5–19% over local) or when
+ * cache blocks are small (short K: each block would pack every panel again); else local (each part
+ * packs a panel of Wᵀ right before its tiles, from 8 rows read in order).
  */
 export function matmulWasmChoice(p: MatmulParams): MatmulWasmChoice {
   const { m, n } = MATMUL_TILE;
@@ -83,7 +86,9 @@ export function matmulWasmChoice(p: MatmulParams): MatmulWasmChoice {
   const swapped = Math.ceil(p.N / m) * m * Math.ceil(p.M / n) * n;
   const swap = !p.colSum && p.K >= 64 && swapped < 0.85 * padded;
   const panelRows = matmulPanelRows(p.K, swap ? p.M : p.N);
-  const bMode = panelRows >= 8 ? MATMUL_B_MODE.local : MATMUL_B_MODE.packed;
+  // The product's B stored [K, N] (dY·W, and dW's X or dY): the pack phase reads it row by row.
+  const storedKN = swap ? p.transA : !p.transB;
+  const bMode = panelRows >= 8 && !storedKN ? MATMUL_B_MODE.local : MATMUL_B_MODE.packed;
   return { swap, bMode, panelRows };
 }
 
@@ -165,6 +170,7 @@ export function matmulWasmKernel(choose: Choice = matmulWasmChoice): WasmKernel<
       ];
     },
     scratch: (p, parts) => scratchBytes(p, parts, choose),
+    work: (p) => p.M * p.N * p.K,
   };
 }
 
