@@ -70,15 +70,19 @@ export interface MatmulWasmChoice {
  */
 export const MATMUL_B_MODE = { packed: 0, direct: 1, local: 2 } as const;
 
+/** Row panels per cache block below which a B stored [K, N] is packed by the pack phase. */
+const PACKED_BELOW = 32;
+
 /**
  * The default choice (bench/wasm/modes.ts measures the alternatives). Swap for a narrow C (the logits
  * layer, N = 10): it pads far less as 4-row panels of opBᵀ than as 8-column panels of opB; its stores
- * go element by element, so only where K is long enough to hide that. B panels: packed once by the
- * pack phase where the product's B is stored [K, N] (it reads B's rows in order, where a part packing
- * one panel reads a line from every row: N·4 bytes apart, for N = 1024 a 4 KiB page per k; measured in
- * a cross-origin isolated page at 2 threads, dY·W at batch 128 and 512: +5–19% over local) or when
- * cache blocks are small (short K: each block would pack every panel again); else local (each part
- * packs a panel of Wᵀ right before its tiles, from 8 rows read in order).
+ * go element by element, so only where K is long enough to hide that. B panels: local (each part packs
+ * a panel right before the block's tiles that use it), but packed once by the pack phase when cache
+ * blocks are small (short K: each block would pack every panel again) or when B is stored [K, N] and
+ * a block has few row panels (dY·W: 16): the pack phase reads B's rows in order, where a part packing
+ * one panel reads a line from each of K rows N·4 bytes apart (for N = 1024 a 4 KiB page per k), a cost
+ * that 16 tiles do not hide (bench/wasm/page, 2 threads: dY·W +5–19% packed; dW, 128 row panels and
+ * more per block, a few % better local; the 10-row dW 1.5× packed).
  */
 export function matmulWasmChoice(p: MatmulParams): MatmulWasmChoice {
   const { m, n } = MATMUL_TILE;
@@ -86,10 +90,12 @@ export function matmulWasmChoice(p: MatmulParams): MatmulWasmChoice {
   const swapped = Math.ceil(p.N / m) * m * Math.ceil(p.M / n) * n;
   const swap = !p.colSum && p.K >= 64 && swapped < 0.85 * padded;
   const panelRows = matmulPanelRows(p.K, swap ? p.M : p.N);
-  // The product's B stored [K, N] (dY·W, and dW's X or dY): the pack phase reads it row by row.
+  // The product's B stored [K, N] (dY·W, dW's X or dY), its panels packed by each part for fewer than
+  // PACKED_BELOW row panels: the pack phase reads it row by row instead.
   const storedKN = swap ? p.transA : !p.transB;
-  const bMode = panelRows >= 8 && !storedKN ? MATMUL_B_MODE.local : MATMUL_B_MODE.packed;
-  return { swap, bMode, panelRows };
+  const rowPanels = Math.min(panelRows, Math.ceil((swap ? p.N : p.M) / m));
+  const local = panelRows >= 8 && !(storedKN && rowPanels < PACKED_BELOW);
+  return { swap, bMode: local ? MATMUL_B_MODE.local : MATMUL_B_MODE.packed, panelRows };
 }
 
 /** Whether the default choice computes Cᵀ. */
