@@ -30,6 +30,12 @@ import {
   type TrainStepResult,
 } from './types.js';
 
+/**
+ * `takeMetrics` for `fit`'s reports (set in `Net`'s static block): it keeps the non-finite count, so
+ * that a run `fit` queued before seeing a report's non-finite loss makes no update either.
+ */
+export let takeReportMetrics: (net: Net) => Promise<TrainingMetrics>;
+
 /** A step's lr and momentum, checked. */
 type StepSettings = ReturnType<typeof checkHyperparameters>;
 /** One step's arguments, checked and copied when the call was made. */
@@ -271,10 +277,25 @@ export class Net<Buffer = unknown> {
    * in one transfer, then reset to zero. Reset also lets updates resume after a non-finite loss.
    */
   takeMetrics(): Promise<TrainingMetrics> {
-    return this.#calls.serialize(
-      () => this.#checkLive(),
-      () => this.#state.takeMetrics(this.info.batchSize),
-    );
+    return this.#takeMetrics(false);
+  }
+
+  static {
+    takeReportMetrics = (net) => net.#takeMetrics(true);
+  }
+
+  #takeMetrics(keepNonFinite: boolean): Promise<TrainingMetrics> {
+    // The call's turn ends once the read and the reset are queued, not when the values are back: the
+    // read still sees the state at its place in the call order, and the next call (fit's next run of
+    // steps) reaches the device while the values travel.
+    return this.#calls
+      .serialize(
+        () => this.#checkLive(),
+        async () => ({
+          values: this.#calls.track(this.#state.takeMetrics(this.info.batchSize, keepNonFinite)),
+        }),
+      )
+      .then(({ values }) => values);
   }
 
   /** The parameters by PyTorch name (`layers.k.weight` [out, in], `layers.k.bias` [out]), copied. */
