@@ -143,7 +143,7 @@ async function fitNow(net: Net, data: Dataset, given: FitOptions): Promise<FitHi
         for (const result of steps) {
           if (Number.isFinite(await result.loss)) continue;
           // The count was kept so that the run queued after this interval made no update; reset now,
-          // the net is left as before pipelining: its updates resume on the next step trained.
+          // as a plain takeMetrics would have, so that the net's updates resume on its next step.
           await net.takeMetrics();
           throw new NonFiniteLossError(result.step);
         }
@@ -181,9 +181,6 @@ async function fitNow(net: Net, data: Dataset, given: FitOptions): Promise<FitHi
       let epochCorrect = 0;
       let epochSteps = 0;
       const firstStep = epoch === resume?.epoch ? resume.stepInEpoch : 0;
-      // Steps go to the net in runs that end at the next report, checkpoint or epoch end (at most
-      // FIT_STEPS_PER_RUN each, one GPU submission): the data stays on the device, and a run uploads
-      // only its row indices.
       const add = (metrics: TrainingMetrics) => {
         epochLoss += metrics.loss * metrics.steps;
         epochCorrect += metrics.accuracy * metrics.examples;
@@ -198,6 +195,9 @@ async function fitNow(net: Net, data: Dataset, given: FitOptions): Promise<FitHi
         pending = undefined;
         await publish?.();
       };
+      // Steps go to the net in runs that end at the next report, checkpoint or epoch end (at most
+      // FIT_STEPS_PER_RUN each, one GPU submission): the data stays on the device, and a run uploads
+      // only its row indices.
       for (let s = firstStep; s < stepsPerEpoch; ) {
         await yieldToEventLoop();
         // onProgress covers every step trained, so a pause or abort first waits for the report in flight.
