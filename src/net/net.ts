@@ -274,7 +274,8 @@ export class Net<Buffer = unknown> {
 
   /**
    * The training metrics accumulated on the device since the last call (or since compile), read back
-   * in one transfer, then reset to zero. Reset also lets updates resume after a non-finite loss.
+   * in one transfer, then reset to zero. Reset also lets updates resume after a non-finite loss. Calls
+   * made after it do not wait for the values to come back (CallOrder.serializeRead).
    */
   takeMetrics(): Promise<TrainingMetrics> {
     return this.#takeMetrics(false);
@@ -285,17 +286,10 @@ export class Net<Buffer = unknown> {
   }
 
   #takeMetrics(keepNonFinite: boolean): Promise<TrainingMetrics> {
-    // The call's turn ends once the read and the reset are queued, not when the values are back: the
-    // read still sees the state at its place in the call order, and the next call (fit's next run of
-    // steps) reaches the device while the values travel.
-    return this.#calls
-      .serialize(
-        () => this.#checkLive(),
-        async () => ({
-          values: this.#calls.track(this.#state.takeMetrics(this.info.batchSize, keepNonFinite)),
-        }),
-      )
-      .then(({ values }) => values);
+    return this.#calls.serializeRead(
+      () => this.#checkLive(),
+      () => this.#state.takeMetrics(this.info.batchSize, keepNonFinite),
+    );
   }
 
   /** The parameters by PyTorch name (`layers.k.weight` [out, in], `layers.k.bias` [out]), copied. */
