@@ -5,6 +5,7 @@ import { spirals } from '../src/data/toy.js';
 import { CpuDevice } from '../src/device/cpu.js';
 import type { Program, ProgramStep } from '../src/device/device.js';
 import { ArgumentError, createBackend, DeviceLostError, mlp, NonFiniteLossError, sgd } from '../src/index.js';
+import type { DType } from '../src/ir/ir.js';
 import type { Net } from '../src/net/net.js';
 import type { NumArray } from '../src/ops/op.js';
 import { type FitCheckpoint, fit } from '../src/train/fit.js';
@@ -105,17 +106,24 @@ describe('fit', () => {
     expect(await run()).toEqual(await run());
   });
 
-  it('stops when aborted, after the current step', async () => {
+  it('stops when aborted, after the run in flight', async () => {
     const net = await toyNet();
     const controller = new AbortController();
+    const steps: number[] = [];
     const history = await fit(net, data, {
       epochs: 5,
       reportEvery: 3,
       signal: controller.signal,
-      onProgress: () => controller.abort(),
+      onProgress: (p) => {
+        steps.push(p.step);
+        controller.abort();
+      },
     });
     expect(history.stopReason).toBe('aborted');
-    expect(net.step).toBe(3);
+    // The report after step 3 comes once steps 3–5 are queued (the device trains while the metrics
+    // are read back): those steps were in flight, and are reported before fit stops.
+    expect(net.step).toBe(6);
+    expect(steps).toEqual([3, 6]);
   });
 
   it('stops early when validation loss stops improving, and restores the best epoch', async () => {
@@ -161,6 +169,28 @@ describe('fit', () => {
     expect(await net.getParams()).toEqual(await twin.getParams());
   });
 
+  it('a non-finite loss stops the updates of the run queued before its report was read', async () => {
+    // Row 32 overflows the first layer: step 2 (rows 32–47, unshuffled) has a non-finite loss, and
+    // steps 3 on, of finite rows, would train again if the run after it were not stopped too.
+    const x = Float32Array.from(data.x);
+    x.fill(3e38, 64, 66);
+    const poisoned = dataset(x, data.y, 2, 3);
+    const net = await toyNet();
+    const error = await fit(net, poisoned, { epochs: 1, reportEvery: 1, shuffle: false }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(NonFiniteLossError);
+    expect((error as NonFiniteLossError).step).toBe(2);
+    const twin = await toyNet();
+    await twin.trainRows(
+      poisoned,
+      Array.from({ length: 32 }, (_, i) => i),
+    );
+    expect(await net.getParams()).toEqual(await twin.getParams());
+    // As before: the metrics are reset, so the net trains again.
+    expect((await net.takeMetrics()).nonFiniteSteps).toBe(0);
+  });
+
   it('rejects bad options before training', async () => {
     const net = await toyNet();
     await expect(fit(net, data, { epochs: 0 })).rejects.toBeInstanceOf(ArgumentError);
@@ -191,6 +221,88 @@ describe('fit', () => {
     await named({ onProgress: 3 }, 'onProgress');
     await named({ pause: { paused: true } }, 'pause');
     expect(net.step).toBe(0);
+  });
+});
+
+describe('fit reads a report back while the next run trains', () => {
+  /**
+   * A CPU device whose metrics reads come back three event-loop turns after they were made, as a GPU
+   * readback does: it logs each training run, and each metrics read made and come back.
+   */
+  class SlowMetricsDevice extends CpuDevice {
+    readonly log: string[] = [];
+    #metrics: NumArray | undefined;
+    #reads = 0;
+    #runs = 0;
+    constructor() {
+      super('f32');
+    }
+    override createBuffer(label: string, dtype: DType, length: number): NumArray {
+      const buffer = super.createBuffer(label, dtype, length);
+      if (label === 'metrics') this.#metrics = buffer;
+      return buffer;
+    }
+    override read(buffer: NumArray, length: number): Promise<Float32Array | Float64Array> {
+      const reading = super.read(buffer, length);
+      if (buffer !== this.#metrics) return reading;
+      const read = this.#reads++;
+      this.log.push(`read ${read}`);
+      return (async () => {
+        const values = await reading;
+        for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+        this.log.push(`back ${read}`);
+        return values;
+      })();
+    }
+    override async createProgram(
+      label: string,
+      steps: readonly ProgramStep<NumArray>[],
+      snapshots: readonly NumArray[],
+      streamed: readonly { buffer: NumArray; length: number }[] = [],
+    ): Promise<Program> {
+      const program = await super.createProgram(label, steps, snapshots, streamed);
+      if (!label.startsWith('train')) return program;
+      return {
+        run: (ctx) => program.run(ctx),
+        runMany: (ctxs, data) => {
+          this.log.push(`run ${this.#runs++}`);
+          return program.runMany(ctxs, data);
+        },
+        dispose: () => program.dispose(),
+      };
+    }
+  }
+
+  it('queues run n + 1 before report n is back, and still reports every run once, in order', async () => {
+    const device = new SlowMetricsDevice();
+    const net = await wrapDevice(device).compile(spec, { batchSize: 16, optimizer: sgd({ lr: 0.1 }) });
+    const log = device.log;
+    // 11 steps per epoch, a report every 2: runs 0–4 end at steps 2, 4, 6, 8, 10, run 5 at the epoch's end.
+    await fit(net, data, { epochs: 1, reportEvery: 2, onProgress: (p) => log.push(`${p.phase} ${p.step}`) });
+    // Read 0 is fit's reset at its start; read k (k ≥ 1) is the report of run k − 1.
+    for (let run = 1; run <= 5; run++) {
+      expect(log.indexOf(`run ${run}`), `run ${run}`).toBeLessThan(log.indexOf(`back ${run}`));
+      expect(log.indexOf(`read ${run}`), `read ${run}`).toBeLessThan(log.indexOf(`run ${run}`));
+    }
+    expect(log.filter((entry) => !/^(run|read|back) /.test(entry))).toEqual([
+      'step 2',
+      'step 4',
+      'step 6',
+      'step 8',
+      'step 10',
+      'step 11',
+      'epoch 11',
+    ]);
+    // The epoch's report waits for its metrics before validation: nothing runs after it.
+    expect(log.slice(log.indexOf('run 5'))).toEqual([
+      'run 5',
+      'back 5',
+      'step 10',
+      'read 6',
+      'back 6',
+      'step 11',
+      'epoch 11',
+    ]);
   });
 });
 
@@ -289,16 +401,30 @@ describe.each(['cpu', 'wasm'] as const)('pause, resume and the event loop on %s'
       },
     });
     await pause.held();
-    // The pause came with the report after step 4: the run in flight was the last one.
-    expect(net.step).toBe(4);
+    // The pause came with the report after step 4, made once steps 4–5 were queued: that run, in
+    // flight, was the last one.
+    expect(net.step).toBe(6);
     for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
-    expect(net.step).toBe(4);
+    expect(net.step).toBe(6);
     expect(pause.paused).toBe(true);
     pause.resume();
     const history = await training;
     expect(history.stopReason).toBe('completed');
     expect(net.step).toBe(reference.step);
     expect(await net.getParams()).toEqual(await reference.getParams());
+  });
+
+  it('a report every step (each read back while the next run trains) changes no bit', async () => {
+    const schedules = {
+      lrSchedule: { kind: 'cosine' } as const,
+      momentumRamp: { from: 0.5, to: 0.9, epochs: 2 },
+    };
+    const everyStep = await compile();
+    await fit(everyStep, data, { epochs: 3, reportEvery: 1, ...schedules });
+    const oncePerEpoch = await compile();
+    await fit(oncePerEpoch, data, { epochs: 3, reportEvery: 11, ...schedules });
+    expect(everyStep.step).toBe(33);
+    expect(await everyStep.getParams()).toEqual(await oncePerEpoch.getParams());
   });
 
   it('one controller pauses two fits; held waits for both', async () => {
@@ -344,7 +470,7 @@ describe.each(['cpu', 'wasm'] as const)('pause, resume and the event loop on %s'
     controller.abort();
     const history = await training;
     expect(history.stopReason).toBe('aborted');
-    expect(net.step).toBe(2);
+    expect(net.step).toBe(4); // the report after step 2 comes with steps 2–3 in flight
   });
 
   it('yields between runs: an abort from a timer stops a long fit well before its end', async () => {

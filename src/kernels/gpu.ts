@@ -11,11 +11,24 @@ import type { BufferRef } from './bindings.js';
 
 export { type BufferRef, f32Bits, inputsThenOutputs } from './bindings.js';
 
+/**
+ * The CPU emulations of a GPU that an adapter's name gives away (webgpu/autotune.ts `cpuAdapterOf`):
+ * SwiftShader, Mesa's llvmpipe (lavapipe) and any other software renderer.
+ */
+export type CpuAdapter = 'swiftshader' | 'llvmpipe' | 'other';
+
 export interface GpuKernel<P> {
   /** Names the shader module (its cache key) and the GPU labels; defaults to the op's name. */
   readonly name?: string;
   /** Names this kernel among its op's tuning candidates (the module plus its launch shape). */
   readonly variant?: string;
+  /**
+   * CPU adapters on which the autotuner does not time this candidate: it runs there at half the
+   * default's speed or less (small blocks, workgroup-memory tiles on SwiftShader: docs/performance.md,
+   * "On CPU adapters"), and each pipeline costs a second or so to compile, which every compile would
+   * pay. Its bits are still tested there. Absent: timed everywhere.
+   */
+  readonly slowOn?: readonly CpuAdapter[];
   readonly wgsl: WgslSource;
   bind(p: P): readonly BufferRef[];
   uniform(p: P): Uint32Array;
@@ -143,6 +156,8 @@ export interface BoundGpuKernel {
   readonly name: string;
   /** Names this kernel among its op's candidates (the module plus its launch shape). */
   readonly variant: string;
+  /** See `GpuKernel.slowOn`. */
+  readonly slowOn?: readonly CpuAdapter[];
   readonly wgsl: WgslSource;
   readonly bindings: readonly BufferRef[];
   readonly uniform: Uint32Array;
@@ -173,6 +188,7 @@ export function bindGpuKernel<P>(
   const bound = (chosen: GpuKernel<P>, q: P): BoundGpuKernel => ({
     name: chosen.name ?? op,
     variant: chosen.variant ?? chosen.name ?? op,
+    ...(chosen.slowOn ? { slowOn: chosen.slowOn } : {}),
     wgsl: chosen.wgsl,
     bindings: chosen.bind(q),
     uniform: chosen.uniform(q),

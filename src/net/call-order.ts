@@ -34,6 +34,15 @@ export class CallOrder {
   }
 
   /**
+   * Like `serialize`, for a read: `read` queues it on the device in the call's turn, and the turn ends
+   * there, not when the values are back, so the next call (e.g. fit's next run of steps) reaches the
+   * device while they travel. The read still sees the state at its place in the order.
+   */
+  serializeRead<T>(check: () => void, read: () => Promise<T>): Promise<T> {
+    return this.serialize(check, async () => ({ values: this.track(read()) })).then(({ values }) => values);
+  }
+
+  /**
    * Runs `prepare` now (it checks and copies the call's arguments, so a caller's later change to them
    * cannot reach the call), then `work` on what it returned, in the call's turn; `check` runs at both.
    */

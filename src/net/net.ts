@@ -30,6 +30,12 @@ import {
   type TrainStepResult,
 } from './types.js';
 
+/**
+ * `takeMetrics` for `fit`'s reports (set in `Net`'s static block): it keeps the non-finite count, so
+ * that a run `fit` queued before seeing a report's non-finite loss makes no update either.
+ */
+export let takeReportMetrics: (net: Net) => Promise<TrainingMetrics>;
+
 /** A step's lr and momentum, checked. */
 type StepSettings = ReturnType<typeof checkHyperparameters>;
 /** One step's arguments, checked and copied when the call was made. */
@@ -268,12 +274,21 @@ export class Net<Buffer = unknown> {
 
   /**
    * The training metrics accumulated on the device since the last call (or since compile), read back
-   * in one transfer, then reset to zero. Reset also lets updates resume after a non-finite loss.
+   * in one transfer, then reset to zero. Reset also lets updates resume after a non-finite loss. Calls
+   * made after it do not wait for the values to come back (CallOrder.serializeRead).
    */
   takeMetrics(): Promise<TrainingMetrics> {
-    return this.#calls.serialize(
+    return this.#takeMetrics(false);
+  }
+
+  static {
+    takeReportMetrics = (net) => net.#takeMetrics(true);
+  }
+
+  #takeMetrics(keepNonFinite: boolean): Promise<TrainingMetrics> {
+    return this.#calls.serializeRead(
       () => this.#checkLive(),
-      () => this.#state.takeMetrics(this.info.batchSize),
+      () => this.#state.takeMetrics(this.info.batchSize, keepNonFinite),
     );
   }
 

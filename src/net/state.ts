@@ -54,14 +54,16 @@ export class NetState<Buffer> {
 
   /**
    * The metrics accumulated since the last call, read back in one transfer, then reset to zero (see
-   * `Net.takeMetrics`).
+   * `Net.takeMetrics`). The read and the reset are queued before this returns, so a run queued after
+   * it counts towards the next call. `keepNonFinite` leaves the non-finite count (the last word) as it
+   * is: updates stay stopped after a non-finite loss, for runs queued before the caller has seen it.
    */
-  async takeMetrics(batchSize: number): Promise<TrainingMetrics> {
+  async takeMetrics(batchSize: number, keepNonFinite = false): Promise<TrainingMetrics> {
     const buffer = this.metrics;
     // The read is queued before the reset, so it sees the sums and nothing is lost in between.
     const reading = this.#device.read(buffer, METRICS.length);
     try {
-      this.#device.write(buffer, new Float32Array(METRICS.length));
+      this.#device.write(buffer, new Float32Array(keepNonFinite ? METRICS.nonFinite : METRICS.length));
     } catch (error) {
       // The device failed (lost, disposed): the read rejects too, and that must not go unheard.
       reading.catch(() => {});

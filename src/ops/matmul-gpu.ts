@@ -149,15 +149,22 @@ const BLOCK_SHAPES: readonly WorkgroupShape[] = [DEFAULT_WORKGROUP, { x: 16, y: 
 /**
  * shaders/matmul_block.wgsl's 4×8, 8×4 and 4×4 blocks (rows × columns; the autotuner's first stage
  * times 4×8 in 8×8 workgroups, its second every block and shape): for shapes whose 8×8 grid leaves a
- * GPU idle. Needs what matmul_vec4.wgsl needs.
+ * GPU idle. Needs what matmul_vec4.wgsl needs. Not timed on SwiftShader (slowOn); timed on lavapipe,
+ * where 4×8 ran up to 1.4× faster than matmul_vec4 8×8 on the MLP's shapes (docs/performance.md).
  */
 export const BLOCK_KERNELS = [
   { m: 4, n: 8 },
   { m: 8, n: 4 },
   { m: 4, n: 4 },
 ].flatMap((block) =>
-  BLOCK_SHAPES.map((shape) => matmulKernel('matmul_block', 'matmul_block', shape, { block })),
+  BLOCK_SHAPES.map((shape) => ({
+    ...matmulKernel('matmul_block', 'matmul_block', shape, { block }),
+    slowOn: ['swiftshader', 'other'] as const,
+  })),
 );
+
+/** The tiled kernels are not timed on any CPU adapter (see `GpuKernel.slowOn`). */
+const TILES_SLOW_ON = ['swiftshader', 'llvmpipe', 'other'] as const;
 
 /**
  * shaders/matmul_tiled.wgsl: tiles of (8·y) × (8·x) — 64×64, 128×64, 64×128, 128×128 — staged TileK
@@ -169,22 +176,24 @@ export const TILED_KERNELS = [
   [{ x: 16, y: 8 }, 16],
   [{ x: 8, y: 16 }, 16],
   [{ x: 16, y: 16 }, 16],
-].map(([shape, tileK]) =>
-  matmulKernel('matmul_tiled', 'matmul_tiled', shape as WorkgroupShape, {
+].map(([shape, tileK]) => ({
+  ...matmulKernel('matmul_tiled', 'matmul_tiled', shape as WorkgroupShape, {
     overrides: { TileK: tileK as number },
   }),
-);
+  slowOn: TILES_SLOW_ON,
+}));
 
 /**
  * shaders/matmul_tiled_double.wgsl: matmul_tiled.wgsl's 64×64 tile with the next K-tile staged into a
  * second buffer during the arithmetic (one barrier per K-tile). Doubled tiles take 16 KiB at TileK 16
  * (8 KiB at 8): only the 8×8 workgroup fits WebGPU's guaranteed 16 KiB. Any shape.
  */
-export const DOUBLE_TILED_KERNELS = [16, 8].map((tileK) =>
-  matmulKernel('matmul_tiled_double', 'matmul_tiled_double', DEFAULT_WORKGROUP, {
+export const DOUBLE_TILED_KERNELS = [16, 8].map((tileK) => ({
+  ...matmulKernel('matmul_tiled_double', 'matmul_tiled_double', DEFAULT_WORKGROUP, {
     overrides: { TileK: tileK },
   }),
-);
+  slowOn: TILES_SLOW_ON,
+}));
 
 const GPU_TILED = [...TILED_KERNELS, ...DOUBLE_TILED_KERNELS];
 const ALL_KERNELS = [...VEC4_KERNELS, ...SCALAR_KERNELS, ...BLOCK_KERNELS, ...GPU_TILED];

@@ -25,7 +25,11 @@ export interface FitOptions {
   momentumRamp?: MomentumRamp;
   /** Steps between progress reports (each one device readback). Default: about 10 per epoch. */
   reportEvery?: number;
-  /** Called every `reportEvery` steps and after every epoch. */
+  /**
+   * Called every `reportEvery` steps and after every epoch. A step report comes once the next run of
+   * steps is queued (the device trains while its metrics are read back), so a pause or abort made in it
+   * takes effect after that run.
+   */
   onProgress?: (progress: FitProgress) => void;
   /**
    * Stops training after the current run of steps (at most 32); `fit` then resolves with stopReason

@@ -3,6 +3,15 @@
  * cancellation and early stopping. Loss and accuracy accumulate on the device (the loss kernel) and are
  * read once per reporting interval, not once per step.
  *
+ * Reports overlap training: at a report inside an epoch, `fit` queues the metrics read, then the next
+ * run of steps, and only then waits for the metrics and calls onProgress, so the device trains while
+ * they come back (on WebGPU the readback would otherwise leave the GPU idle between runs). So a pause
+ * or abort made in onProgress takes effect after that next run, the one in flight, on every backend;
+ * it is reported before `fit` pauses or returns. A non-finite loss is seen one run late too: the
+ * metrics' non-finite count is kept across that read, so the run in flight makes no update either.
+ * Epoch ends and checkpoints are not overlapped: validation, early stopping and checkpoints see the
+ * state there. The parameters are those of reports read one by one, bit for bit.
+ *
  * Batches: each epoch visits the examples in the order of `epochOrder(n, seed, epoch)` and takes
  * floor(n / batchSize) full batches; the last n mod batchSize examples of that order are left out of
  * that epoch (a compiled net has one batch size). Shuffling makes the left-out examples differ from
@@ -11,8 +20,8 @@
 
 import type { Dataset } from '../data/dataset.js';
 import { ArgumentError, DeviceLostError, DisposedError, describe, NonFiniteLossError } from '../errors.js';
-import { Net } from '../net/net.js';
-import type { StepHyperparameters, TrainStepResult } from '../net/types.js';
+import { Net, takeReportMetrics } from '../net/net.js';
+import type { StepHyperparameters, TrainingMetrics, TrainStepResult } from '../net/types.js';
 import { evaluate } from './evaluate.js';
 import { checkFitOptions, type FitCheckpoint, type FitOptions } from './fit-options.js';
 
@@ -77,7 +86,8 @@ const fitting = new WeakMap<Net, Promise<unknown>>();
 /**
  * Trains `net` on `data` for `options.epochs` epochs (see the module comment for how batches are formed).
  * Resolves with the history; stops early on `signal` or early stopping; throws `NonFiniteLossError`
- * at a NaN/Infinity loss and `DeviceLostError` (with a checkpoint) when the GPU device is lost. Two fits
+ * at a NaN/Infinity loss (the parameters are those from before that step; the step counter has moved
+ * past the run in flight) and `DeviceLostError` (with a checkpoint) when the GPU device is lost. Two fits
  * of one net run one after the other, in call order (their steps and metrics would otherwise mix).
  */
 export function fit(net: Net, data: Dataset, options: FitOptions): Promise<FitHistory> {
@@ -116,36 +126,44 @@ async function fitNow(net: Net, data: Dataset, given: FitOptions): Promise<FitHi
   let lr = optimizer.lr;
   let momentum = optimizer.kind === 'sgd' ? optimizer.momentum : 0;
 
-  const report = async (
-    phase: 'step' | 'epoch',
-    epoch: number,
-    validation?: { loss: number; accuracy: number },
-  ) => {
-    const metrics = await net.takeMetrics();
-    if (metrics.nonFiniteSteps > 0) {
-      for (const result of interval) {
-        if (!Number.isFinite(await result.loss)) throw new NonFiniteLossError(result.step);
-      }
-    }
+  /**
+   * Asks for the metrics of the steps since the last report now; the function returned reports them
+   * (onProgress) once they are back. What it reports is fixed here: the loop may go on in between.
+   */
+  const report = (epoch: number): (() => Promise<TrainingMetrics>) => {
+    const steps = interval;
     interval = [];
-    const seconds = (performance.now() - started) / 1000;
-    const samplesPerSecond = (done * batchSize) / seconds;
-    const progress: FitProgress = {
-      phase,
-      epoch: epoch + 1,
-      epochs,
-      step: done,
-      totalSteps,
-      loss: metrics.loss,
-      accuracy: metrics.accuracy,
-      samplesPerSecond,
-      etaSeconds: ((totalSteps - done) * batchSize) / samplesPerSecond,
-      lr,
-      momentum,
-      ...(validation ? { validation } : {}),
+    const step = done;
+    const at = { lr, momentum };
+    const taking = takeReportMetrics(net);
+    taking.catch(() => {}); // awaited when reported, unless training fails before that
+    return async () => {
+      const metrics = await taking;
+      if (metrics.nonFiniteSteps > 0) {
+        for (const result of steps) {
+          if (Number.isFinite(await result.loss)) continue;
+          // The count was kept so that the run queued after this interval made no update; reset now,
+          // as a plain takeMetrics would have, so that the net's updates resume on its next step.
+          await net.takeMetrics();
+          throw new NonFiniteLossError(result.step);
+        }
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const samplesPerSecond = (step * batchSize) / seconds;
+      options.onProgress?.({
+        phase: 'step',
+        epoch: epoch + 1,
+        epochs,
+        step,
+        totalSteps,
+        loss: metrics.loss,
+        accuracy: metrics.accuracy,
+        samplesPerSecond,
+        etaSeconds: ((totalSteps - step) * batchSize) / samplesPerSecond,
+        ...at,
+      });
+      return metrics;
     };
-    options.onProgress?.(progress);
-    return metrics;
   };
 
   let last: FitCheckpoint | undefined = resume;
@@ -163,11 +181,27 @@ async function fitNow(net: Net, data: Dataset, given: FitOptions): Promise<FitHi
       let epochCorrect = 0;
       let epochSteps = 0;
       const firstStep = epoch === resume?.epoch ? resume.stepInEpoch : 0;
+      const add = (metrics: TrainingMetrics) => {
+        epochLoss += metrics.loss * metrics.steps;
+        epochCorrect += metrics.accuracy * metrics.examples;
+        epochSteps += metrics.steps;
+      };
+      // The report of the last run, made once the next run is queued (always then, on every backend,
+      // so that a pause or abort from onProgress takes effect at the same step everywhere): the device
+      // trains while the metrics are read back.
+      let pending: (() => Promise<void>) | undefined;
+      const settle = async () => {
+        const publish = pending;
+        pending = undefined;
+        await publish?.();
+      };
       // Steps go to the net in runs that end at the next report, checkpoint or epoch end (at most
       // FIT_STEPS_PER_RUN each, one GPU submission): the data stays on the device, and a run uploads
       // only its row indices.
       for (let s = firstStep; s < stepsPerEpoch; ) {
         await yieldToEventLoop();
+        // onProgress covers every step trained, so a pause or abort first waits for the report in flight.
+        if (options.pause?.paused || options.signal?.aborted) await settle();
         if (options.pause) await waitAtPause(options.pause, options.signal);
         if (options.signal?.aborted) return { epochs: history, stopReason: 'aborted', ...bestOf(best) };
         const nextReport = (Math.floor(s / reportEvery) + 1) * reportEvery;
@@ -187,15 +221,20 @@ async function fitNow(net: Net, data: Dataset, given: FitOptions): Promise<FitHi
           if (options.momentumRamp) momentum = rampedMomentum(options.momentumRamp, at);
           settings.push({ lr, momentum });
         }
-        interval.push(...(await net.trainRows(data, rows, settings)));
+        const results = await net.trainRows(data, rows, settings);
+        await settle();
+        interval.push(...results);
         done += end - s;
         s = end;
-        if (s % checkpointEvery === 0 && s < stepsPerEpoch) await takeCheckpoint(epoch, s);
+        const checkpoint = s % checkpointEvery === 0 && s < stepsPerEpoch;
+        if (checkpoint) await takeCheckpoint(epoch, s);
         if (s % reportEvery === 0 || s === stepsPerEpoch) {
-          const metrics = await report('step', epoch);
-          epochLoss += metrics.loss * metrics.steps;
-          epochCorrect += metrics.accuracy * metrics.examples;
-          epochSteps += metrics.steps;
+          const reporting = report(epoch);
+          const publish = async () => add(await reporting());
+          // Nothing is queued past an epoch's end or a checkpoint before its report is in: validation,
+          // early stopping and the checkpoint's successors depend on the state there.
+          if (checkpoint || s === stepsPerEpoch) await publish();
+          else pending = publish;
         }
       }
       if (epoch + 1 < epochs) await takeCheckpoint(epoch + 1, 0);

@@ -12,7 +12,7 @@
  * default is checked the same way once per page before it is used. So the choice changes speed, never
  * results (docs/contracts.md, "Kernel choice").
  */
-import type { BoundGpuKernel, BoundTuning } from '../kernels/gpu.js';
+import type { BoundGpuKernel, BoundTuning, CpuAdapter } from '../kernels/gpu.js';
 import { MIN_SUBMIT_MS, measureCandidates, ROUNDS } from './measure.js';
 
 export { checkValues, type Measured, type MeasureOptions, measureCandidates } from './measure.js';
@@ -151,16 +151,17 @@ export interface TuningHost {
 /** The most that stage 2 (workgroup shapes) may be expected to take for one node. */
 const STAGE2_BUDGET_MS = 1500;
 
-/**
- * Candidates for GPUs that a CPU-emulated adapter is known to run at half the speed or less (small
- * blocks, workgroup-memory tiles: docs/performance.md, FIELD-NOTES §0), where each pipeline also
- * costs a second or more to compile: not timed there. Their bits are still tested on those adapters.
- */
-const GPU_ONLY_FILES = /^matmul_(block|tiled|tiled_double)$/;
+/** Which CPU emulation an adapter name (vendor / architecture / device / description) is, if any. */
+export function cpuAdapterOf(name: string): CpuAdapter | undefined {
+  if (/swiftshader/i.test(name)) return 'swiftshader';
+  if (/llvmpipe|lavapipe/i.test(name)) return 'llvmpipe';
+  if (/software|microsoft basic render/i.test(name)) return 'other';
+  return undefined;
+}
 
 /** Whether an adapter name (vendor / architecture / device / description) is a CPU emulation. */
 export function isSoftwareAdapterName(name: string): boolean {
-  return /swiftshader|llvmpipe|lavapipe|software|microsoft basic render/i.test(name);
+  return cpuAdapterOf(name) !== undefined;
 }
 
 /** (adapter, op, key, variant) of remembered choices already checked against the default in this page. */
@@ -178,9 +179,9 @@ export async function chooseKernel(
 ): Promise<BoundGpuKernel> {
   if (!tuning.worthTiming) return fallback;
   const limit = host.gpu.limits.maxComputeWorkgroupsPerDimension;
-  const software = isSoftwareAdapterName(host.adapter);
+  const cpu = cpuAdapterOf(host.adapter);
   const fits = tuning.candidates.map(
-    (kernel) => fitsDevice(host.gpu, kernel, limit) && !(software && GPU_ONLY_FILES.test(kernel.name)),
+    (kernel) => fitsDevice(host.gpu, kernel, limit) && !(cpu !== undefined && kernel.slowOn?.includes(cpu)),
   );
   const candidates = tuning.candidates.filter((_, i) => fits[i]);
   const timed = tuning.timed.filter((_, i) => fits[i]);

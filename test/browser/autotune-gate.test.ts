@@ -85,7 +85,7 @@ describe.skipIf(typeof gpu === 'string')('autotune bit check', () => {
     device.destroy();
   });
 
-  it('times the GPU candidates (blocks, tiles) on a GPU, where they pass the check; not on a CPU adapter', async () => {
+  it('times the GPU candidates (blocks, tiles) on a GPU, where they pass the check; on SwiftShader neither, on lavapipe the blocks', async () => {
     clearTuning();
     const device = await openWebGpu({ device: gpuDevice });
     const bound = bindGpuKernel('matmul', kernel, p);
@@ -104,11 +104,51 @@ describe.skipIf(typeof gpu === 'string')('autotune bit check', () => {
     const record = tuningRecords().at(-1);
     expect(Object.keys(record?.times ?? {}).sort()).toEqual(small.candidates.map((k) => k.variant).sort());
     expect(record?.dropped).toEqual([]);
-    // Under its own (software) name only the default is left: nothing to time.
+    // Under SwiftShader's name only the default is left: nothing to time.
+    const swiftShader = { ...device.tuningHost(), adapter: 'google / swiftshader / / ' };
     const before = tuningRecords().length;
-    const chosen = await chooseKernel(device.tuningHost(), 'matmul', small, bound.kernel);
+    const chosen = await chooseKernel(swiftShader, 'matmul', small, bound.kernel);
     expect(chosen.variant).toBe(bound.kernel.variant);
     expect(tuningRecords()).toHaveLength(before);
+    // Under lavapipe's, the block kernel is timed (it can win there), the tiled one is not.
+    const lavapipe = {
+      ...device.tuningHost(),
+      adapter: 'mesa / llvmpipe / / llvmpipe (LLVM 15.0.6, 256 bits)',
+    };
+    await chooseKernel(lavapipe, 'matmul', small, bound.kernel);
+    expect(Object.keys(tuningRecords().at(-1)?.times ?? {}).sort()).toEqual(
+      [0, 1].map((i) => small.candidates[i]?.variant).sort(),
+    );
+    device.destroy();
+  });
+
+  it('leaves out what a candidate says is slow on the adapter, whatever its name', async () => {
+    clearTuning();
+    const device = await openWebGpu({ device: gpuDevice });
+    const bound = bindGpuKernel('matmul', kernel, p);
+    const tuning = bound.tuning as BoundTuning;
+    const block = tuning.candidates.findIndex((k) => k.variant.startsWith('matmul_block 8x8 block 4x8'));
+    expect(block).toBeGreaterThan(0);
+    // The default kernel under another name, said to be slow on SwiftShader; a block kernel said to
+    // be slow nowhere.
+    const flagged = (k: BoundGpuKernel): BoundGpuKernel => ({
+      ...k,
+      variant: 'default copy 8x8',
+      slowOn: ['swiftshader'],
+    });
+    const unflagged = (k: BoundGpuKernel): BoundGpuKernel => {
+      const { slowOn: _, ...rest } = k;
+      return rest;
+    };
+    const mix = (list: readonly BoundGpuKernel[]): BoundGpuKernel[] => {
+      const [first, blocks] = [list[0] as BoundGpuKernel, list[block] as BoundGpuKernel];
+      return [first, flagged(first), unflagged(blocks)];
+    };
+    const mixed: BoundTuning = { ...tuning, candidates: mix(tuning.candidates), timed: mix(tuning.timed) };
+    const swiftShader = { ...device.tuningHost(), adapter: 'google / swiftshader / / ' };
+    await chooseKernel(swiftShader, 'matmul', mixed, bound.kernel);
+    const variants = [mixed.candidates[0], mixed.candidates[2]].map((k) => k?.variant);
+    expect(Object.keys(tuningRecords().at(-1)?.times ?? {}).sort()).toEqual(variants.sort());
     device.destroy();
   });
 

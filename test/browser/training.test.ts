@@ -175,6 +175,9 @@ describe.skipIf(typeof gpu === 'string')('training on WebGPU', () => {
     };
     const fitted = await wrapDevice(await openWebGpu({ device })).compile(spec, options);
     await fit(fitted, data, fitOptions);
+    // A report every step: each one read back while the next step trains.
+    const reported = await wrapDevice(await openWebGpu({ device })).compile(spec, options);
+    await fit(reported, data, { ...fitOptions, reportEvery: 1 });
 
     const manual = await wrapDevice(await openWebGpu({ device })).compile(spec, options);
     const stepsPerEpoch = Math.floor(n / 6);
@@ -200,12 +203,16 @@ describe.skipIf(typeof gpu === 'string')('training on WebGPU', () => {
       }
     }
     expect(fitted.step).toBe(manual.step);
-    const [got, want] = [await fitted.getParams(), await manual.getParams()];
-    for (const name of Object.keys(want)) {
-      const bits = (p: typeof got) => new Uint32Array((p[name] as (typeof p)[string]).data.buffer);
-      expect(bits(got), name).toEqual(bits(want));
+    expect(reported.step).toBe(manual.step);
+    const want = await manual.getParams();
+    for (const net of [fitted, reported]) {
+      const got = await net.getParams();
+      for (const name of Object.keys(want)) {
+        const bits = (p: typeof got) => new Uint32Array((p[name] as (typeof p)[string]).data.buffer);
+        expect(bits(got), name).toEqual(bits(want));
+      }
+      net.dispose();
     }
-    fitted.dispose();
     manual.dispose();
   });
 
