@@ -94,7 +94,7 @@ export function matmulKernel(
   workgroup: WorkgroupShape,
   options: MatmulKernelOptions = {},
 ): GpuKernel<MatmulParams> {
-  const wgsl = joinWgsl('philox', 'activation', 'sgd_step', 'matmul_epilogue', main);
+  const wgsl = joinWgsl('philox', 'activation', 'sgd_step', 'matmul_acc', 'matmul_epilogue', main);
   const block = options.block ?? BLOCK;
   const extra = options.overrides ?? {};
   const blockOverrides = options.block ? { BlockM: block.m, BlockN: block.n } : {};

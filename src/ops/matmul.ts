@@ -35,6 +35,7 @@ export {
 } from './matmul-layout.js';
 
 // WGSL twin: shaders/matmul.wgsl
+// WGSL twin: shaders/matmul_acc.wgsl
 // WGSL twin: shaders/matmul_vec4.wgsl
 // WGSL twin: shaders/matmul_block.wgsl
 // WGSL twin: shaders/matmul_tiled.wgsl
