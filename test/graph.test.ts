@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { CpuDevice } from '../src/device/cpu.js';
 import type { Program } from '../src/device/device.js';
 import { compileGraph } from '../src/graph/executor.js';
-import { WebGpuDevice } from '../src/webgpu/device.js';
 import { planBuffers } from '../src/graph/plan.js';
 import { joinWgsl, sourceLine } from '../src/kernels/gpu.js';
 import { buildPredictGraph, buildTrainGraph } from '../src/nn/graphs.js';
 import { mlp } from '../src/nn/mlp.js';
 import { adam, sgd } from '../src/nn/optim.js';
+import { WebGpuDevice } from '../src/webgpu/device.js';
 
 const spec = mlp({ sizes: [784, 64, 32, 10], keepProb: { input: 0.8, hidden: 0.5 }, seed: 1 });
 

@@ -11,8 +11,8 @@ import { CpuDevice } from '../../src/device/cpu.js';
 import type { Device } from '../../src/device/device.js';
 import type { AdamUpdate, MatmulAttrs, SgdUpdate } from '../../src/ir/ir.js';
 import { plainStep } from '../../src/ir/ir.js';
-import { OPS } from '../../src/ops/index.js';
 import { adam, stepContext } from '../../src/nn/optim.js';
+import { OPS } from '../../src/ops/index.js';
 import { type MatmulParams, PLAIN_EPILOGUE } from '../../src/ops/matmul.js';
 import { ADAM_UPDATE_STORAGE_BUFFERS } from '../../src/ops/matmul-gpu.js';
 import { openWasm } from '../../src/wasm/open.js';
@@ -253,7 +253,7 @@ describe.skipIf(typeof wide === 'string')('matmul epilogue: Adam update of W and
 
   /** The dispatches it replaces: matmul{colSum?} → [dW, db?], adam on W, adam on the bias. */
   async function unfused(inputs: OpInput[], mode: BiasMode, adamUpdate: AdamUpdate, biasDecay: number) {
-    const [M, N] = inputs[2]?.shape as [number, number];
+    const [M, N] = (inputs[2] as OpInput).shape as [number, number];
     const attrs: MatmulAttrs = { transA: true, transB: false, ...(mode === 'none' ? {} : { colSum: true }) };
     const products = await runOp(
       device,
