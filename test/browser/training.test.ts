@@ -15,6 +15,7 @@ import { ADAM_UPDATE_STORAGE_BUFFERS } from '../../src/ops/matmul-gpu.js';
 import { fit } from '../../src/train/fit.js';
 import { rampedMomentum, scheduledLr } from '../../src/train/schedule.js';
 import { epochOrder } from '../../src/train/shuffle.js';
+import { clearTuning, tuningRecords } from '../../src/webgpu/autotune.js';
 import { isSoftwareAdapter, openWebGpu } from '../../src/webgpu/open.js';
 import { compareClose, randomArray, randomLabels } from '../helpers.js';
 import { type GpuContext, requestTestDevice, requestWideDevice } from './gpu.js';
@@ -463,6 +464,32 @@ describe.skipIf(typeof wide === 'string' || typeof gpu === 'string')(
         for (const net of [fused, unfused, validated]) net.dispose();
       },
     );
+
+    it('autotuned: a fused node is timed as its plain product, and trains to the bits of the default kernels', async () => {
+      // dW of the first layer: 256 × 256 × 64 multiply-adds, just worth timing (TUNE_MIN_MACS).
+      const spec = mlp({ sizes: [256, 256, 10], keepProb: { input: 0.8, hidden: 0.5 }, seed: 5 });
+      const options = { batchSize: 64, optimizer: adam({ lr: 0.01 }) };
+      const x = randomArray(64 * 256, 3);
+      const y = randomLabels(64, 4, 10);
+      const bitsAfter = async (autotune: boolean) => {
+        const backend = await openWebGpu({ device: wideDevice(), autotune });
+        const net = await wrapDevice(backend).compile(spec, options);
+        for (let step = 0; step < 2; step++) await (await net.trainStep(x, y)).loss;
+        const params = await net.getParams();
+        net.dispose();
+        return Object.fromEntries(
+          Object.entries(params).map(([n, { data }]) => [n, [...new Uint32Array(data.buffer)]]),
+        );
+      };
+      clearTuning();
+      const tuned = await bitsAfter(true);
+      const timed = tuningRecords().filter(
+        (record) => record.op === 'matmul' && record.key === '256x256x64 transA',
+      );
+      expect(timed.length, 'the fused dW matmul was timed').toBeGreaterThan(0);
+      expect(Object.values(timed[0]?.times ?? {}).length).toBeGreaterThan(1);
+      expect(tuned).toEqual(await bitsAfter(false));
+    });
 
     it('a step of 784-1024-1024-10 is 11 dispatches with Adam fused, 17 where a stage has 8 storage buffers (14 and 20 with max-norm)', async () => {
       const spec = mlp({ sizes: [784, 1024, 1024, 10], keepProb: { input: 0.8, hidden: 0.5 }, seed: 3 });
