@@ -1,6 +1,6 @@
-// adam: in place, as torch.optim.Adam with t = step + 1: g = grad + wd·p; m = β1·m + (1−β1)·g;
-// v = β2·v + (1−β2)·g²; p −= lr·(m / (1 − β1^t)) / (√(v / (1 − β2^t)) + ε). The corrections 1 − β^t
-// come in the step uniform, computed in double precision: in f32, 1 − 0.999^t cancels badly.
+// adam: in place, adam_step.wgsl's step (joined in front) on every element, as torch.optim.Adam with
+// t = step + 1. The corrections 1 − β^t come in the step uniform, computed in double precision: in
+// f32, 1 − 0.999^t cancels badly.
 // Does nothing once the loss kernel counted a non-finite loss (metrics[3] > 0).
 // CPU reference: adamReference() in src/ops/adam.ts.
 
@@ -36,10 +36,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   if (i >= params.length || metrics[3] > 0.0) {
     return;
   }
-  let g = grad[i] + params.weight_decay * param[i];
-  let mi = params.beta1 * m[i] + (1.0 - params.beta1) * g;
-  let vi = params.beta2 * v[i] + (1.0 - params.beta2) * g * g;
-  m[i] = mi;
-  v[i] = vi;
-  param[i] = param[i] - step.lr * (mi / step.bias_correction1) / (sqrt(vi / step.bias_correction2) + params.epsilon);
+  let next = adam_step(param[i], grad[i], m[i], v[i], step.lr, params.beta1, params.beta2, params.epsilon,
+                        params.weight_decay, step.bias_correction1, step.bias_correction2);
+  m[i] = next.m;
+  v[i] = next.v;
+  param[i] = next.param;
 }

@@ -1,9 +1,10 @@
 // matmul: C[M, N] = Σ_k opA[m, k] · opB[k, n], f32 row-major, with a fused epilogue.
 // A is stored [M, K] ([K, M] when TransA); B is stored [K, N] ([N, K] when TransB). An MLP layer with
 // PyTorch's W [O, I] uses Y = X·Wᵀ (TransB), dX = dY·W and dW = dYᵀ·X (TransA).
-// Needs philox.wgsl, activation.wgsl, sgd_step.wgsl and matmul_epilogue.wgsl (uniforms, bindings
-// 2..9, the fused epilogue and its order: bias, dropout mask, activation derivative, activation; or
-// the SGD update; the column sums of opA) joined in front.
+// Needs philox.wgsl, activation.wgsl, sgd_step.wgsl, matmul_acc.wgsl (the accumulator and order of
+// sums) and matmul_epilogue.wgsl (uniforms, bindings 2..9, the fused epilogue and its order: bias,
+// dropout mask, activation derivative, activation; or the SGD update; the column sums of opA) joined
+// in front; with Adam, adam_step.wgsl, matmul_acc.wgsl and matmul_adam_epilogue.wgsl (bindings 2..10).
 // CPU reference: matmulReference() in src/ops/matmul.ts.
 // Fast variant: matmul_vec4.wgsl (vec4 loads, same order of sums, same bits) where it fits.
 //
@@ -11,7 +12,7 @@
 // invocation computes an 8×8 block of C in registers from plain global loads. Loads dominate there
 // (each is a bounds-checked 4-lane gather), so a bigger block means more FMAs per load: 4×4 blocks ran
 // at about half the speed of 8×8; 8×16 spilled. Shared-memory tiling lost (barriers are expensive).
-// The block is an Acc of 16 named vec4s (matmul_epilogue.wgsl), summed in groups of 4 k.
+// The block is an Acc of 16 named vec4s (matmul_acc.wgsl), summed in groups of 4 k.
 //
 // Guards: each row and column index is clamped into range once, so no load is ever out of bounds;
 // rows and columns past M or N compute values that are never stored (stores are guarded), and the

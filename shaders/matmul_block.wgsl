@@ -3,8 +3,9 @@
 // GPU (B = 128: 2,048 invocations). Same layouts, overrides, shape constraints (`matmulVec4Fits`) and
 // vec4 loads as matmul_vec4.wgsl, and the same order of sums for every output (a group of 4 k as one
 // `vec4 × mat4x4`, added to the accumulator; the last K % 4 products one at a time, as in `add_group`
-// and `mac` of matmul_epilogue.wgsl): the same bits, checked on each device by the autotuner.
-// Needs philox.wgsl, activation.wgsl, sgd_step.wgsl and matmul_epilogue.wgsl joined in front.
+// and `mac` of matmul_acc.wgsl): the same bits, checked on each device by the autotuner.
+// Needs philox.wgsl, activation.wgsl, sgd_step.wgsl, matmul_acc.wgsl and matmul_epilogue.wgsl (or, with
+// Adam, adam_step.wgsl, matmul_acc.wgsl and matmul_adam_epilogue.wgsl) joined in front.
 // CPU reference: matmulReference() in src/ops/matmul.ts.
 //
 // The accumulators past the block (rows 4..7 when BlockM == 4, columns 4..7 when BlockN == 4) are
@@ -31,7 +32,7 @@ fn across_row(i0: u32, width: u32) -> vec2u {
   return vec2u(i0 / 4u, min(i0 + 4u, width - 4u) / 4u);
 }
 
-// add_group of matmul_epilogue.wgsl on the block's accumulators only.
+// add_group of matmul_acc.wgsl on the block's accumulators only.
 fn add_group_block(acc: ptr<function, Acc>, rows: array<vec4f, 8>, blo: mat4x4f, bhi: mat4x4f) {
   (*acc).r0lo += rows[0] * blo; (*acc).r1lo += rows[1] * blo;
   (*acc).r2lo += rows[2] * blo; (*acc).r3lo += rows[3] * blo;
@@ -49,7 +50,7 @@ fn add_group_block(acc: ptr<function, Acc>, rows: array<vec4f, 8>, blo: mat4x4f,
   }
 }
 
-// mac of matmul_epilogue.wgsl on the block's accumulators only.
+// mac of matmul_acc.wgsl on the block's accumulators only.
 fn mac_block(acc: ptr<function, Acc>, alo: vec4f, ahi: vec4f, blo: vec4f, bhi: vec4f) {
   (*acc).r0lo += alo.x * blo; (*acc).r1lo += alo.y * blo;
   (*acc).r2lo += alo.z * blo; (*acc).r3lo += alo.w * blo;

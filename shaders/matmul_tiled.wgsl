@@ -1,11 +1,12 @@
 // matmul_tiled: the workgroup-memory tiled matmul, for GPUs. A workgroup of WorkgroupX × WorkgroupY
 // invocations computes a (8·WorkgroupY) × (8·WorkgroupX) tile of C (64×64 in 8×8 workgroups, 128×64
-// in 16×8, 128×128 in 16×16); each invocation an 8×8 block of it in the Acc of matmul_epilogue.wgsl.
+// in 16×8, 128×128 in 16×16); each invocation an 8×8 block of it in the Acc of matmul_acc.wgsl.
 // Per TileK steps of k the workgroup stages opA's tile rows and opB's tile columns in workgroup memory,
 // with coalesced loads (consecutive invocations read consecutive addresses of whichever dimension is
 // contiguous in memory, on every layout), as vec4s along k; each invocation then reads its operands
 // from there as vec4s. Any shape and layout (scalar global loads; nothing needs a multiple of 4).
-// Needs philox.wgsl, activation.wgsl, sgd_step.wgsl and matmul_epilogue.wgsl joined in front.
+// Needs philox.wgsl, activation.wgsl, sgd_step.wgsl, matmul_acc.wgsl and matmul_epilogue.wgsl (or, with
+// Adam, adam_step.wgsl, matmul_acc.wgsl and matmul_adam_epilogue.wgsl) joined in front.
 // CPU reference: matmulReference() in src/ops/matmul.ts.
 //
 // The order of sums is matmul.wgsl's and matmul_vec4.wgsl's, for every output: `add_group` (the

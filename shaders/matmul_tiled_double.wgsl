@@ -8,7 +8,8 @@
 // Twice the workgroup memory of matmul_tiled.wgsl: 16 KiB for 8×8 invocations at TileK = 16 (the
 // WebGPU default limit), which is why this is a file of its own and not an override of that one (the
 // single-buffered tiles of its bigger workgroups would not fit doubled).
-// Needs philox.wgsl, activation.wgsl, sgd_step.wgsl and matmul_epilogue.wgsl joined in front.
+// Needs philox.wgsl, activation.wgsl, sgd_step.wgsl, matmul_acc.wgsl and matmul_epilogue.wgsl (or, with
+// Adam, adam_step.wgsl, matmul_acc.wgsl and matmul_adam_epilogue.wgsl) joined in front.
 // CPU reference: matmulReference() in src/ops/matmul.ts.
 //
 // Staging, layout and order of sums are matmul_tiled.wgsl's, line for line: `add_group` for every full

@@ -3,11 +3,12 @@
 // contiguous in memory: A along K when stored [M, K], along M when stored [K, M] (TransA); B along N
 // when stored [K, N], along K when stored [N, K] (TransB). So it needs K % 4 == 0 for A [M, K] and for
 // B [N, K], M % 4 == 0 for TransA, N % 4 == 0 for B [K, N] (`matmulVec4Fits` in src/ops/matmul.ts).
-// Needs philox.wgsl, activation.wgsl, sgd_step.wgsl and matmul_epilogue.wgsl joined in front (same epilogue).
+// Needs philox.wgsl, activation.wgsl, sgd_step.wgsl, matmul_acc.wgsl and matmul_epilogue.wgsl (or, with
+// Adam, adam_step.wgsl, matmul_acc.wgsl and matmul_adam_epilogue.wgsl) joined in front (same epilogue).
 // CPU reference: matmulReference() in src/ops/matmul.ts.
 //
 // Design: matmul.wgsl's 8×8 block per invocation and its exact order of sums (`add_group` and `mac` of
-// matmul_epilogue.wgsl: the same bits), with 4 times fewer loads: per 4 steps of k it loads 16 vec4s
+// matmul_acc.wgsl: the same bits), with 4 times fewer loads: per 4 steps of k it loads 16 vec4s
 // (8 of A, 8 of B) where matmul.wgsl loads 64 floats; vectors that run the wrong way are transposed
 // in registers. On SwiftShader that is 10–15% faster than matmul.wgsl; on lavapipe it is sometimes
 // slower, which is why the autotuner (src/webgpu/autotune.ts) chooses between them.

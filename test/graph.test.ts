@@ -7,6 +7,7 @@ import { joinWgsl, sourceLine } from '../src/kernels/gpu.js';
 import { buildPredictGraph, buildTrainGraph } from '../src/nn/graphs.js';
 import { mlp } from '../src/nn/mlp.js';
 import { adam, sgd } from '../src/nn/optim.js';
+import { WebGpuDevice } from '../src/webgpu/device.js';
 
 const spec = mlp({ sizes: [784, 64, 32, 10], keepProb: { input: 0.8, hidden: 0.5 }, seed: 1 });
 
@@ -141,7 +142,7 @@ describe('fusion', () => {
     expect(forward.every((n) => n.attrs.bias && n.attrs.activation === 'relu' && n.attrs.dropout)).toBe(true);
   });
 
-  it('keeps Adam a pass of its own but still takes the bias gradient from the dW matmul', () => {
+  it('keeps Adam a pass of its own (compileGraph fuses it where the device can) but still takes the bias gradient from the dW matmul', () => {
     const { graph } = buildTrainGraph(spec, 16, adam({ lr: 0.01 }), undefined, true);
     expect(graph.nodesOf('bias_grad')).toHaveLength(0);
     expect(graph.nodesOf('adam')).toHaveLength(6);
@@ -189,13 +190,6 @@ describe('bias-update fusion (compileGraph, on devices that have it)', () => {
       expect(node.attrs.biasUpdate).toEqual({ weightDecay: 0 });
     }
     compiled.dispose();
-  });
-
-  it('leaves Adam alone (its update is a pass of its own)', async () => {
-    const { graph } = buildTrainGraph(spec, 16, adam({ lr: 0.01 }), undefined, true);
-    const before = graph.nodes.map((n) => n.name);
-    (await compileGraph(new CpuDevice('f32'), 'train', graph)).dispose();
-    expect(graph.nodes.map((n) => n.name)).toEqual(before);
   });
 
   it('does not fuse when a node between reads the bias', async () => {
@@ -266,5 +260,90 @@ describe('joined WGSL', () => {
       'b.wgsl:3',
     ]);
     expect(joinWgsl('philox', 'dropout').files.map((f) => f.name)).toEqual(['philox.wgsl', 'dropout.wgsl']);
+  });
+});
+
+describe('Adam-update fusion (compileGraph, on devices that have it)', () => {
+  /** A device without the capability, as WebGPU with 8 storage buffers a stage, or Wasm. */
+  class WithoutAdamUpdates extends CpuDevice {
+    override readonly fusesAdamUpdates = false;
+  }
+  const optimizer = adam({ lr: 0.01, weightDecay: 1e-3 });
+
+  it.each([
+    ['CPU', new CpuDevice('f32'), 0],
+    ['a device without it (8 storage buffers a stage)', new WithoutAdamUpdates('f32'), 6],
+  ] as const)('%s: the adam nodes left', async (_name, device, adamNodes) => {
+    const { graph } = buildTrainGraph(spec, 16, optimizer, 2, true);
+    const before = graph.nodes.length;
+    expect(graph.nodesOf('adam')).toHaveLength(6);
+    const compiled = await compileGraph(device, 'train', graph);
+    // Two nodes (two dispatches on WebGPU) fewer per layer: the weight's adam and the bias's.
+    expect(graph.nodesOf('adam')).toHaveLength(adamNodes);
+    expect(graph.nodes.length).toBe(before - 6 + adamNodes);
+    expect(graph.nodesOf('max_norm')).toHaveLength(3);
+    const fused = graph.nodesOf('matmul').filter((n) => n.attrs.adamUpdate);
+    expect(fused).toHaveLength(adamNodes === 0 ? 3 : 0);
+    for (const node of fused) {
+      // [W, mW, vW, b, mb, vb], all in place; the weight's decay on W, none on the bias.
+      expect(node.outputs.map((id) => graph.get(id).name.replace(/\d/, 'k'))).toEqual([
+        'layers.k.weight',
+        'layers.k.weight:adam_m',
+        'layers.k.weight:adam_v',
+        'layers.k.bias',
+        'layers.k.bias:adam_m',
+        'layers.k.bias:adam_v',
+      ]);
+      expect(node.outputs.every((id) => node.inputs.includes(id))).toBe(true);
+      expect(node.attrs.adamUpdate).toEqual({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 1e-3 });
+      expect(node.attrs.biasUpdate).toEqual({ weightDecay: 0 });
+    }
+    // No weight gradient nor bias gradient is stored any more.
+    const written = new Set(graph.nodes.flatMap((n) => n.outputs));
+    const grads = graph.tensors.filter((t) => /^grad\(layers\.\d\.(weight|bias)\)$/.test(t.name));
+    expect(grads.filter((t) => written.has(t.id))).toHaveLength(adamNodes === 0 ? 0 : 6);
+    compiled.dispose();
+  });
+
+  it('fuses Adam but not the bias step on a device without bias updates', async () => {
+    class WithoutBiasUpdates extends CpuDevice {
+      override readonly fusesBiasUpdates = false;
+    }
+    const { graph } = buildTrainGraph(spec, 16, optimizer, undefined, true);
+    (await compileGraph(new WithoutBiasUpdates('f32'), 'train', graph)).dispose();
+    expect(graph.nodesOf('adam').map((n) => n.name)).toEqual([0, 1, 2].map((k) => `layers.${k}.bias:adam`));
+    const fused = graph.nodesOf('matmul').filter((n) => n.attrs.adamUpdate);
+    expect(fused.map((n) => [n.attrs.colSum, n.attrs.biasUpdate])).toEqual([
+      [true, undefined],
+      [true, undefined],
+      [true, undefined],
+    ]);
+  });
+
+  it('leaves SGD as it was', async () => {
+    const { graph } = buildTrainGraph(spec, 16, sgd({ lr: 0.1, momentum: 0.9 }), undefined, true);
+    (await compileGraph(new CpuDevice('f32'), 'train', graph)).dispose();
+    expect(graph.nodesOf('matmul').filter((n) => n.attrs.adamUpdate)).toHaveLength(0);
+    expect(graph.nodesOf('matmul').filter((n) => n.attrs.update && n.attrs.biasUpdate)).toHaveLength(3);
+  });
+
+  it.each([
+    [8, false],
+    [9, true],
+    [10, true],
+  ])('WebGPU with %i storage buffers a stage: fusesAdamUpdates %s', (buffers, fuses) => {
+    // Only what the constructor reads: the limits, the error listener and the loss promise.
+    const gpu = {
+      limits: {
+        maxBufferSize: 2 ** 28,
+        maxStorageBufferBindingSize: 2 ** 27,
+        maxComputeWorkgroupsPerDimension: 65535,
+        maxStorageBuffersPerShaderStage: buffers,
+      },
+      addEventListener: () => {},
+      lost: new Promise(() => {}),
+    } as unknown as GPUDevice;
+    const device = new WebGpuDevice(gpu, 'fake', false, { autotune: false, kernelChoice: undefined });
+    expect(device.fusesAdamUpdates).toBe(fuses);
   });
 });

@@ -31,18 +31,20 @@ describe.each(Object.keys(OPS) as OpName[])('%s', (name) => {
     [kernelFor(base, p), ...(base.tuning?.candidates(p) ?? [])].map((kernel) => ({ p, kernel })),
   );
   const kernels = new Map(samples.map(({ kernel }) => [kernel.name ?? name, kernel]));
+  // By code, not by name: one main file may sit behind more than one epilogue (matmul's Adam twins).
   const reflections = new Map(
-    [...kernels].map(([file, kernel]) => [file, new WgslReflect(kernel.wgsl.code)]),
+    samples.map(({ kernel }) => [kernel.wgsl.code, new WgslReflect(kernel.wgsl.code)] as const),
   );
 
   it.each([...kernels.keys()])('%s parses and has one compute entry point, main', (file) => {
-    expect(reflections.get(file)?.entry.compute.map((entry) => entry.name)).toEqual(['main']);
+    for (const { kernel } of samples.filter((sample) => (sample.kernel.name ?? name) === file))
+      expect(reflections.get(kernel.wgsl.code)?.entry.compute.map((entry) => entry.name)).toEqual(['main']);
   });
 
   it.each(samples.map(({ p, kernel }) => [kernel.name ?? name, JSON.stringify(p), p, kernel] as const))(
     '%s: bindings and overrides match the descriptor for %s',
-    (file, _label, p, kernel) => {
-      const reflect = reflections.get(file) as WgslReflect;
+    (_file, _label, p, kernel) => {
+      const reflect = reflections.get(kernel.wgsl.code) as WgslReflect;
       const refs = kernel.bind(p);
       const storage = [...reflect.storage].sort((a, b) => a.binding - b.binding);
       expect(storage.map((s) => s.binding)).toEqual(refs.map((_, i) => i));
@@ -120,4 +122,27 @@ it('matmul: every tuning candidate has its own variant name, the default first',
   expect(candidates.length).toBeGreaterThan(2);
   expect(new Set(candidates.map((c) => c.variant)).size).toBe(candidates.length);
   expect(candidates[0]?.variant).toBe(kernelFor(kernel, p).variant);
+});
+
+it('the optimizer steps and matmul parts joined into kernels name their CPU twins, which name them back', () => {
+  const joined = new Set(
+    (Object.keys(OPS) as OpName[]).flatMap((name) => {
+      const base = OPS[name].kernel as GpuKernel<unknown>;
+      return (OPS[name].samples as readonly unknown[]).flatMap((p) =>
+        [kernelFor(base, p), ...(base.tuning?.candidates(p) ?? [])].flatMap((kernel) =>
+          kernel.wgsl.files.map((file) => file.name),
+        ),
+      );
+    }),
+  );
+  const shared = ['matmul_acc', 'matmul_epilogue', 'matmul_adam_epilogue', 'sgd_step', 'adam_step'];
+  for (const file of shared.map((name) => `${name}.wgsl`)) {
+    expect(joined, file).toContain(file);
+    const wgsl = shaderFiles[`../shaders/${file}`] ?? '';
+    const named = wgsl.match(
+      /CPU (?:reference|twin):\s*(?:\/\/\s*)?(?:the [\w ]+ of )?\w+\(\) in src\/ops\/([\w-]+\.ts)/,
+    );
+    expect(named, `${file} names its CPU reference or twin`).not.toBeNull();
+    expect(opFiles[`../src/ops/${named?.[1]}`], file).toContain(`// WGSL twin: shaders/${file}`);
+  }
 });

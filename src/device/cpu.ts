@@ -22,6 +22,8 @@ export class CpuDevice implements Device<NumArray> {
   readonly limits: DeviceLimits = { maxBufferBytes: MAX_ARRAY_BYTES, maxBufferLimit: 'typed-array size' };
   /** matmulReference implements the bias update, so the CPU runs the graph WebGPU runs. */
   readonly fusesBiasUpdates: boolean = true;
+  /** And Adam's step on the weight gradient: the CPU needs no storage bindings. */
+  readonly fusesAdamUpdates: boolean = true;
 
   constructor(precision: CpuPrecision = 'f32') {
     this.#precision = precision;

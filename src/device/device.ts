@@ -92,6 +92,13 @@ export interface Device<Buffer = unknown> {
    * `fuseBiasUpdates`). Absent on a backend whose kernel would ignore the bias (Wasm).
    */
   readonly fusesBiasUpdates?: boolean;
+  /**
+   * Whether its matmul kernels run Adam's step on the weight gradient (MatmulAttrs.adamUpdate):
+   * compileGraph then folds each weight's adam into its gradient's matmul (graph/fuse.ts
+   * `fuseAdamUpdates`). On WebGPU only where a shader stage may bind 9 storage buffers (8 is the
+   * guaranteed minimum); absent on Wasm, whose kernel has no such step.
+   */
+  readonly fusesAdamUpdates?: boolean;
   createBuffer(label: string, dtype: DType, length: number): Buffer;
   /** Queued in order with programs' runs: the next run sees it. */
   write(buffer: Buffer, data: Float32Array | Uint32Array, offset?: number): void;

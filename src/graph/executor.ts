@@ -6,7 +6,7 @@ import type { Device, Program, ProgramStep } from '../device/device.js';
 import { ArgumentError, DropgpuError } from '../errors.js';
 import { type DType, elementCount, type Graph, type Role } from '../ir/ir.js';
 import { bindOp } from '../ops/index.js';
-import { fuseBiasUpdates } from './fuse.js';
+import { fuseAdamUpdates, fuseBiasUpdates } from './fuse.js';
 import { type BufferPlan, planBuffers } from './plan.js';
 
 export interface CompiledGraph<Buffer> {
@@ -75,7 +75,9 @@ export async function compileGraph<Buffer>(
     }
   }
   // Here, not in buildTrainGraph, because only the device knows whether its kernels can (see
-  // Device.fusesBiasUpdates); the rewrite is in place, so the caller's graph is the one that runs.
+  // Device.fusesAdamUpdates, fusesBiasUpdates); the rewrite is in place, so the caller's graph is the
+  // one that runs. Adam's first: the bias pass fuses into the matmul it makes.
+  if (device.fusesAdamUpdates) fuseAdamUpdates(graph);
   if (device.fusesBiasUpdates) fuseBiasUpdates(graph);
   const ops = graph.nodes.map((node) => bindOp(node, graph));
   const keep = new Set([...(options.keep ?? []), ...(options.snapshots ?? [])]);

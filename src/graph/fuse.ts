@@ -8,15 +8,17 @@
  * A pattern is fused only when its intermediate tensors have no other reader. The fused node takes
  * the place of the pattern's last node, where every input it reads is already computed.
  *
- * `fuseUpdates` runs after the optimizer's nodes are appended (see there).
+ * `fuseUpdates` runs after the optimizer's nodes are appended (see there); `fuseAdamUpdates` and
+ * `fuseBiasUpdates` at compile, on devices whose kernels have them.
  */
 import type { Graph, MatmulAttrs, Node } from '../ir/ir.js';
-import { matmulOperands } from '../ops/matmul-layout.js';
+import { matmulOperands, matmulSlots } from '../ops/matmul-layout.js';
 
-/** Whether a matmul already has a fused epilogue of any kind. */
-function hasEpilogue(node: Node<'matmul'>): boolean {
-  const { bias, activation, activationGrad, dropout, update, colSum } = node.attrs;
-  return Boolean(bias || activation !== undefined || activationGrad || dropout || update || colSum);
+/** Whether a matmul already has a fused epilogue of any kind (the column sums aside, with `colSums` false). */
+function hasEpilogue(node: Node<'matmul'>, colSums = true): boolean {
+  const { bias, activation, activationGrad, dropout, update, adamUpdate, colSum } = node.attrs;
+  const any = bias || activation !== undefined || activationGrad || dropout || update || adamUpdate;
+  return Boolean(any || (colSums && colSum));
 }
 
 export function fuse(graph: Graph): void {
@@ -85,9 +87,9 @@ export function fuse(graph: Graph): void {
  *   matmul → dW  and  sgd(W, dW, metrics, v?)               ⇒  matmul{update}(dY, X, W, metrics, v?) → [W, v?]
  *
  * An updating matmul takes the sgd node's place (after every reader of W, such as the layer's dX
- * matmul); it reads dY and X there instead, which only lengthens their lives. Adam's update stays a
- * pass of its own (it needs one more state buffer than the 8 storage bindings a WebGPU shader is
- * guaranteed), but its bias gradient still comes out of the weight gradient's matmul.
+ * matmul); it reads dY and X there instead, which only lengthens their lives. Adam's update is
+ * fused only on devices with the storage bindings it needs (`fuseAdamUpdates`, run by compileGraph),
+ * but its bias gradient comes out of the weight gradient's matmul everywhere.
  */
 export function fuseUpdates(graph: Graph): void {
   const readers = new Map<number, Node[]>();
@@ -163,55 +165,116 @@ export function fuseUpdates(graph: Graph): void {
 }
 
 /**
- * The bias-update pass, after `fuseUpdates`, for devices whose matmul kernels have the bias update
- * (Device.fusesBiasUpdates; compileGraph runs it), so that a layer's bias gradient is never stored
- * and its update costs no dispatch of its own:
+ * The Adam update pass, before `fuseBiasUpdates`, for devices whose matmul kernels have Adam's step
+ * (Device.fusesAdamUpdates: it needs 9 storage bindings a stage; compileGraph runs it), so that a
+ * weight's gradient is never stored under Adam either:
+ *
+ *   matmul{colSum?}(dY, X) → [dW, db?]  and  adam(W, dW, metrics, m, v)  ⇒  matmul{adamUpdate, colSum?}(dY, X, W, metrics, m, v) → [W, m, v, db?]
+ *
+ * As `fuseUpdates` for sgd: the updating matmul takes the adam node's place, only where dW has no
+ * other reader and nothing reads db before that place.
+ */
+export function fuseAdamUpdates(graph: Graph): void {
+  const replaced = new Map<Node, Node | null>();
+  for (const adam of graph.nodesOf('adam')) {
+    const [param, grad, metrics, moment1, moment2] = adam.inputs as number[];
+    const matmul = graph.nodes.find((node) => node.outputs.includes(grad as number));
+    if (matmul?.op !== 'matmul' || matmul.outputs[0] !== grad) continue;
+    const plain = matmul as Node<'matmul'>;
+    if (hasEpilogue(plain, false) || graph.get(param as number).shape.length !== 2) continue;
+    if (graph.nodes.filter((node) => node.inputs.includes(grad as number)).length !== 1) continue;
+    const colsum = plain.attrs.colSum ? plain.outputs[1] : undefined;
+    const at = graph.nodes.indexOf(adam);
+    if (colsum !== undefined && graph.nodes.some((node, i) => i <= at && node.inputs.includes(colsum)))
+      continue;
+    const attrs: MatmulAttrs = { ...plain.attrs, adamUpdate: adam.attrs };
+    const [a, b] = plain.inputs as [number, number];
+    const named = { a, b, param, metrics, moment1, moment2, out: param, colsum };
+    replaced.set(matmul, null).set(adam, {
+      op: 'matmul',
+      name: `${matmul.name}+${adam.name}`,
+      ...matmulOperands(attrs, named),
+      attrs,
+    });
+  }
+  replaceNodes(graph, replaced);
+}
+
+/**
+ * The bias-update pass, after `fuseUpdates` (and `fuseAdamUpdates`), for devices whose matmul kernels
+ * have the bias update (Device.fusesBiasUpdates; compileGraph runs it), so that a layer's bias
+ * gradient is never stored and its update costs no dispatch of its own:
  *
  *   matmul{update, colSum} → [W, v?, db]  and  sgd(b, db, metrics, vb?)  ⇒  matmul{update, biasUpdate} → [W, v?, b, vb?]
+ *   matmul{adamUpdate, colSum} → [W, m, v, db]  and  adam(b, db, metrics, mb, vb)  ⇒  matmul{adamUpdate, biasUpdate} → [W, m, v, b, mb, vb]
  *
- * Only where the bias's SGD shares the weight's momentum and Nesterov (one set of overrides for
- * both), reads the same metrics, db has no other reader, and no node between the two touches the
- * bias or its velocity (the bias now changes at the matmul's place, earlier).
+ * Only where the bias's step shares the weight's hyperparameters but weight decay (momentum and
+ * Nesterov, or β1, β2 and ε: one set of overrides and uniforms for both), reads the same metrics, db
+ * has no other reader, and no node between the two touches the bias or its state (the bias now
+ * changes at the matmul's place, earlier).
  */
 export function fuseBiasUpdates(graph: Graph): void {
   const replaced = new Map<Node, Node | null>();
   graph.nodes.forEach((node, at) => {
     if (node.op !== 'matmul') return;
     const matmul = node as Node<'matmul'>;
-    const { update, colSum, biasUpdate } = matmul.attrs;
-    if (!update || !colSum || biasUpdate) return;
+    const { update, adamUpdate, colSum, biasUpdate } = matmul.attrs;
+    if (!(update || adamUpdate) || !colSum || biasUpdate) return;
     const db = matmul.outputs[matmul.outputs.length - 1] as number;
     const readers = graph.nodes.filter((n) => n.inputs.includes(db));
-    const sgd = readers[0];
-    if (readers.length !== 1 || sgd?.op !== 'sgd' || sgd.inputs[1] !== db) return;
-    const attrs = (sgd as Node<'sgd'>).attrs;
-    if (attrs.momentum !== update.momentum || attrs.nesterov !== update.nesterov) return;
-    const [bias, , metrics, biasVelocity] = sgd.inputs as number[];
-    const [a, b, param, ownMetrics, velocity] = matmul.inputs as number[];
-    if (metrics !== ownMetrics) return;
-    const touched = new Set([bias, biasVelocity].filter((id) => id !== undefined));
-    const between = graph.nodes.slice(at + 1, graph.nodes.indexOf(sgd));
+    const step = readers[0];
+    if (readers.length !== 1 || !step || step.inputs[1] !== db || !sameStep(matmul, step)) return;
+    const [bias, , metrics, ...state] = step.inputs as number[];
+    const slots = matmulSlots(matmul.attrs).inputs;
+    const own = (slot: number | undefined) => (slot === undefined ? undefined : matmul.inputs[slot]);
+    if (metrics !== own(slots.metrics)) return;
+    const touched = new Set([bias, ...state]);
+    const between = graph.nodes.slice(at + 1, graph.nodes.indexOf(step));
     if (between.some((n) => [...n.inputs, ...n.outputs].some((id) => touched.has(id)))) return;
-    const fusedAttrs: MatmulAttrs = { ...matmul.attrs, biasUpdate: { weightDecay: attrs.weightDecay } };
+    const weightDecay = (step.attrs as { weightDecay: number }).weightDecay;
+    const fusedAttrs: MatmulAttrs = { ...matmul.attrs, biasUpdate: { weightDecay } };
+    const [param, velocity, moment1, moment2] = [
+      slots.param,
+      slots.velocity,
+      slots.moment1,
+      slots.moment2,
+    ].map(own);
     const named = {
-      a,
-      b,
+      a: own(slots.a),
+      b: own(slots.b),
       param,
       metrics,
       velocity,
+      moment1,
+      moment2,
       out: param,
       second: velocity,
       biasParam: bias,
-      biasVelocity,
+      ...(update ? { biasVelocity: state[0] } : { biasMoment1: state[0], biasMoment2: state[1] }),
     };
-    replaced.set(sgd, null).set(matmul, {
+    replaced.set(step, null).set(matmul, {
       op: 'matmul',
-      name: `${matmul.name}+${sgd.name}`,
+      name: `${matmul.name}+${step.name}`,
       ...matmulOperands(fusedAttrs, named),
       attrs: fusedAttrs,
     });
   });
   replaceNodes(graph, replaced);
+}
+
+/** Whether `step` (the reader of the bias gradient) is the bias's update of the kind `matmul` applies. */
+function sameStep(matmul: Node<'matmul'>, step: Node): boolean {
+  const { update, adamUpdate } = matmul.attrs;
+  if (update && step.op === 'sgd') {
+    const attrs = (step as Node<'sgd'>).attrs;
+    return attrs.momentum === update.momentum && attrs.nesterov === update.nesterov;
+  }
+  if (adamUpdate && step.op === 'adam') {
+    const attrs = (step as Node<'adam'>).attrs;
+    const { beta1, beta2, epsilon } = adamUpdate;
+    return attrs.beta1 === beta1 && attrs.beta2 === beta2 && attrs.epsilon === epsilon;
+  }
+  return false;
 }
 
 /** Rewrites `graph.nodes` in place: each node in `replaced` becomes its replacement, or goes (null). */

@@ -60,13 +60,19 @@ export interface MatmulAttrs {
    * momentum); outputs: the parameter, the velocity. No other epilogue with it.
    */
   readonly update?: SgdUpdate;
+  /**
+   * As `update`, with Adam's step (fuse.ts `fuseAdamUpdates`, on devices with the storage bindings it
+   * needs): inputs after a and b: the parameter, metrics, its first and second moments; outputs: the
+   * parameter and both moments. Never with `update`; no other epilogue with it.
+   */
+  readonly adamUpdate?: AdamUpdate;
   /** One more output, last: [M], Σ_k opA[m, k] (the bias gradient, from the weight gradient's dY). */
   readonly colSum?: boolean;
   /**
-   * With update and colSum: the column sums are the gradient of a bias, which gets the same SGD step
-   * in place (momentum and Nesterov as `update`'s, its own weight decay) instead of being stored.
-   * Inputs after the update's: the bias, its velocity (with momentum); outputs after the update's:
-   * the bias, its velocity.
+   * With update (or adamUpdate) and colSum: the column sums are the gradient of a bias, which gets the
+   * same step in place (momentum and Nesterov as `update`'s, or β1, β2 and ε as `adamUpdate`'s; its
+   * own weight decay) instead of being stored. Inputs after the update's: the bias, its velocity (with
+   * momentum) or its two moments; outputs after the update's: the same.
    */
   readonly biasUpdate?: BiasUpdate;
 }
@@ -83,6 +89,14 @@ export interface SgdUpdate {
   readonly weightDecay: number;
 }
 
+/** Adam's static hyperparameters (lr and the bias corrections come per step): the `adam` op's attributes. */
+export interface AdamUpdate {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  readonly weightDecay: number;
+}
+
 /** Attributes of each op: static for the life of a compiled program. */
 export interface OpAttrs {
   matmul: MatmulAttrs;
@@ -95,7 +109,7 @@ export interface OpAttrs {
   softmax: Record<string, never>;
   add: Record<string, never>;
   sgd: SgdUpdate;
-  adam: { beta1: number; beta2: number; epsilon: number; weightDecay: number };
+  adam: AdamUpdate;
   max_norm: { maxNorm: number };
   gather_rows: { bytes: boolean };
 }

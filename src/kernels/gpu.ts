@@ -53,9 +53,12 @@ export interface Tuning<P> {
   worthTiming(p: P): boolean;
   /** What the candidates' speeds depend on (e.g. shape and layout, not the epilogue). */
   key(p: P): string;
-  /** Every kernel that can run `p`, each with a distinct `variant`; the first is the default. */
+  /**
+   * Every kernel that can run `p`, each with a distinct `variant`; the first is the default. As many,
+   * in the same order, as for `plain(p)`: what is timed for the i-th is the i-th of those.
+   */
   candidates(p: P): readonly GpuKernel<P>[];
-  /** `p` reduced to what `key` describes: what is timed. */
+  /** `p` reduced to what `key` describes: what is timed (with `candidates(plain(p))`). */
   plain(p: P): P;
   /** Element count of each storage binding's scratch buffer when timing `plain(p)` (0: unused). */
   scratch(p: P): readonly number[];
@@ -173,7 +176,7 @@ export interface BoundTuning {
   readonly worthTiming: boolean;
   /** Every kernel that can run the node, the default first. */
   readonly candidates: readonly BoundGpuKernel[];
-  /** The same candidates bound to the node's plain form: what the autotuner times. */
+  /** The plain form's candidates (the same for most nodes) bound to it: what the autotuner times. */
   readonly timed: readonly BoundGpuKernel[];
   /** Element count of each storage binding's scratch buffer when timing (0: unused). */
   readonly scratch: readonly number[];
@@ -200,13 +203,18 @@ export function bindGpuKernel<P>(
   if (!tuning) return { kernel: bound(kernelFor(kernel, p), p), tuning: undefined };
   const candidates = tuning.candidates(p);
   const plain = tuning.plain(p);
+  // The plain form's own kernels: a candidate whose epilogue needs other buffers or WGSL (matmul's
+  // Adam twins) is timed as the product it computes, which is what its speed depends on.
+  const plainCandidates = tuning.candidates(plain);
+  if (plainCandidates.length !== candidates.length)
+    throw new RangeError(`${op}: ${candidates.length} candidates but ${plainCandidates.length} to time`);
   return {
     kernel: bound(kernelFor(kernel, p), p),
     tuning: {
       key: tuning.key(p),
       worthTiming: tuning.worthTiming(p),
       candidates: candidates.map((candidate) => bound(candidate, p)),
-      timed: candidates.map((candidate) => bound(candidate, plain)),
+      timed: plainCandidates.map((candidate) => bound(candidate, plain)),
       scratch: tuning.scratch(p),
     },
   };

@@ -22,6 +22,7 @@ export interface AdamParams {
 }
 
 // WGSL twin: shaders/adam.wgsl
+// WGSL twin: shaders/adam_step.wgsl
 export function adamReference(
   p: AdamParams,
   [param, grad, metrics, m, v]: readonly NumArray[],
@@ -52,7 +53,7 @@ export const adam: OpDef<'adam', AdamParams> = {
   reference: adamReference,
   wasm: adamWasm,
   kernel: {
-    wgsl: joinWgsl('adam'),
+    wgsl: joinWgsl('adam_step', 'adam'),
     // param, grad, m, v, metrics
     bind: () => [
       ['in', 0],

@@ -5,7 +5,8 @@
  * (workgroup-memory tiles of 64×64 to 128×128) and its double-buffered twin
  * shaders/matmul_tiled_double.wgsl, each in several workgroup shapes: the autotuner's
  * candidates. They sum every output in the same order, so they compute the same bits (tested here,
- * and checked on each device by the autotuner); each is checked against matmulReference().
+ * and checked on each device by the autotuner); each is checked against matmulReference(). Each also
+ * has an Adam twin (`adamTwin`): the same main file behind shaders/matmul_adam_epilogue.wgsl.
  */
 import { dropoutWords } from '../kernels/dropout-words.js';
 import {
@@ -15,6 +16,7 @@ import {
   type GpuKernel,
   joinWgsl,
   type WgslFile,
+  type WgslSource,
 } from '../kernels/gpu.js';
 import { type MatmulParams, matmulSlots } from './matmul-layout.js';
 
@@ -40,6 +42,34 @@ export function matmulBindings(p: MatmulParams): BufferRef[] {
     ref('out', outputs.colsum ?? outputs.biasParam),
   ];
 }
+
+/**
+ * Storage bindings of the kernels behind shaders/matmul_adam_epilogue.wgsl (a weight gradient with
+ * Adam's step): a, b, W, its two moments, metrics, then the column sums or the bias, and the bias's
+ * two moments (null without a bias update).
+ */
+export function adamMatmulBindings(p: MatmulParams): BufferRef[] {
+  const { inputs, outputs } = matmulSlots(p);
+  const ref = (kind: 'in' | 'out', index: number | undefined): BufferRef =>
+    index === undefined ? null : [kind, index];
+  return [
+    ref('in', inputs.a),
+    ref('in', inputs.b),
+    ref('out', outputs.out),
+    ref('out', outputs.moment1),
+    ref('out', outputs.moment2),
+    ref('in', inputs.metrics),
+    ref('out', outputs.colsum ?? outputs.biasParam),
+    ref('out', outputs.biasMoment1),
+    ref('out', outputs.biasMoment2),
+  ];
+}
+
+/**
+ * The storage buffers per shader stage that a kernel with Adam's step fused needs: one more than
+ * WebGPU guarantees (8), so a device fuses it only where its limit allows (Device.fusesAdamUpdates).
+ */
+export const ADAM_UPDATE_STORAGE_BUFFERS = 9;
 
 /** Output rows and columns per invocation (`Block` in matmul.wgsl, matmul_vec4.wgsl, matmul_tiled.wgsl). */
 const BLOCK = { m: 8, n: 8 } as const;
@@ -94,10 +124,12 @@ export function matmulKernel(
   workgroup: WorkgroupShape,
   options: MatmulKernelOptions = {},
 ): GpuKernel<MatmulParams> {
-  const wgsl = joinWgsl('philox', 'activation', 'sgd_step', 'matmul_epilogue', main);
+  const wgsl = joinWgsl('philox', 'activation', 'sgd_step', 'matmul_acc', 'matmul_epilogue', main);
   const block = options.block ?? BLOCK;
   const extra = options.overrides ?? {};
   const blockOverrides = options.block ? { BlockM: block.m, BlockN: block.n } : {};
+  const launch = { WorkgroupX: workgroup.x, WorkgroupY: workgroup.y, ...blockOverrides, ...extra };
+  ADAM_PARTS.set(wgsl, { main, launch });
   const suffix =
     (options.block ? ` block ${block.m}x${block.n}` : '') +
     Object.entries(extra)
@@ -130,14 +162,52 @@ export function matmulKernel(
       Nesterov: Number(p.update?.nesterov ?? false),
       ColSum: Number(p.colSum),
       BiasUpdate: Number(p.biasUpdate !== undefined),
-      WorkgroupX: workgroup.x,
-      WorkgroupY: workgroup.y,
-      ...blockOverrides,
-      ...extra,
+      ...launch,
     }),
     workgroups: (p) =>
       [Math.ceil(p.N / (block.n * workgroup.x)), Math.ceil(p.M / (block.m * workgroup.y)), 1] as const,
   };
+}
+
+/** What `adamTwin` takes from a kernel made by `matmulKernel`, by its WGSL (which a spread keeps). */
+const ADAM_PARTS = new WeakMap<WgslSource, { main: string | WgslFile; launch: Record<string, number> }>();
+const ADAM_TWINS = new WeakMap<GpuKernel<MatmulParams>, GpuKernel<MatmulParams>>();
+
+/**
+ * `kernel` (made by `matmulKernel`) with Adam's weight-gradient step: its main file behind
+ * shaders/matmul_adam_epilogue.wgsl instead of matmul_epilogue.wgsl, in the same launch shape, under
+ * the same name and variant (it is the same candidate, timed as the plain product is: Tuning.plain).
+ */
+export function adamTwin(kernel: GpuKernel<MatmulParams>): GpuKernel<MatmulParams> {
+  const known = ADAM_TWINS.get(kernel);
+  if (known) return known;
+  const parts = ADAM_PARTS.get(kernel.wgsl);
+  if (!parts) throw new RangeError(`${kernel.variant}: not a kernel of matmulKernel()`);
+  const twin: GpuKernel<MatmulParams> = {
+    ...kernel,
+    wgsl: joinWgsl('adam_step', 'matmul_acc', 'matmul_adam_epilogue', parts.main),
+    bind: adamMatmulBindings,
+    uniform: (p) =>
+      Uint32Array.of(
+        p.M,
+        p.N,
+        p.K,
+        f32Bits(p.adamUpdate?.beta1 ?? 0),
+        f32Bits(p.adamUpdate?.beta2 ?? 0),
+        f32Bits(p.adamUpdate?.epsilon ?? 0),
+        f32Bits(p.adamUpdate?.weightDecay ?? 0),
+        f32Bits(p.biasUpdate?.weightDecay ?? 0),
+      ),
+    overrides: (p) => ({
+      TransA: Number(p.transA),
+      TransB: Number(p.transB),
+      ColSum: Number(p.colSum),
+      BiasUpdate: Number(p.biasUpdate !== undefined),
+      ...parts.launch,
+    }),
+  };
+  ADAM_TWINS.set(kernel, twin);
+  return twin;
 }
 
 export const SCALAR_KERNELS = WORKGROUP_SHAPES.map((shape) => matmulKernel('matmul', 'matmul', shape));
@@ -203,10 +273,12 @@ const SCALAR_FITS = [...SCALAR_KERNELS, ...GPU_TILED];
  * The kernels that may run `p`, the default first: the vec4 files where they fit (matmul_vec4, then
  * the small blocks), matmul.wgsl and the tiled kernel always, each in its workgroup shapes. They
  * compute the same bits (tested, and checked per device by the autotuner), so the choice is only
- * about speed.
+ * about speed. With Adam's step, their Adam twins, in the same order (what the tuner times for them is
+ * the plain product's candidates, so both lists must line up).
  */
 export function matmulCandidates(p: MatmulParams): readonly GpuKernel<MatmulParams>[] {
-  return matmulVec4Fits(p) ? ALL_KERNELS : SCALAR_FITS;
+  const kernels = matmulVec4Fits(p) ? ALL_KERNELS : SCALAR_FITS;
+  return p.adamUpdate ? kernels.map(adamTwin) : kernels;
 }
 
 /** Below this many multiply-adds a matmul is not timed: the timing would cost more than it saves. */

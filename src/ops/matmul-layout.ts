@@ -3,7 +3,7 @@
  * epilogue. Shared by the reference (matmul.ts), both kernels' descriptors (matmul-gpu.ts,
  * wasm/matmul.ts) and the fusion passes (graph/fuse.ts), so the layout is defined once.
  */
-import type { Activation, BiasUpdate, DropoutAttrs, SgdUpdate } from '../ir/ir.js';
+import type { Activation, AdamUpdate, BiasUpdate, DropoutAttrs, SgdUpdate } from '../ir/ir.js';
 
 /** A matmul without epilogue: the defaults of the optional attributes. */
 export const PLAIN_EPILOGUE = {
@@ -27,6 +27,8 @@ export interface MatmulParams {
   dropoutBackward: boolean;
   /** The SGD step on the parameter this matmul is the gradient of (see MatmulAttrs.update). */
   update?: SgdUpdate;
+  /** The Adam step instead (MatmulAttrs.adamUpdate; WebGPU with 9 storage buffers a stage). */
+  adamUpdate?: AdamUpdate;
   colSum: boolean;
   /** The column sums update the layer's bias in place instead of being stored (MatmulAttrs.biasUpdate). */
   biasUpdate?: BiasUpdate;
@@ -39,6 +41,7 @@ type EpilogueShape = {
   readonly dropout?: DropoutAttrs | undefined;
   readonly dropoutBackward?: boolean | undefined;
   readonly update?: SgdUpdate | undefined;
+  readonly adamUpdate?: AdamUpdate | undefined;
   readonly colSum?: boolean | undefined;
   readonly biasUpdate?: BiasUpdate | undefined;
 };
@@ -46,9 +49,10 @@ type EpilogueShape = {
 /**
  * Where each of a matmul node's buffers sits among its inputs and outputs: the one definition of that
  * layout, used by the reference, the kernels' bindings and the fusion passes. Inputs: a, b, then the
- * bias and the activation's output `aux` (epilogues), or the parameter, metrics and velocity (update).
- * Outputs: `out` (C, or the updated parameter), `second` (the dropped activation, or the velocity),
- * then the column sums. With a bias update the column sums are not stored: the bias and its velocity
+ * bias and the activation's output `aux` (epilogues), or the parameter, metrics and velocity (update),
+ * or the parameter, metrics and Adam's two moments (adamUpdate). Outputs: `out` (C, or the updated
+ * parameter), `second` (the dropped activation, or the velocity) or the two moments, then the column
+ * sums. With a bias update the column sums are not stored: the bias and its velocity (or moments)
  * follow the update's inputs and outputs instead.
  */
 export interface MatmulSlots {
@@ -60,22 +64,40 @@ export interface MatmulSlots {
     readonly param?: number;
     readonly metrics?: number;
     readonly velocity?: number;
+    readonly moment1?: number;
+    readonly moment2?: number;
     readonly biasParam?: number;
     readonly biasVelocity?: number;
+    readonly biasMoment1?: number;
+    readonly biasMoment2?: number;
   };
   readonly outputs: {
     readonly out: 0;
     readonly second?: number;
+    readonly moment1?: number;
+    readonly moment2?: number;
     readonly colsum?: number;
     readonly biasParam?: number;
     readonly biasVelocity?: number;
+    readonly biasMoment1?: number;
+    readonly biasMoment2?: number;
   };
 }
 
 export function matmulSlots(p: EpilogueShape): MatmulSlots {
   const inputs: Record<string, number> = { a: 0, b: 1 };
   let next = 2;
-  if (p.update) {
+  if (p.adamUpdate) {
+    inputs.param = next++;
+    inputs.metrics = next++;
+    inputs.moment1 = next++;
+    inputs.moment2 = next++;
+    if (p.biasUpdate) {
+      inputs.biasParam = next++;
+      inputs.biasMoment1 = next++;
+      inputs.biasMoment2 = next++;
+    }
+  } else if (p.update) {
     inputs.param = next++;
     inputs.metrics = next++;
     if (p.update.momentum) inputs.velocity = next++;
@@ -88,7 +110,15 @@ export function matmulSlots(p: EpilogueShape): MatmulSlots {
   const outputs: Record<string, number> = { out: 0 };
   let out = 1;
   if ((p.dropout && !p.dropoutBackward) || p.update?.momentum) outputs.second = out++;
-  if (p.update && p.biasUpdate) {
+  if (p.adamUpdate) {
+    outputs.moment1 = out++;
+    outputs.moment2 = out++;
+  }
+  if (p.adamUpdate && p.biasUpdate) {
+    outputs.biasParam = out++;
+    outputs.biasMoment1 = out++;
+    outputs.biasMoment2 = out++;
+  } else if (p.update && p.biasUpdate) {
     outputs.biasParam = out++;
     if (p.update.momentum) outputs.biasVelocity = out++;
   } else if (p.colSum) outputs.colsum = out++;

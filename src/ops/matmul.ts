@@ -4,7 +4,9 @@
  * forms: Y = X·Wᵀ (transB), dX = dY·W, dW = dYᵀ·X (transA).
  *
  * The fusion pass (graph/fuse.ts) gives it an epilogue: bias + activation + dropout in the forward
- * pass (one dispatch per layer), mask + activation derivative in the backward pass. The order of the
+ * pass (one dispatch per layer), mask + activation derivative in the backward pass, and on the weight
+ * gradient the optimizer's step in place of storing it (SGD's; Adam's in its own epilogue file,
+ * shaders/matmul_adam_epilogue.wgsl, where the device has the storage bindings). The order of the
  * epilogue's steps is spelled out in shaders/matmul_epilogue.wgsl and followed exactly below.
  *
  * Two kernels, one arithmetic: shaders/matmul.wgsl for every shape, and its variant
@@ -14,10 +16,11 @@
  * runs, in which workgroup shape, is what the autotuner (src/webgpu/autotune.ts) measured fastest on
  * the adapter (default: vec4 where it fits, 8×8); the choice never changes a result.
  */
-import { plainStep, type StepContext } from '../ir/ir.js';
+import { plainStep, type SgdUpdate, type StepContext } from '../ir/ir.js';
 import type { GpuKernel } from '../kernels/gpu.js';
 import { keepThreshold, keptAt, seedKey } from '../rng/philox.js';
 import { derivativeFromOutput } from './act-grad.js';
+import { adamReference } from './adam.js';
 import { activationReference } from './bias-act.js';
 import { matmulCandidates, SCALAR_KERNELS, TUNE_MIN_MACS } from './matmul-gpu.js';
 import { type MatmulParams, matmulSlots, PLAIN_EPILOGUE } from './matmul-layout.js';
@@ -35,6 +38,9 @@ export {
 } from './matmul-layout.js';
 
 // WGSL twin: shaders/matmul.wgsl
+// WGSL twin: shaders/matmul_acc.wgsl
+// WGSL twin: shaders/matmul_epilogue.wgsl
+// WGSL twin: shaders/matmul_adam_epilogue.wgsl
 // WGSL twin: shaders/matmul_vec4.wgsl
 // WGSL twin: shaders/matmul_block.wgsl
 // WGSL twin: shaders/matmul_tiled.wgsl
@@ -59,19 +65,23 @@ export function matmulReference(
   const bias = input(slots.inputs.bias);
   const y = input(slots.inputs.aux);
   const C = outputs[slots.outputs.out] as NumArray;
-  const dropped = p.update || slots.outputs.second === undefined ? undefined : outputs[slots.outputs.second];
+  const dropped =
+    p.update || p.adamUpdate || slots.outputs.second === undefined
+      ? undefined
+      : outputs[slots.outputs.second];
   const key = p.dropout ? seedKey(p.dropout.seed) : [0, 0];
   const threshold = p.dropout ? keepThreshold(p.dropout.keepProb) : null;
   const scale = p.dropout ? 1 / p.dropout.keepProb : 1;
   const kept = (i: number) =>
     keptAt(key, ctx.step, p.dropout?.site ?? 0, p.dropout?.stream ?? 0, threshold, i);
   const opA = (m: number, k: number) => (p.transA ? (A[k * M + m] as number) : (A[m * K + k] as number));
-  // With an update, each row of sums is row m of the parameter's gradient, handed to the SGD
-  // reference on row m of the parameter (and velocity): the gradient is never stored, as on the GPU.
-  const [param, metrics, velocity] = [slots.inputs.param, slots.inputs.metrics, slots.inputs.velocity].map(
-    input,
-  );
+  // With an update, each row of sums is row m of the parameter's gradient, handed to the SGD (or
+  // Adam) reference on row m of the parameter (and its state): the gradient is never stored, as on
+  // the GPU.
+  const { param, metrics, velocity, moment1, moment2 } = slots.inputs;
+  const [P, metricValues, V, M1, M2] = [param, metrics, velocity, moment1, moment2].map(input);
   const update = p.update && { length: N, ...p.update };
+  const adamUpdate = p.adamUpdate && { length: N, ...p.adamUpdate };
   const sums = new Float64Array(N);
   for (let m = 0; m < M; m++) {
     sums.fill(0);
@@ -87,10 +97,14 @@ export function matmulReference(
         for (let n = 0; n < N; n++) sums[n] = (sums[n] as number) + aValue * (B[k * N + n] as number);
       }
     }
+    const row = (array: NumArray | undefined) => (array as NumArray).subarray(m * N, (m + 1) * N);
     if (update) {
-      const row = (array: NumArray) => array.subarray(m * N, (m + 1) * N);
-      const state = velocity ? [row(velocity)] : [];
-      sgdReference(update, [row(param as NumArray), sums, metrics as NumArray, ...state], [], ctx);
+      const state = V ? [row(V)] : [];
+      sgdReference(update, [row(P), sums, metricValues as NumArray, ...state], [], ctx);
+      continue;
+    }
+    if (adamUpdate) {
+      adamReference(adamUpdate, [row(P), sums, metricValues as NumArray, row(M1), row(M2)], [], ctx);
       continue;
     }
     for (let n = 0; n < N; n++) {
@@ -111,16 +125,27 @@ export function matmulReference(
     colSums[m] = sum;
   }
   const biasParam = input(slots.inputs.biasParam);
-  if (!p.update || !p.biasUpdate || !biasParam) {
+  if (!(p.update || p.adamUpdate) || !p.biasUpdate || !biasParam) {
     (outputs[slots.outputs.colsum as number] as NumArray).set(colSums);
     return;
   }
-  // With a bias update the column sums are the bias's gradient, handed to the SGD reference with the
-  // bias's own weight decay (never stored, as on the GPU).
+  // With a bias update the column sums are the bias's gradient, handed to the SGD (or Adam) reference
+  // with the bias's own weight decay (never stored, as on the GPU).
+  const weightDecay = p.biasUpdate.weightDecay;
+  if (p.adamUpdate) {
+    const moments = [input(slots.inputs.biasMoment1), input(slots.inputs.biasMoment2)] as NumArray[];
+    adamReference(
+      { length: M, ...p.adamUpdate, weightDecay },
+      [biasParam, colSums, metricValues as NumArray, ...moments],
+      [],
+      ctx,
+    );
+    return;
+  }
   const biasVelocity = input(slots.inputs.biasVelocity);
   sgdReference(
-    { length: M, ...p.update, weightDecay: p.biasUpdate.weightDecay },
-    [biasParam, colSums, metrics as NumArray, ...(biasVelocity ? [biasVelocity] : [])],
+    { length: M, ...(p.update as SgdUpdate), weightDecay },
+    [biasParam, colSums, metricValues as NumArray, ...(biasVelocity ? [biasVelocity] : [])],
     [],
     ctx,
   );
@@ -211,6 +236,35 @@ export const matmul: OpDef<'matmul', MatmulParams> = {
       colSum: true,
       biasUpdate: { weightDecay: 0 },
     },
+    // The weight gradient with Adam's step (matmul_adam_epilogue.wgsl): the column sums stored, then
+    // the bias's Adam step fused too (scalar, then vec4).
+    {
+      M: 3,
+      N: 4,
+      K: 5,
+      transA: true,
+      transB: false,
+      bias: false,
+      activation: 'identity',
+      activationGrad: 'identity',
+      dropoutBackward: false,
+      adamUpdate: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.1 },
+      colSum: true,
+    },
+    {
+      M: 8,
+      N: 4,
+      K: 5,
+      transA: true,
+      transB: false,
+      bias: false,
+      activation: 'identity',
+      activationGrad: 'identity',
+      dropoutBackward: false,
+      adamUpdate: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.1 },
+      colSum: true,
+      biasUpdate: { weightDecay: 0 },
+    },
   ],
   params(node, graph) {
     const a = shapeOf(graph, node.inputs[0]);
@@ -221,10 +275,12 @@ export const matmul: OpDef<'matmul', MatmulParams> = {
     const N = at(b, transB ? 0 : 1);
     const kB = at(b, transB ? 1 : 0);
     if (kB !== K) throw new RangeError(`${node.name}: inner dimensions differ (${K} vs ${kB})`);
-    const { dropout, update } = node.attrs;
+    const { dropout, update, adamUpdate } = node.attrs;
     const epilogue = node.attrs.bias || node.attrs.activation || node.attrs.activationGrad || dropout;
-    if (update && epilogue) throw new RangeError(`${node.name}: an update epilogue stands alone`);
-    if (node.attrs.biasUpdate && !(update && node.attrs.colSum))
+    if ((update || adamUpdate) && epilogue)
+      throw new RangeError(`${node.name}: an update epilogue stands alone`);
+    if (update && adamUpdate) throw new RangeError(`${node.name}: one update, SGD's or Adam's`);
+    if (node.attrs.biasUpdate && !((update || adamUpdate) && node.attrs.colSum))
       throw new RangeError(`${node.name}: a bias update needs the update and the column sums`);
     return {
       M,
@@ -238,6 +294,7 @@ export const matmul: OpDef<'matmul', MatmulParams> = {
       ...(dropout ? { dropout } : {}),
       dropoutBackward: node.attrs.dropoutBackward ?? PLAIN_EPILOGUE.dropoutBackward,
       ...(update ? { update } : {}),
+      ...(adamUpdate ? { adamUpdate } : {}),
       colSum: node.attrs.colSum ?? PLAIN_EPILOGUE.colSum,
       ...(node.attrs.biasUpdate ? { biasUpdate: node.attrs.biasUpdate } : {}),
     };

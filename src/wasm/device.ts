@@ -88,15 +88,16 @@ export class WasmDevice implements Device<WasmBuffer> {
     streamed: readonly { buffer: WasmBuffer; length: number }[] = [],
   ): Promise<Program> {
     this.#check();
-    // This device does not opt into fuseBiasUpdates (Device.fusesBiasUpdates): the Wasm matmul has no
-    // bias step and would store the column sums over the bias, so such a node is refused, not run.
-    const fused = steps.find(
-      (step) => (step.node.attrs as { biasUpdate?: unknown }).biasUpdate !== undefined,
-    );
-    if (fused)
-      throw new KernelCompileError('matmul', [
-        `${fused.node.name}: the Wasm matmul has no fused bias update`,
-      ]);
+    // This device opts into neither fuseBiasUpdates nor fuseAdamUpdates (Device.fusesBiasUpdates,
+    // fusesAdamUpdates): the Wasm matmul has no bias step and no Adam step, and would store the column
+    // sums over the bias or run another epilogue, so such a node is refused, not run.
+    for (const { node } of steps) {
+      const { biasUpdate, adamUpdate } = node.attrs as { biasUpdate?: unknown; adamUpdate?: unknown };
+      if (adamUpdate !== undefined)
+        throw new KernelCompileError('matmul', [`${node.name}: the Wasm matmul has no fused Adam update`]);
+      if (biasUpdate !== undefined)
+        throw new KernelCompileError('matmul', [`${node.name}: the Wasm matmul has no fused bias update`]);
+    }
     const made: number[] = [];
     const alloc = (bytes: number, what: string) => {
       const at = this.#heap.alloc(bytes, `${label}: ${what}`);

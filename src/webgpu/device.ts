@@ -8,6 +8,7 @@ import { DeviceLostError, DisposedError, GpuValidationError } from '../errors.js
 import type { DType } from '../ir/ir.js';
 import type { BoundGpuKernel } from '../kernels/gpu.js';
 import { STEP_UNIFORM_BYTES } from '../kernels/gpu.js';
+import { ADAM_UPDATE_STORAGE_BUFFERS } from '../ops/matmul-gpu.js';
 import { chooseKernel, type TuningHost } from './autotune.js';
 import { type PipelineCache, pipelineCacheOf } from './pipelines.js';
 import { createProgram, type EncodedStep } from './program.js';
@@ -36,6 +37,11 @@ export class WebGpuDevice implements Device<GPUBuffer> {
   readonly kind = 'webgpu';
   /** shaders/matmul_epilogue.wgsl's BiasUpdate: one dispatch fewer per layer and step. */
   readonly fusesBiasUpdates = true;
+  /**
+   * shaders/matmul_adam_epilogue.wgsl: where the device lets a stage bind its 9 storage buffers (open.ts
+   * asks for the adapter's limit); otherwise Adam's steps stay dispatches of their own.
+   */
+  readonly fusesAdamUpdates: boolean;
   readonly description: string;
   readonly gpu: GPUDevice;
   readonly limits: DeviceLimits;
@@ -69,6 +75,7 @@ export class WebGpuDevice implements Device<GPUBuffer> {
     this.#owned = owned;
     this.#policy = policy;
     this.#pipelines = pipelineCacheOf(device);
+    this.fusesAdamUpdates = device.limits.maxStorageBuffersPerShaderStage >= ADAM_UPDATE_STORAGE_BUFFERS;
     this.#readback = new Readback(
       device,
       (descriptor) => this.#buffer(descriptor),

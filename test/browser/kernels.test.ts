@@ -3,20 +3,23 @@
  * of its own kernel variants, and on the Wasm backend as a page runs it (threads when the page is
  * cross-origin isolated). Then the weight-gradient epilogue's bias update (WebGPU only: the Wasm
  * kernel has none): against the CPU reference, and bit for bit against the separate sgd dispatch it
- * replaces.
+ * replaces; and the weight-gradient epilogue's Adam step (on a device with the 9 storage buffers a
+ * stage it needs), against the CPU reference and bit for bit against the adam dispatches it replaces.
  */
 import { describe, expect, inject, it } from 'vitest';
 import { CpuDevice } from '../../src/device/cpu.js';
 import type { Device } from '../../src/device/device.js';
-import type { MatmulAttrs, SgdUpdate } from '../../src/ir/ir.js';
+import type { AdamUpdate, MatmulAttrs, SgdUpdate } from '../../src/ir/ir.js';
 import { plainStep } from '../../src/ir/ir.js';
+import { adam, stepContext } from '../../src/nn/optim.js';
 import { OPS } from '../../src/ops/index.js';
 import { type MatmulParams, PLAIN_EPILOGUE } from '../../src/ops/matmul.js';
+import { ADAM_UPDATE_STORAGE_BUFFERS } from '../../src/ops/matmul-gpu.js';
 import { openWasm } from '../../src/wasm/open.js';
 import { openWebGpu } from '../../src/webgpu/open.js';
 import { kernelConformance } from '../conformance/kernels.js';
 import { compareClose, randomArray } from '../helpers.js';
-import { type GpuContext, requestTestDevice } from './gpu.js';
+import { type GpuContext, requestTestDevice, requestWideDevice } from './gpu.js';
 import { type OpInput, runOp } from './run-op.js';
 
 const gpu = await requestTestDevice();
@@ -197,4 +200,214 @@ describe.skipIf(typeof gpu === 'string')('matmul epilogue: SGD update of W and o
       });
     }
   });
+});
+
+const wide = await requestWideDevice(ADAM_UPDATE_STORAGE_BUFFERS);
+
+/** How a weight-gradient matmul with Adam's step treats the column sums (the bias gradient). */
+type BiasMode = 'biasUpdate' | 'colSum' | 'none';
+
+/**
+ * dY [K, M], X [K, N], W [M, N], metrics, mW, vW [M, N], then with a bias update b, mb, vb [M]: a
+ * weight-gradient matmul's inputs under Adam (second moments ≥ 0).
+ */
+function adamInputs(M: number, N: number, K: number, mode: BiasMode, metrics = [0, 0, 0, 0]): OpInput[] {
+  return [
+    { shape: [K, M], data: randomArray(K * M, M + K, -2, 2) },
+    { shape: [K, N], data: randomArray(K * N, N + K) },
+    { shape: [M, N], data: randomArray(M * N, 3) },
+    { shape: [4], data: metrics },
+    { shape: [M, N], data: randomArray(M * N, 4, -0.1, 0.1) },
+    { shape: [M, N], data: randomArray(M * N, 5, 0, 0.01) },
+    ...(mode === 'biasUpdate'
+      ? [
+          { shape: [M], data: randomArray(M, 6) },
+          { shape: [M], data: randomArray(M, 7, -0.1, 0.1) },
+          { shape: [M], data: randomArray(M, 8, 0, 0.01) },
+        ]
+      : []),
+  ];
+}
+
+describe.skipIf(typeof wide === 'string')('matmul epilogue: Adam update of W and of the bias', () => {
+  let forced: string | undefined;
+  let device: Device<unknown>;
+  const cpu = new CpuDevice('f32');
+  // Step 4: bias corrections well away from 1 (and from the first step's).
+  const ctx = stepContext(adam({ lr: 0.01 }), 4, 0.01, 0);
+  const open = async () => {
+    device ??= await openWebGpu({ device: (wide as GpuContext).device, kernelChoice: () => forced });
+    expect(device.fusesAdamUpdates).toBe(true);
+    return device;
+  };
+  const fusedAttrs = (adamUpdate: AdamUpdate, mode: BiasMode, biasDecay: number): MatmulAttrs => ({
+    transA: true,
+    transB: false,
+    adamUpdate,
+    ...(mode === 'none' ? {} : { colSum: true }),
+    ...(mode === 'biasUpdate' ? { biasUpdate: { weightDecay: biasDecay } } : {}),
+  });
+  /** W, mW, vW in place, then the bias and its moments in place, or the stored column sums. */
+  const fusedOutputs = (M: number, mode: BiasMode) =>
+    mode === 'biasUpdate' ? [2, 4, 5, 6, 7, 8] : mode === 'colSum' ? [2, 4, 5, [M]] : [2, 4, 5];
+
+  /** The dispatches it replaces: matmul{colSum?} → [dW, db?], adam on W, adam on the bias. */
+  async function unfused(inputs: OpInput[], mode: BiasMode, adamUpdate: AdamUpdate, biasDecay: number) {
+    const [M, N] = (inputs[2] as OpInput).shape as [number, number];
+    const attrs: MatmulAttrs = { transA: true, transB: false, ...(mode === 'none' ? {} : { colSum: true }) };
+    const products = await runOp(
+      device,
+      'matmul',
+      attrs,
+      inputs.slice(0, 2),
+      [[M, N], ...(mode === 'none' ? [] : [[M]])],
+      { ctx },
+    );
+    const [dW, db] = products as [Float32Array, Float32Array | undefined];
+    const [w, metrics, mW, vW] = inputs.slice(2, 6) as [OpInput, OpInput, OpInput, OpInput];
+    const weights = await runOp(
+      device,
+      'adam',
+      adamUpdate,
+      [w, { shape: [M, N], data: dW }, metrics, mW, vW],
+      [0, 3, 4],
+      { ctx },
+    );
+    if (mode === 'none') return weights;
+    if (mode === 'colSum') return [...weights, db as Float32Array];
+    const [b, mb, vb] = inputs.slice(6) as [OpInput, OpInput, OpInput];
+    const bias = { ...adamUpdate, weightDecay: biasDecay };
+    const biases = await runOp(
+      device,
+      'adam',
+      bias,
+      [b, { shape: [M], data: db as Float32Array }, metrics, mb, vb],
+      [0, 3, 4],
+      { ctx },
+    );
+    return [...weights, ...biases];
+  }
+
+  const updates: [AdamUpdate, number][] = [
+    [{ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 }, 0],
+    [{ beta1: 0.8, beta2: 0.99, epsilon: 1e-6, weightDecay: 0.01 }, 0.05],
+  ];
+  // M % 4 == 0 and N % 4 == 0 run matmul_vec4 by default, the others matmul.wgsl.
+  const shapes: [number, number, number][] = [
+    [1, 1, 1],
+    [7, 33, 65],
+    [33, 20, 9],
+    [36, 20, 7],
+    [65, 7, 33],
+    [68, 12, 33],
+  ];
+  const modes: BiasMode[] = ['biasUpdate', 'colSum', 'none'];
+  const cases = shapes.flatMap((shape) =>
+    modes.flatMap((mode) => updates.map(([u, d]) => [...shape, mode, u, d] as const)),
+  );
+
+  it.each(cases)(
+    'M %i N %i K %i %s %o bias weight decay %f: CPU reference, and the bits of the adam dispatches',
+    async (M, N, K, mode, adamUpdate, biasDecay) => {
+      await open();
+      const inputs = adamInputs(M, N, K, mode);
+      const attrs = fusedAttrs(adamUpdate, mode, biasDecay);
+      const outputs = fusedOutputs(M, mode);
+      const [want, got] = [
+        await runOp(cpu, 'matmul', attrs, inputs, outputs, { ctx }),
+        await runOp(device, 'matmul', attrs, inputs, outputs, { ctx }),
+      ];
+      // The reference takes its gradient in double precision, the separate adam its f32 rounding: a
+      // step of ±lr·m/√v moves with it, most where the gradient is near 0 (see ADAM_STEP_TOLERANCE in
+      // training.test.ts). The bits are held to the separate dispatches below.
+      const tolerance = { atol: 1e-5, rtol: 1e-4 };
+      want.forEach((expected, i) => {
+        const output = outputs[i] as number | number[];
+        const shape = typeof output === 'number' ? (inputs[output]?.shape ?? []) : output;
+        const message = compareClose(
+          `matmul{adamUpdate} output ${i} M ${M} N ${N} K ${K} ${mode}`,
+          shape,
+          got[i] as Float32Array,
+          expected,
+          tolerance,
+        );
+        if (message) throw new Error(message);
+      });
+      const separate = await unfused(inputs, mode, adamUpdate, biasDecay);
+      expect(separate).toHaveLength(got.length);
+      separate.forEach((values, i) => {
+        expect(bits(got[i] as Float32Array), `output ${i} vs the unfused dispatches`).toEqual(bits(values));
+      });
+    },
+  );
+
+  it('every matmul candidate (its Adam twin) gives the bits of the unfused dispatches', async () => {
+    await open();
+    for (const [M, N, K] of [
+      [68, 20, 33],
+      [33, 20, 9],
+    ] as const) {
+      const [adamUpdate, biasDecay] = updates[1] as [AdamUpdate, number];
+      const inputs = adamInputs(M, N, K, 'biasUpdate');
+      const attrs = fusedAttrs(adamUpdate, 'biasUpdate', biasDecay);
+      const shape = { M, N, K, transA: true, transB: false, ...PLAIN_EPILOGUE };
+      const twins = OPS.matmul.kernel.tuning?.candidates({ ...shape, adamUpdate, colSum: true }) ?? [];
+      const variants = twins.map((kernel) => kernel.variant as string);
+      // The twins: the plain candidates' variants, in their order, behind the Adam epilogue.
+      const plain = (OPS.matmul.kernel.tuning?.candidates(shape) ?? []).map((kernel) => kernel.variant);
+      expect(variants).toEqual(plain);
+      expect(
+        twins.every((kernel) => kernel.wgsl.files.some((f) => f.name === 'matmul_adam_epilogue.wgsl')),
+      ).toBe(true);
+      // As for the SGD update: `npm test` compiles the first of each tiled file, `npm run
+      // test:candidates` every one.
+      const firstTiled = ['matmul_tiled ', 'matmul_tiled_double '].map((file) =>
+        variants.find((v) => v.startsWith(file)),
+      );
+      const sampled = inject('allCandidates')
+        ? variants
+        : variants.filter((v) => !v.startsWith('matmul_tiled') || firstTiled.includes(v));
+      for (const file of ['matmul_tiled ', 'matmul_tiled_double '])
+        expect(
+          sampled.some((v) => v.startsWith(file)),
+          file,
+        ).toBe(true);
+      const want = (await unfused(inputs, 'biasUpdate', adamUpdate, biasDecay)).map(bits);
+      for (const variant of sampled) {
+        forced = variant;
+        try {
+          const got = await runOp(device, 'matmul', attrs, inputs, fusedOutputs(M, 'biasUpdate'), { ctx });
+          expect(got.map(bits), `${variant} M ${M} N ${N} K ${K}`).toEqual(want);
+        } finally {
+          forced = undefined;
+        }
+      }
+    }
+  });
+
+  it.each(modes)(
+    '%s: leaves W, the bias and their moments alone once a non-finite loss was counted',
+    async (mode) => {
+      await open();
+      const [M, N, K] = [33, 20, 9];
+      const adamUpdate = updates[1]?.[0] as AdamUpdate;
+      const inputs = adamInputs(M, N, K, mode, [1, 2, 3, 1]);
+      const attrs = fusedAttrs(adamUpdate, mode, 0.05);
+      const outputs = fusedOutputs(M, mode);
+      const separate = await unfused(inputs, mode, adamUpdate, 0.05);
+      for (const on of [cpu, device]) {
+        const got = await runOp(on, 'matmul', attrs, inputs, outputs, { ctx });
+        got.forEach((values, i) => {
+          const output = outputs[i];
+          // In place: untouched. The stored column sums are still stored, as by the separate matmul.
+          const want =
+            typeof output === 'number'
+              ? Float32Array.from(inputs[output]?.data ?? [])
+              : (separate[i] as Float32Array);
+          if (on === device) expect(bits(values), `${on.kind} output ${i}`).toEqual(bits(want));
+          else if (typeof output === 'number') expect(values, `${on.kind} output ${i}`).toEqual(want);
+        });
+      }
+    },
+  );
 });

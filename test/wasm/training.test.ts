@@ -102,6 +102,27 @@ describe('training on Wasm', () => {
     device.destroy();
   });
 
+  it('keeps each adam a node of its own: the Wasm matmul kernel has no Adam step', async () => {
+    const device = await openWasm({ threads: 1 });
+    const { graph } = buildTrainGraph(spec, B, adam({ lr: 0.01 }), 1.5, true);
+    const compiled = await compileGraph(device, 'train', graph);
+    expect((device as Device<unknown>).fusesAdamUpdates).toBeUndefined();
+    expect(graph.nodesOf('adam')).toHaveLength(6);
+    expect(graph.nodesOf('matmul').filter((n) => n.attrs.adamUpdate)).toHaveLength(0);
+    compiled.dispose();
+    device.destroy();
+  });
+
+  it('refuses a fused Adam update at compile (a device that wrongly opted in), rather than run it wrong', async () => {
+    const device = await openWasm({ threads: 1 });
+    Object.defineProperty(device, 'fusesAdamUpdates', { value: true });
+    const { graph } = buildTrainGraph(spec, B, adam({ lr: 0.01 }), 1.5, true);
+    const error = await compileGraph(device, 'train', graph).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KernelCompileError);
+    expect((error as Error).message).toMatch(/no fused Adam update/);
+    device.destroy();
+  });
+
   it('passes validate mode: every node of every step against the CPU reference', async () => {
     const net = await (await backend('wasm', 2)).compile(spec, {
       batchSize: B,
