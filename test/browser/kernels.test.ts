@@ -55,6 +55,22 @@ function updateOutputs(momentum: boolean, bias: number): number[] {
 
 const bits = (values: Float32Array) => [...new Uint32Array(values.buffer)];
 
+/**
+ * The candidates a fused-update check compiles: each pipeline takes a second or more on SwiftShader,
+ * so `npm test` runs the first variant of each WGSL file (the name's first word), `npm run
+ * test:candidates` (CI) every one.
+ */
+function sampledVariants(variants: readonly string[]): string[] {
+  if (inject('allCandidates')) return [...variants];
+  const files = new Set<string>();
+  return variants.filter((variant) => {
+    const file = variant.split(' ')[0] as string;
+    if (files.has(file)) return false;
+    files.add(file);
+    return true;
+  });
+}
+
 describe.skipIf(typeof gpu === 'string')('matmul epilogue: SGD update of W and of the bias', () => {
   let forced: string | undefined;
   let device: Device<unknown>;
@@ -153,14 +169,7 @@ describe.skipIf(typeof gpu === 'string')('matmul epilogue: SGD update of W and o
       (kernel) => kernel.variant as string,
     );
     expect(variants.length).toBeGreaterThan(10);
-    // Workgroup-tiled pipelines take seconds each to compile on SwiftShader: `npm test` runs the first
-    // of each tiled file, `npm run test:candidates` (CI) every one.
-    const firstTiled = ['matmul_tiled ', 'matmul_tiled_double '].map((file) =>
-      variants.find((v) => v.startsWith(file)),
-    );
-    const sampled = inject('allCandidates')
-      ? variants
-      : variants.filter((v) => !v.startsWith('matmul_tiled') || firstTiled.includes(v));
+    const sampled = sampledVariants(variants);
     for (const file of ['matmul_tiled ', 'matmul_tiled_double '])
       expect(
         sampled.some((v) => v.startsWith(file)),
@@ -359,14 +368,7 @@ describe.skipIf(typeof wide === 'string')('matmul epilogue: Adam update of W and
       expect(
         twins.every((kernel) => kernel.wgsl.files.some((f) => f.name === 'matmul_adam_epilogue.wgsl')),
       ).toBe(true);
-      // As for the SGD update: `npm test` compiles the first of each tiled file, `npm run
-      // test:candidates` every one.
-      const firstTiled = ['matmul_tiled ', 'matmul_tiled_double '].map((file) =>
-        variants.find((v) => v.startsWith(file)),
-      );
-      const sampled = inject('allCandidates')
-        ? variants
-        : variants.filter((v) => !v.startsWith('matmul_tiled') || firstTiled.includes(v));
+      const sampled = sampledVariants(variants);
       for (const file of ['matmul_tiled ', 'matmul_tiled_double '])
         expect(
           sampled.some((v) => v.startsWith(file)),
