@@ -79,6 +79,10 @@ export default defineConfig({
         test: {
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
+          // Every GPU matmul candidate's bits on every case: `npm run test:candidates` (CI), not `npm
+          // test` (a pipeline takes a second to compile on SwiftShader; kernels.test.ts checks the
+          // first candidate of each kernel file in its fused-update tests).
+          exclude: process.env.DROPGPU_ALL_CANDIDATES ? [] : ['test/browser/matmul-candidates.test.ts'],
           // One device at a time: software adapters are slow and device loss is per process.
           fileParallelism: false,
           testTimeout: 120_000,

@@ -114,7 +114,14 @@ describe.skipIf(typeof gpu === 'string')('matmul epilogue: SGD update of W and o
     [10, 65, 16],
     [68, 12, 33],
   ];
-  const cases = shapes.flatMap((shape) => updates.map(([u, d]) => [...shape, u, d] as const));
+  // `npm test`: each shape with one setting, in turn (every setting and shape covered); `npm run
+  // test:candidates` (CI): every pair.
+  const cases = shapes
+    .flatMap((shape, i) =>
+      updates.map(([u, d], j) => ({ run: j === i % updates.length, c: [...shape, u, d] as const })),
+    )
+    .filter(({ run }) => run || inject('allCandidates'))
+    .map(({ c }) => c);
 
   it.each(cases)(
     'M %i N %i K %i %o bias weight decay %f: CPU reference, and the bits of sgd',
@@ -311,9 +318,19 @@ describe.skipIf(typeof wide === 'string')('matmul epilogue: Adam update of W and
     [68, 12, 33],
   ];
   const modes: BiasMode[] = ['biasUpdate', 'colSum', 'none'];
-  const cases = shapes.flatMap((shape) =>
-    modes.flatMap((mode) => updates.map(([u, d]) => [...shape, mode, u, d] as const)),
-  );
+  // As for SGD: `npm test` runs each shape with one bias mode and one setting, in turn (each mode on
+  // two shapes, each setting on three); `npm run test:candidates` (CI) every combination.
+  const cases = shapes
+    .flatMap((shape, i) =>
+      modes.flatMap((mode, j) =>
+        updates.map(([u, d], k) => ({
+          run: j === i % modes.length && k === i % updates.length,
+          c: [...shape, mode, u, d] as const,
+        })),
+      ),
+    )
+    .filter(({ run }) => run || inject('allCandidates'))
+    .map(({ c }) => c);
 
   it.each(cases)(
     'M %i N %i K %i %s %o bias weight decay %f: CPU reference, and the bits of the adam dispatches',

@@ -6,10 +6,10 @@
  * workgroup; K % 4 != 0 where a layout allows it), with the plain product and with fused epilogues
  * (bias + ReLU + dropout forward; the SGD update in place + column sums of the weight gradient).
  *
- * Each pipeline costs about a second to compile on a software adapter, so `npm test` runs each case
- * with every SAMPLE-th (7th) candidate, a different share per case (a candidate meets one or two of
- * them); with DROPGPU_ALL_CANDIDATES=1 (as CI runs it, `npm run test:candidates`) every
- * case runs every candidate.
+ * Each pipeline costs about a second to compile on a software adapter, so `npm test` leaves this file
+ * out (vitest.config.ts): `npm run test:candidates` and `npm run test:lavapipe` (both in CI) run every
+ * candidate on every case (DROPGPU_ALL_CANDIDATES=1); without that flag (the dawn project run by hand)
+ * each case runs one candidate, a different one per case.
  */
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Device } from '../../src/device/device.js';
