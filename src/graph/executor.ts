@@ -37,6 +37,13 @@ export interface CompileGraphOptions<Buffer> {
   readonly snapshots?: readonly number[];
   /** u32 input tensors that `Program.runMany` refills before every step. */
   readonly streamed?: readonly number[];
+  /**
+   * Whether Adam's updates may fold into the weight gradient's matmul where the device can (default
+   * true). Validate mode says false: the fused node's CPU reference takes its gradient in double
+   * precision, and Adam's m/(√v + ε) turns a rounding difference in a gradient near zero into a step
+   * difference of up to lr, where the separate adam node gets the device's own gradient.
+   */
+  readonly fuseAdam?: boolean;
 }
 
 /**
@@ -77,7 +84,7 @@ export async function compileGraph<Buffer>(
   // Here, not in buildTrainGraph, because only the device knows whether its kernels can (see
   // Device.fusesAdamUpdates, fusesBiasUpdates); the rewrite is in place, so the caller's graph is the
   // one that runs. Adam's first: the bias pass fuses into the matmul it makes.
-  if (device.fusesAdamUpdates) fuseAdamUpdates(graph);
+  if (device.fusesAdamUpdates && options.fuseAdam !== false) fuseAdamUpdates(graph);
   if (device.fusesBiasUpdates) fuseBiasUpdates(graph);
   const ops = graph.nodes.map((node) => bindOp(node, graph));
   const keep = new Set([...(options.keep ?? []), ...(options.snapshots ?? [])]);

@@ -98,8 +98,9 @@ export class Net<Buffer = unknown> {
       trainCompiled = await compileGraph(device, 'train', train.graph, {
         shared: state.shared,
         snapshots: [train.loss],
-        // Validate mode reads every tensor after the step, so none may share a buffer.
-        ...(validate ? { keep: allTensors(train.graph) } : {}),
+        // Validate mode reads every tensor after the step, so none may share a buffer; it checks
+        // Adam's update as its own node (CompileGraphOptions.fuseAdam).
+        ...(validate ? { keep: allTensors(train.graph), fuseAdam: false } : {}),
       });
       inference = await Inference.create(device, info, state.paramBuffers());
       const validator = validate ? new Validator(device, train.graph, trainCompiled.bufferOf) : null;

@@ -509,7 +509,7 @@ describe.skipIf(typeof wide === 'string' || typeof gpu === 'string')(
     });
 
     // Dispatches depend on the layers, not their widths: a narrow twin of 784-1024-1024-10 compiles fast.
-    it('a step of a 3-layer net (as 784-1024-1024-10) is 11 dispatches with Adam fused, 17 where a stage has 8 storage buffers (14 and 20 with max-norm)', async () => {
+    it('a step of a 3-layer net (as 784-1024-1024-10) is 11 dispatches with Adam fused, 17 where a stage has 8 storage buffers or in validate mode (14 and 20 with max-norm)', async () => {
       const spec = mlp({ sizes: [28, 24, 24, 10], keepProb: { input: 0.8, hidden: 0.5 }, seed: 3 });
       const batchSize = 8;
       const x = randomArray(batchSize * 28, 1);
@@ -517,13 +517,14 @@ describe.skipIf(typeof wide === 'string' || typeof gpu === 'string')(
       // One counting wrapper per device, so its nets share compiled pipelines (cached per GPUDevice).
       const counter = { dispatches: 0 };
       const wrapped = new Map<GPUDevice, GPUDevice>();
-      const counted = async (on: GPUDevice, optimizer: Optimizer, maxNorm?: number) => {
+      const counted = async (on: GPUDevice, optimizer: Optimizer, maxNorm?: number, validate = false) => {
         const device = wrapped.get(on) ?? countingDispatches(on, counter);
         wrapped.set(on, device);
         const backend = await openWebGpu({ device, autotune: false });
         const net = await wrapDevice(backend).compile(spec, {
           batchSize,
           optimizer,
+          validate,
           ...(maxNorm ? { maxNorm } : {}),
         });
         await (await net.trainStep(x, y)).loss;
@@ -542,7 +543,9 @@ describe.skipIf(typeof wide === 'string' || typeof gpu === 'string')(
         await counted(narrow, optimizer, 2),
         await counted(wideDevice(), sgd({ lr: 0.1, momentum: 0.9 })),
         await counted(narrow, sgd({ lr: 0.1, momentum: 0.9 })),
-      ]).toEqual([11, 17, 14, 20, 11, 11]);
+        // Validate mode checks Adam's update as its own node (CompileGraphOptions.fuseAdam).
+        await counted(wideDevice(), optimizer, undefined, true),
+      ]).toEqual([11, 17, 14, 20, 11, 11, 17]);
     });
   },
 );
