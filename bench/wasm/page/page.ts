@@ -71,6 +71,11 @@ async function main(): Promise<void> {
   for (const row of rows) {
     const byConfig = result[row.id] ?? {};
     log(`${row.id}: ${configs.map((c) => `${c}: ${median(byConfig[c] ?? []).toFixed(1)}`).join('  ')}`);
+    // The spread: on 2 shared cores one row's runs range about 2× at 2 threads.
+    const at = (xs: number[], f: number) =>
+      [...xs].sort((a, b) => a - b)[Math.floor(f * (xs.length - 1))] ?? 0;
+    const spread = (xs: number[]) => [0.1, 0.5, 0.9, 1].map((f) => at(xs, f).toFixed(0)).join('/');
+    log(`  p10/p50/p90/max ${configs.map((c) => `${c}: ${spread(byConfig[c] ?? [])}`).join('  ')}`);
   }
   window.probeResult = {
     hardwareConcurrency: navigator.hardwareConcurrency,
