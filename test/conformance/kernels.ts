@@ -5,7 +5,7 @@
  * on WebGPU (with the tests of WebGPU's own kernel variants) and on Wasm in the page,
  * test/wasm/kernels.test.ts on Wasm in Node.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { CpuDevice } from '../../src/device/cpu.js';
 import type { Device } from '../../src/device/device.js';
 import type { Activation, OpAttrs, OpName } from '../../src/ir/ir.js';
@@ -189,46 +189,59 @@ export function kernelConformance(
           [false, true, 33, 20, 7],
           [true, false, 33, 20, 8],
         ];
-        it.each(cases)('transA %s transB %s: M %i N %i K %i', async (transA, transB, M, N, K) => {
-          const inputs = [
-            { shape: transA ? [K, M] : [M, K], data: randomArray(M * K, M * 31 + K) },
-            { shape: transB ? [N, K] : [K, N], data: randomArray(K * N, N * 37 + K) },
-          ];
-          const p = { M, N, K, transA, transB, ...PLAIN_EPILOGUE };
-          // matmul.wgsl's and matmul_vec4.wgsl's candidates; the block and tiled kernels' bits are
-          // tested in test/browser/matmul-candidates.test.ts.
-          const variants = (OPS.matmul.kernel.tuning?.candidates(p) ?? [])
-            .map((kernel) => kernel.variant)
-            .filter((variant) => /^matmul(_vec4)? /.test(variant ?? ''));
-          expect(variants.length).toBeGreaterThan(2);
-          const files = new Set(variants.map((variant) => variant?.split(' ')[0]));
-          expect([...files]).toEqual(matmulVec4Fits(p) ? ['matmul_vec4', 'matmul'] : ['matmul']);
-          let reference: Float32Array | undefined;
-          for (const variant of variants) {
-            forced = variant;
-            try {
-              await conform(
-                device,
-                'matmul',
-                { transA, transB },
-                inputs,
-                [[M, N]],
-                tolerance('matmul', { K }),
-                {
-                  kernel: variant?.split(' ')[0] ?? 'matmul',
-                },
-              );
-              const [got] = await runOp(device, 'matmul', { transA, transB }, inputs, [[M, N]]);
-              reference ??= got;
-              const bits = new Uint32Array((got as Float32Array).buffer);
-              const first = new Uint32Array((reference as Float32Array).buffer);
-              const differ = bits.findIndex((word, i) => word !== first[i]);
-              expect(differ, `${variant} vs ${variants[0]}: first differing index`).toBe(-1);
-            } finally {
-              forced = undefined;
+        it.each(cases.map((c, i) => [...c, i] as const))(
+          'transA %s transB %s: M %i N %i K %i',
+          async (transA, transB, M, N, K, index) => {
+            const inputs = [
+              { shape: transA ? [K, M] : [M, K], data: randomArray(M * K, M * 31 + K) },
+              { shape: transB ? [N, K] : [K, N], data: randomArray(K * N, N * 37 + K) },
+            ];
+            const p = { M, N, K, transA, transB, ...PLAIN_EPILOGUE };
+            // matmul.wgsl's and matmul_vec4.wgsl's candidates; the block and tiled kernels' bits are
+            // tested in test/browser/matmul-candidates.test.ts.
+            const variants = (OPS.matmul.kernel.tuning?.candidates(p) ?? [])
+              .map((kernel) => kernel.variant)
+              .filter((variant) => /^matmul(_vec4)? /.test(variant ?? ''));
+            expect(variants.length).toBeGreaterThan(2);
+            const files = new Set(variants.map((variant) => variant?.split(' ')[0]));
+            expect([...files]).toEqual(matmulVec4Fits(p) ? ['matmul_vec4', 'matmul'] : ['matmul']);
+            // Each workgroup shape is a pipeline (about a second to compile on SwiftShader): `npm test`
+            // runs each file's first and one more, a different one per case; `npm run test:candidates`
+            // (CI) all of them.
+            const sampled = variants.filter((variant) => {
+              if (inject('allCandidates')) return true;
+              const file = variant?.split(' ')[0];
+              const ofFile = variants.filter((other) => other?.split(' ')[0] === file);
+              const at = ofFile.indexOf(variant);
+              return at === 0 || at === 1 + (index % (ofFile.length - 1));
+            });
+            let reference: Float32Array | undefined;
+            for (const variant of sampled) {
+              forced = variant;
+              try {
+                await conform(
+                  device,
+                  'matmul',
+                  { transA, transB },
+                  inputs,
+                  [[M, N]],
+                  tolerance('matmul', { K }),
+                  {
+                    kernel: variant?.split(' ')[0] ?? 'matmul',
+                  },
+                );
+                const [got] = await runOp(device, 'matmul', { transA, transB }, inputs, [[M, N]]);
+                reference ??= got;
+                const bits = new Uint32Array((got as Float32Array).buffer);
+                const first = new Uint32Array((reference as Float32Array).buffer);
+                const differ = bits.findIndex((word, i) => word !== first[i]);
+                expect(differ, `${variant} vs ${variants[0]}: first differing index`).toBe(-1);
+              } finally {
+                forced = undefined;
+              }
             }
-          }
-        });
+          },
+        );
       });
 
       describe('weight-gradient epilogue: SGD update in place + bias gradient (column sums of dY)', () => {
