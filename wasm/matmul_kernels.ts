@@ -762,41 +762,34 @@ export function matmul_pack(block: usize, step: usize, part: i32, parts: i32): v
   let lastB = panelsB;
   if (mode == B_LOCAL) firstB = panelsB;
   if (mode == B_DIRECT) firstB = N % NR != 0 ? panelsB - 1 : panelsB;
-  if (mode == B_PACKED && !pTransB) {
-    // B stored [K, N]: blocks of K_BLOCK rows across all full panels (packBRows), a partial last
-    // panel on its own. Units: a row panel of A weighs 1; a block of B its bytes in row panels of A.
-    const kBlocks = (K + K_BLOCK - 1) / K_BLOCK;
-    const partial = N % NR != 0 ? 1 : 0;
-    const weight = max(1, (N * K_BLOCK) / (4 * K));
-    const units = <i64>(panelsA + weight * (kBlocks + partial));
-    const from = <i32>((units * part) / parts);
-    const to = <i32>((units * (part + 1)) / parts);
-    for (let u = from; u < to; u++) {
-      if (u < panelsA) {
-        packA(pA, base + <usize>u * (<usize>K << 4), M, K, pTransA, u, colsum);
-      } else if ((u - panelsA) % weight == 0) {
-        const b = (u - panelsA) / weight;
-        if (b < kBlocks) packBRows(pB, packedB, N, K, b * K_BLOCK, min(K, (b + 1) * K_BLOCK));
-        else packB(pB, packedB + <usize>(panelsB - 1) * panelBBytes, N, K, false, panelsB - 1, false);
-      }
-    }
-    return;
-  }
-  const pairs = (lastB - firstB + 1) >> 1;
-  // Units: a row panel weighs 1, a pair of column panels 4 (four times the bytes), split evenly.
-  const units = <i64>(panelsA + 4 * pairs);
+  // B's units of work, each a group of `weight` units (a row panel of A weighs 1; a group its bytes
+  // in row panels of A), split evenly with A's. B stored [K, N] and packed here: blocks of K_BLOCK
+  // rows across all full panels (packBRows), then a partial last panel on its own; else pairs of
+  // column panels (four times a row panel's bytes).
+  const rowOrder = mode == B_PACKED && !pTransB;
+  const kBlocks = (K + K_BLOCK - 1) / K_BLOCK;
+  const groups = rowOrder ? kBlocks + (N % NR != 0 ? 1 : 0) : (lastB - firstB + 1) >> 1;
+  const weight = rowOrder ? max(1, (N * K_BLOCK) / (4 * K)) : 4;
+  const units = <i64>(panelsA + weight * groups);
   const from = <i32>((units * part) / parts);
   const to = <i32>((units * (part + 1)) / parts);
   for (let u = from; u < to; u++) {
     if (u < panelsA) {
       packA(pA, base + <usize>u * (<usize>K << 4), M, K, pTransA, u, colsum);
-    } else if (((u - panelsA) & 3) == 0) {
-      const j = firstB + ((u - panelsA) >> 1);
-      const dst = packedB + <usize>(j - firstB) * panelBBytes;
-      const pair = j + 1 < lastB && (j + 2) * NR <= N;
-      packB(pB, dst, N, K, pTransB, j, pair);
-      if (!pair && j + 1 < lastB) packB(pB, dst + panelBBytes, N, K, pTransB, j + 1, false);
+      continue;
     }
+    if ((u - panelsA) % weight != 0) continue;
+    const g = (u - panelsA) / weight;
+    if (rowOrder) {
+      if (g < kBlocks) packBRows(pB, packedB, N, K, g * K_BLOCK, min(K, (g + 1) * K_BLOCK));
+      else packB(pB, packedB + <usize>(panelsB - 1) * panelBBytes, N, K, false, panelsB - 1, false);
+      continue;
+    }
+    const j = firstB + 2 * g;
+    const dst = packedB + <usize>(j - firstB) * panelBBytes;
+    const pair = j + 1 < lastB && (j + 2) * NR <= N;
+    packB(pB, dst, N, K, pTransB, j, pair);
+    if (!pair && j + 1 < lastB) packB(pB, dst + panelBBytes, N, K, pTransB, j + 1, false);
   }
 }
 

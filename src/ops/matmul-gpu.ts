@@ -20,6 +20,11 @@ import {
 } from '../kernels/gpu.js';
 import { type MatmulParams, matmulSlots } from './matmul-layout.js';
 
+/** An input or output slot of matmulSlots as a binding, null where the node has none. */
+function ref(kind: 'in' | 'out', index: number | undefined): BufferRef {
+  return index === undefined ? null : [kind, index];
+}
+
 /**
  * Storage bindings of both WGSL kernels (shaders/matmul_epilogue.wgsl), and the pointer slots of the
  * Wasm kernel's block, from matmulSlots: a, b, bias, aux, out (C or the parameter), out2 (the dropped
@@ -29,8 +34,6 @@ import { type MatmulParams, matmulSlots } from './matmul-layout.js';
  */
 export function matmulBindings(p: MatmulParams): BufferRef[] {
   const { inputs, outputs } = matmulSlots(p);
-  const ref = (kind: 'in' | 'out', index: number | undefined): BufferRef =>
-    index === undefined ? null : [kind, index];
   return [
     ref('in', inputs.a),
     ref('in', inputs.b),
@@ -50,8 +53,6 @@ export function matmulBindings(p: MatmulParams): BufferRef[] {
  */
 export function adamMatmulBindings(p: MatmulParams): BufferRef[] {
   const { inputs, outputs } = matmulSlots(p);
-  const ref = (kind: 'in' | 'out', index: number | undefined): BufferRef =>
-    index === undefined ? null : [kind, index];
   return [
     ref('in', inputs.a),
     ref('in', inputs.b),

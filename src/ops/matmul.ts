@@ -151,6 +151,11 @@ export function matmulReference(
   );
 }
 
+/** A weight gradient dYᵀ·X (M × 4, K = 5) with the column sums and the update `extra`: a sample. */
+function weightGradientSample(M: number, extra: Partial<MatmulParams>): MatmulParams {
+  return { M, N: 4, K: 5, transA: true, transB: false, ...PLAIN_EPILOGUE, colSum: true, ...extra };
+}
+
 export const matmul: OpDef<'matmul', MatmulParams> = {
   name: 'matmul',
   samples: [
@@ -195,76 +200,20 @@ export const matmul: OpDef<'matmul', MatmulParams> = {
       colSum: false,
     },
     // The weight gradient with the SGD update and the bias gradient fused: scalar, then vec4.
-    {
-      M: 3,
-      N: 4,
-      K: 5,
-      transA: true,
-      transB: false,
-      bias: false,
-      activation: 'identity',
-      activationGrad: 'identity',
-      dropoutBackward: false,
-      update: { momentum: true, nesterov: false, weightDecay: 0.1 },
-      colSum: true,
-    },
-    {
-      M: 8,
-      N: 4,
-      K: 5,
-      transA: true,
-      transB: false,
-      bias: false,
-      activation: 'identity',
-      activationGrad: 'identity',
-      dropoutBackward: false,
-      update: { momentum: true, nesterov: false, weightDecay: 0.1 },
-      colSum: true,
-    },
+    weightGradientSample(3, { update: { momentum: true, nesterov: false, weightDecay: 0.1 } }),
+    weightGradientSample(8, { update: { momentum: true, nesterov: false, weightDecay: 0.1 } }),
     // …and with the bias's SGD step fused too (its velocity and the bias in the aux and colsum slots).
-    {
-      M: 8,
-      N: 4,
-      K: 5,
-      transA: true,
-      transB: false,
-      bias: false,
-      activation: 'identity',
-      activationGrad: 'identity',
-      dropoutBackward: false,
+    weightGradientSample(8, {
       update: { momentum: true, nesterov: true, weightDecay: 0.1 },
-      colSum: true,
       biasUpdate: { weightDecay: 0 },
-    },
+    }),
     // The weight gradient with Adam's step (matmul_adam_epilogue.wgsl): the column sums stored, then
     // the bias's Adam step fused too (scalar, then vec4).
-    {
-      M: 3,
-      N: 4,
-      K: 5,
-      transA: true,
-      transB: false,
-      bias: false,
-      activation: 'identity',
-      activationGrad: 'identity',
-      dropoutBackward: false,
+    weightGradientSample(3, { adamUpdate: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.1 } }),
+    weightGradientSample(8, {
       adamUpdate: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.1 },
-      colSum: true,
-    },
-    {
-      M: 8,
-      N: 4,
-      K: 5,
-      transA: true,
-      transB: false,
-      bias: false,
-      activation: 'identity',
-      activationGrad: 'identity',
-      dropoutBackward: false,
-      adamUpdate: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.1 },
-      colSum: true,
       biasUpdate: { weightDecay: 0 },
-    },
+    }),
   ],
   params(node, graph) {
     const a = shapeOf(graph, node.inputs[0]);
