@@ -137,10 +137,19 @@ export class WebGpuDevice implements Device<GPUBuffer> {
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
     try {
+      // Kernels are chosen in order (autotuning times candidates one at a time); their pipelines then
+      // compile together, which the driver may spread over its threads.
+      const kernels: BoundGpuKernel[] = [];
+      for (const step of steps) kernels.push(await this.#kernel(step));
+      const pipelines = await settledInOrder(
+        kernels.map((kernel, index) =>
+          this.#pipelines.pipeline((steps[index] as ProgramStep<GPUBuffer>).op.name, kernel),
+        ),
+      );
       const encoded: EncodedStep[] = [];
       for (const [index, step] of steps.entries()) {
-        const kernel = await this.#kernel(step);
-        const pipeline = await this.#pipelines.pipeline(step.op.name, kernel);
+        const kernel = kernels[index] as BoundGpuKernel;
+        const pipeline = pipelines[index] as GPUComputePipeline;
         const words = kernel.uniform;
         const offset = index * UNIFORM_SLOT_BYTES;
         this.gpu.queue.writeBuffer(uniforms, offset, words.buffer, words.byteOffset, words.byteLength);
@@ -289,4 +298,13 @@ export class WebGpuDevice implements Device<GPUBuffer> {
   #check(): void {
     if (this.#failure) throw this.#failure;
   }
+}
+
+/** Every promise's value, in order; once all have settled, the first rejection in order, if any. */
+async function settledInOrder<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  return results.map((result) => {
+    if (result.status === 'rejected') throw result.reason;
+    return result.value;
+  });
 }

@@ -49,17 +49,20 @@ export class PipelineCache {
       module = this.#gpu.createShaderModule({ label: kernel.name, code });
       this.#modules.set(code, module);
     }
+    // Pushed and popped with no await between: pipelines of a program compile concurrently, and an
+    // error scope is a stack per device, which interleaved awaits would leave to another pipeline.
     this.#gpu.pushErrorScope('validation');
     this.#gpu.pushErrorScope('out-of-memory');
-    const created = await this.#gpu
+    const creating = this.#gpu
       .createComputePipelineAsync({
         label: kernel.variant,
         layout: 'auto',
         compute: { module, entryPoint: 'main', constants: { ...kernel.overrides } },
       })
       .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
-    const outOfMemory = await this.#gpu.popErrorScope();
-    const invalid = await this.#gpu.popErrorScope();
+    const popOutOfMemory = this.#gpu.popErrorScope();
+    const popInvalid = this.#gpu.popErrorScope();
+    const [created, outOfMemory, invalid] = await Promise.all([creating, popOutOfMemory, popInvalid]);
     if (!(created instanceof Error) && !outOfMemory && !invalid) return created;
     const info = await module.getCompilationInfo();
     const messages = info.messages.map(

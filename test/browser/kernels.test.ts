@@ -72,13 +72,33 @@ function sampledVariants(variants: readonly string[]): string[] {
   });
 }
 
+/**
+ * `run` on one backend per variant (opened on `on`, forcing that matmul variant), all at once: their
+ * pipelines compile concurrently.
+ */
+function onEachVariant<T>(
+  on: GPUDevice,
+  variants: readonly string[],
+  run: (device: Device<unknown>) => Promise<T>,
+): Promise<T[]> {
+  return Promise.all(
+    variants.map(async (variant) => {
+      const device = await openWebGpu({ device: on, kernelChoice: () => variant });
+      try {
+        return await run(device);
+      } finally {
+        device.destroy();
+      }
+    }),
+  );
+}
+
 describe.skipIf(typeof gpu === 'string')('matmul epilogue: SGD update of W and of the bias', () => {
-  let forced: string | undefined;
   let device: Device<unknown>;
   const cpu = new CpuDevice('f32');
   const ctx = plainStep(0, 0.1, 0.9);
   const open = async () => {
-    device ??= await openWebGpu({ device: (gpu as GpuContext).device, kernelChoice: () => forced });
+    device ??= await openWebGpu({ device: (gpu as GpuContext).device });
     return device;
   };
 
@@ -184,15 +204,10 @@ describe.skipIf(typeof gpu === 'string')('matmul epilogue: SGD update of W and o
         file,
       ).toBe(true);
     const want = (await unfused(inputs, bias, update, biasDecay)).map(bits);
-    for (const variant of sampled) {
-      forced = variant;
-      try {
-        const got = await runOp(device, 'matmul', attrs, inputs, updateOutputs(true, bias), { ctx });
-        expect(got.map(bits), variant).toEqual(want);
-      } finally {
-        forced = undefined;
-      }
-    }
+    const got = await onEachVariant((gpu as GpuContext).device, sampled, (on) =>
+      runOp(on, 'matmul', attrs, inputs, updateOutputs(true, bias), { ctx }),
+    );
+    for (const [v, outputs] of got.entries()) expect(outputs.map(bits), sampled[v]).toEqual(want);
   });
 
   it('leaves W, the bias and their velocities alone once a non-finite loss was counted', async () => {
@@ -247,13 +262,12 @@ function adamInputs(M: number, N: number, K: number, mode: BiasMode, metrics = [
 }
 
 describe.skipIf(typeof wide === 'string')('matmul epilogue: Adam update of W and of the bias', () => {
-  let forced: string | undefined;
   let device: Device<unknown>;
   const cpu = new CpuDevice('f32');
   // Step 4: bias corrections well away from 1 (and from the first step's).
   const ctx = stepContext(adam({ lr: 0.01 }), 4, 0.01, 0);
   const open = async () => {
-    device ??= await openWebGpu({ device: (wide as GpuContext).device, kernelChoice: () => forced });
+    device ??= await openWebGpu({ device: (wide as GpuContext).device });
     expect(device.fusesAdamUpdates).toBe(true);
     return device;
   };
@@ -393,15 +407,11 @@ describe.skipIf(typeof wide === 'string')('matmul epilogue: Adam update of W and
           file,
         ).toBe(true);
       const want = (await unfused(inputs, 'biasUpdate', adamUpdate, biasDecay)).map(bits);
-      for (const variant of sampled) {
-        forced = variant;
-        try {
-          const got = await runOp(device, 'matmul', attrs, inputs, fusedOutputs(M, 'biasUpdate'), { ctx });
-          expect(got.map(bits), `${variant} M ${M} N ${N} K ${K}`).toEqual(want);
-        } finally {
-          forced = undefined;
-        }
-      }
+      const got = await onEachVariant((wide as GpuContext).device, sampled, (on) =>
+        runOp(on, 'matmul', attrs, inputs, fusedOutputs(M, 'biasUpdate'), { ctx }),
+      );
+      for (const [v, outputs] of got.entries())
+        expect(outputs.map(bits), `${sampled[v]} M ${M} N ${N} K ${K}`).toEqual(want);
     }
   });
 

@@ -57,7 +57,7 @@ const SIZES = [1, 7, 33, 65, 257];
 
 /**
  * The suite, titled `title`, on the device `open` makes. `open` receives a getter of the kernel variant
- * a test forces (WebGPU's kernelChoice); `webgpu` adds the tests of WebGPU's own kernel variants.
+ * the device runs where a node has several (WebGPU's kernelChoice; undefined: its own choice); `webgpu` adds the tests of WebGPU's own kernel variants.
  */
 export function kernelConformance(
   title: string,
@@ -70,10 +70,8 @@ export function kernelConformance(
   };
   describe(title, () => {
     let device: Device<unknown>;
-    // The candidate every node with several kernels runs, while a test sets it (the device's kernelChoice).
-    let forced: string | undefined;
     beforeAll(async () => {
-      device = await open(() => forced);
+      device = await open(() => undefined);
       return () => console.info(`${title}: max |device − cpu| per op: ${JSON.stringify(maxErrors)}`);
     });
 
@@ -89,7 +87,8 @@ export function kernelConformance(
         [true, false],
         [true, true],
       ])('transA %s transB %s', (transA, transB) => {
-        it.each(shapes)('M %i N %i K %i', async (M, N, K) => {
+        // Concurrent: each shape is its own pipeline, and a device compiles several at once.
+        it.concurrent.each(shapes)('M %i N %i K %i', async (M, N, K) => {
           const a = randomArray(M * K, M * 1000 + K);
           const b = randomArray(K * N, N * 1000 + K + 1);
           const inputs = [
@@ -215,31 +214,28 @@ export function kernelConformance(
               const at = ofFile.indexOf(variant);
               return at === 0 || at === 1 + (index % (ofFile.length - 1));
             });
-            let reference: Float32Array | undefined;
-            for (const variant of sampled) {
-              forced = variant;
-              try {
-                await conform(
-                  device,
-                  'matmul',
-                  { transA, transB },
-                  inputs,
-                  [[M, N]],
-                  tolerance('matmul', { K }),
-                  {
-                    kernel: variant?.split(' ')[0] ?? 'matmul',
-                  },
-                );
-                const [got] = await runOp(device, 'matmul', { transA, transB }, inputs, [[M, N]]);
-                reference ??= got;
-                const bits = new Uint32Array((got as Float32Array).buffer);
-                const first = new Uint32Array((reference as Float32Array).buffer);
-                const differ = bits.findIndex((word, i) => word !== first[i]);
-                expect(differ, `${variant} vs ${variants[0]}: first differing index`).toBe(-1);
-              } finally {
-                forced = undefined;
-              }
-            }
+            // One device per variant, all at once: their pipelines compile concurrently.
+            const results = await Promise.all(
+              sampled.map(async (variant) => {
+                const on = await open(() => variant);
+                try {
+                  const kernel = variant?.split(' ')[0] ?? 'matmul';
+                  const attrs = { transA, transB };
+                  await conform(on, 'matmul', attrs, inputs, [[M, N]], tolerance('matmul', { K }), {
+                    kernel,
+                  });
+                  const [got] = await runOp(on, 'matmul', attrs, inputs, [[M, N]]);
+                  return new Uint32Array((got as Float32Array).buffer);
+                } finally {
+                  on.destroy();
+                }
+              }),
+            );
+            const first = results[0] as Uint32Array;
+            results.forEach((bits, v) => {
+              const differ = bits.findIndex((word, i) => word !== first[i]);
+              expect(differ, `${sampled[v]} vs ${sampled[0]}: first differing index`).toBe(-1);
+            });
           },
         );
       });
