@@ -68,7 +68,9 @@ export function kernelConformance(
   const gpuOnly = (name: string, body: () => void) => {
     if (webgpu) describe(name, body);
   };
-  describe(title, () => {
+  // Concurrent: the tests are independent, each of a pipeline of its own on WebGPU, and a device
+  // compiles several at once.
+  describe.concurrent(title, () => {
     let device: Device<unknown>;
     beforeAll(async () => {
       device = await open(() => undefined);
@@ -87,8 +89,7 @@ export function kernelConformance(
         [true, false],
         [true, true],
       ])('transA %s transB %s', (transA, transB) => {
-        // Concurrent: each shape is its own pipeline, and a device compiles several at once.
-        it.concurrent.each(shapes)('M %i N %i K %i', async (M, N, K) => {
+        it.each(shapes)('M %i N %i K %i', async (M, N, K) => {
           const a = randomArray(M * K, M * 1000 + K);
           const b = randomArray(K * N, N * 1000 + K + 1);
           const inputs = [
