@@ -388,19 +388,16 @@ describe.skipIf(typeof gpu === 'string')('training on WebGPU', () => {
  */
 async function countDispatches(run: () => Promise<void>): Promise<number> {
   const prototype = GPUComputePassEncoder.prototype;
-  const dispatch = Object.getOwnPropertyDescriptor(prototype, 'dispatchWorkgroups');
+  const dispatch = prototype.dispatchWorkgroups;
   let dispatches = 0;
-  Object.defineProperty(prototype, 'dispatchWorkgroups', {
-    ...dispatch,
-    value(this: GPUComputePassEncoder, ...groups: [number, number?, number?]) {
-      dispatches++;
-      return (dispatch?.value as GPUComputePassEncoder['dispatchWorkgroups']).apply(this, groups);
-    },
-  });
+  prototype.dispatchWorkgroups = function (this: GPUComputePassEncoder, ...groups) {
+    dispatches++;
+    return dispatch.apply(this, groups);
+  };
   try {
     await run();
   } finally {
-    Object.defineProperty(prototype, 'dispatchWorkgroups', dispatch as PropertyDescriptor);
+    prototype.dispatchWorkgroups = dispatch;
   }
   return dispatches;
 }
