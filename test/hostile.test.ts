@@ -194,10 +194,7 @@ async function sweep(backend: Backend, net: Net, cases: Case[]): Promise<string[
   const base = await stateOf(net);
   let count = 0;
   for (const { label, run, want, touches } of cases) {
-    const t0 = performance.now();
     const result = await outcome(() => run(net));
-    if (process.env.HOSTILE_SLOW && performance.now() - t0 > 100)
-      console.log('SLOW', label, performance.now() - t0);
     const bad = judge(label, result, want);
     if (bad) failures.push(bad);
     const after = await outcome(() => stateOf(net));

@@ -6,7 +6,7 @@
  * step fused into the weight gradient's matmul gives the bits of its separate dispatches, and takes a
  * step of the benchmark's net from 17 dispatches to 11.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { wrapDevice } from '../../src/backend.js';
 import type { Dataset } from '../../src/data/mnist.js';
 import { spirals, toyMetrics, trainToyEpoch } from '../../src/data/toy.js';
@@ -246,52 +246,9 @@ describe.skipIf(typeof gpu === 'string')('training on WebGPU', () => {
   });
 
   describe('a training step', () => {
-    const counts = { submits: 0, buffers: 0, bindGroups: 0, pipelines: 0, shaderModules: 0 };
-    // The real device behind a proxy that counts what the backend makes and submits.
-    const counted = new Proxy(device, {
-      get(target, property) {
-        const value = Reflect.get(target, property, target);
-        const count =
-          (key: keyof typeof counts) =>
-          (...args: unknown[]) => {
-            counts[key]++;
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        switch (property) {
-          case 'createBuffer':
-            return count('buffers');
-          case 'createBindGroup':
-            return count('bindGroups');
-          case 'createComputePipeline':
-          case 'createComputePipelineAsync':
-            return count('pipelines');
-          case 'createShaderModule':
-            return count('shaderModules');
-          case 'queue':
-            return new Proxy(target.queue, {
-              get(queue, key) {
-                const member = Reflect.get(queue, key, queue);
-                if (key === 'submit')
-                  return (...args: [GPUCommandBuffer[]]) => {
-                    counts.submits++;
-                    return queue.submit(...args);
-                  };
-                return typeof member === 'function' ? member.bind(queue) : member;
-              },
-            });
-          default:
-            return typeof value === 'function' ? value.bind(target) : value;
-        }
-      },
-    });
-
-    beforeAll(() => {
-      for (const key of Object.keys(counts) as (keyof typeof counts)[]) counts[key] = 0;
-    });
-
     it('20 steps issue exactly 20 submits and create no buffers, bind groups or pipelines', async () => {
       const spec = mlp({ sizes: [16, 32, 32, 4], keepProb: { input: 0.8, hidden: 0.5 }, seed: 5 });
-      const net = await wrapDevice(await openWebGpu({ device: counted })).compile(spec, {
+      const net = await wrapDevice(await openWebGpu({ device })).compile(spec, {
         batchSize: 8,
         optimizer: adam({ lr: 0.01 }),
         maxNorm: 2,
@@ -300,10 +257,11 @@ describe.skipIf(typeof gpu === 'string')('training on WebGPU', () => {
       const y = randomLabels(8, 2, 4);
       await net.trainStep(x, y); // the first step may create nothing either; counted from here on
       await device.queue.onSubmittedWorkDone();
-      const before = { ...counts };
-      const steps = [];
-      for (let i = 0; i < 20; i++) steps.push(await net.trainStep(x, y));
-      expect(counts).toEqual({ ...before, submits: before.submits + 20 });
+      const steps: Awaited<ReturnType<typeof net.trainStep>>[] = [];
+      const counts = await countGpuCalls(async () => {
+        for (let i = 0; i < 20; i++) steps.push(await net.trainStep(x, y));
+      });
+      expect(counts).toEqual({ ...NO_GPU_CALLS, submits: 20, dispatches: counts.dispatches });
       // The losses are still readable afterwards (each read is its own copy and submit).
       const losses = await Promise.all(steps.map((s) => s.loss));
       expect(losses.every(Number.isFinite)).toBe(true);
@@ -350,13 +308,16 @@ describe.skipIf(typeof gpu === 'string')('training on WebGPU', () => {
         );
       }
 
-      const backend = wrapDevice(await openWebGpu({ device: counted }));
+      const backend = wrapDevice(await openWebGpu({ device }));
       const net = await backend.compile(spec, options);
       await net.trainRows(data, rows.subarray(0, 8), hyper.slice(0, 1)); // uploads the dataset
       await device.queue.onSubmittedWorkDone();
-      const before = { ...counts };
-      const results = await net.trainRows(data, rows.subarray(8), hyper.slice(1));
-      expect(counts).toEqual({ ...before, submits: before.submits + 1 }); // 39 steps ≤ MAX_STEPS_PER_RUN
+      let results: Awaited<ReturnType<typeof net.trainRows>> = [];
+      const counts = await countGpuCalls(async () => {
+        results = await net.trainRows(data, rows.subarray(8), hyper.slice(1));
+      });
+      // 39 steps ≤ MAX_STEPS_PER_RUN
+      expect(counts).toEqual({ ...NO_GPU_CALLS, submits: 1, dispatches: counts.dispatches });
       expect(results.map((r) => r.step)).toEqual(Array.from({ length: 39 }, (_, i) => i + 1));
       const losses = await Promise.all(results.map((r) => r.loss));
       expect(losses.every(Number.isFinite)).toBe(true);
@@ -381,25 +342,55 @@ describe.skipIf(typeof gpu === 'string')('training on WebGPU', () => {
   });
 });
 
+/** What countGpuCalls counts: the methods behind each count. */
+const GPU_CALLS = {
+  submits: [() => GPUQueue.prototype, ['submit']],
+  buffers: [() => GPUDevice.prototype, ['createBuffer']],
+  bindGroups: [() => GPUDevice.prototype, ['createBindGroup']],
+  pipelines: [() => GPUDevice.prototype, ['createComputePipeline', 'createComputePipelineAsync']],
+  shaderModules: [() => GPUDevice.prototype, ['createShaderModule']],
+  dispatches: [() => GPUComputePassEncoder.prototype, ['dispatchWorkgroups']],
+} as const;
+type GpuCalls = Record<keyof typeof GPU_CALLS, number>;
+const NO_GPU_CALLS: GpuCalls = {
+  submits: 0,
+  buffers: 0,
+  bindGroups: 0,
+  pipelines: 0,
+  shaderModules: 0,
+  dispatches: 0,
+};
+
 /**
- * The compute dispatches encoded (on any device of this page) while `run` runs. It counts at the
- * prototype, not through a wrapped GPUDevice: pipelines are cached per GPUDevice, and a wrapper would
+ * What the page's WebGPU devices make, submit and dispatch while `run` runs. It counts at the
+ * prototypes, not through a wrapped GPUDevice: pipelines are cached per GPUDevice, and a wrapper would
  * compile every one of them again.
  */
-async function countDispatches(run: () => Promise<void>): Promise<number> {
-  const prototype = GPUComputePassEncoder.prototype;
-  const dispatch = prototype.dispatchWorkgroups;
-  let dispatches = 0;
-  prototype.dispatchWorkgroups = function (this: GPUComputePassEncoder, ...groups) {
-    dispatches++;
-    return dispatch.apply(this, groups);
-  };
+async function countGpuCalls(run: () => Promise<void>): Promise<GpuCalls> {
+  const counts = { ...NO_GPU_CALLS };
+  const restore: (() => void)[] = [];
+  for (const [key, [prototypeOf, names]] of Object.entries(GPU_CALLS) as [
+    keyof GpuCalls,
+    (typeof GPU_CALLS)[keyof GpuCalls],
+  ][]) {
+    const prototype = prototypeOf() as unknown as Record<string, (...args: unknown[]) => unknown>;
+    for (const name of names) {
+      const method = prototype[name] as (...args: unknown[]) => unknown;
+      prototype[name] = function (this: unknown, ...args: unknown[]) {
+        counts[key]++;
+        return method.apply(this, args);
+      };
+      restore.push(() => {
+        prototype[name] = method;
+      });
+    }
+  }
   try {
     await run();
   } finally {
-    prototype.dispatchWorkgroups = dispatch;
+    for (const undo of restore) undo();
   }
-  return dispatches;
+  return counts;
 }
 
 describe.skipIf(typeof wide === 'string' || typeof gpu === 'string')(
@@ -513,7 +504,7 @@ describe.skipIf(typeof wide === 'string' || typeof gpu === 'string')(
           ...(maxNorm ? { maxNorm } : {}),
         });
         await (await net.trainStep(x, y)).loss;
-        const dispatches = await countDispatches(async () => {
+        const { dispatches } = await countGpuCalls(async () => {
           await (await net.trainStep(x, y)).loss;
         });
         net.dispose();
