@@ -55,6 +55,31 @@ function updateOutputs(momentum: boolean, bias: number): number[] {
 
 const bits = (values: Float32Array) => [...new Uint32Array(values.buffer)];
 
+/** Each output within `tolerance` of the reference (an output: a new shape, or an input's index). */
+function expectClose(
+  label: string,
+  inputs: readonly OpInput[],
+  outputs: readonly (number | readonly number[])[],
+  got: readonly Float32Array[],
+  want: readonly Float32Array[],
+  tolerance: { atol: number; rtol: number },
+): void {
+  want.forEach((expected, i) => {
+    const output = outputs[i] ?? [];
+    const shape = typeof output === 'number' ? (inputs[output]?.shape ?? []) : output;
+    const message = compareClose(`${label} output ${i}`, shape, got[i] as Float32Array, expected, tolerance);
+    if (message) throw new Error(message);
+  });
+}
+
+/** The fused node's outputs are the bits of the separate dispatches it replaces. */
+function expectBits(got: readonly Float32Array[], separate: readonly Float32Array[]): void {
+  expect(separate).toHaveLength(got.length);
+  separate.forEach((values, i) => {
+    expect(bits(got[i] as Float32Array), `output ${i} vs the unfused dispatches`).toEqual(bits(values));
+  });
+}
+
 /**
  * The candidates a fused-update check compiles: each pipeline takes a second or more on SwiftShader,
  * so `npm test` runs the first variant of each WGSL file (the name's first word) other than the
@@ -164,21 +189,8 @@ describe
           await runOp(device, 'matmul', attrs, inputs, outputs, { ctx }),
         ];
         const tolerance = OPS.matmul.tolerance({ K } as MatmulParams);
-        want.forEach((expected, i) => {
-          const shape = inputs[outputs[i] as number]?.shape ?? [];
-          const message = compareClose(
-            `matmul{biasUpdate} output ${i} M ${M} N ${N} K ${K}`,
-            shape,
-            got[i] as Float32Array,
-            expected,
-            tolerance,
-          );
-          if (message) throw new Error(message);
-        });
-        const separate = await unfused(inputs, bias, update, biasDecay);
-        separate.forEach((values, i) => {
-          expect(bits(got[i] as Float32Array), `output ${i} vs the unfused dispatches`).toEqual(bits(values));
-        });
+        expectClose(`matmul{biasUpdate} M ${M} N ${N} K ${K}`, inputs, outputs, got, want, tolerance);
+        expectBits(got, await unfused(inputs, bias, update, biasDecay));
       },
     );
 
@@ -367,23 +379,8 @@ describe
         // step of ±lr·m/√v moves with it, most where the gradient is near 0 (see ADAM_STEP_TOLERANCE in
         // training.test.ts). The bits are held to the separate dispatches below.
         const tolerance = { atol: 1e-5, rtol: 1e-4 };
-        want.forEach((expected, i) => {
-          const output = outputs[i] as number | number[];
-          const shape = typeof output === 'number' ? (inputs[output]?.shape ?? []) : output;
-          const message = compareClose(
-            `matmul{adamUpdate} output ${i} M ${M} N ${N} K ${K} ${mode}`,
-            shape,
-            got[i] as Float32Array,
-            expected,
-            tolerance,
-          );
-          if (message) throw new Error(message);
-        });
-        const separate = await unfused(inputs, mode, adamUpdate, biasDecay);
-        expect(separate).toHaveLength(got.length);
-        separate.forEach((values, i) => {
-          expect(bits(got[i] as Float32Array), `output ${i} vs the unfused dispatches`).toEqual(bits(values));
-        });
+        expectClose(`matmul{adamUpdate} M ${M} N ${N} K ${K} ${mode}`, inputs, outputs, got, want, tolerance);
+        expectBits(got, await unfused(inputs, mode, adamUpdate, biasDecay));
       },
     );
 
