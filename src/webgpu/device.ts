@@ -142,9 +142,7 @@ export class WebGpuDevice implements Device<GPUBuffer> {
       const kernels: BoundGpuKernel[] = [];
       for (const step of steps) kernels.push(await this.#kernel(step));
       const pipelines = await settledInOrder(
-        kernels.map((kernel, index) =>
-          this.#pipelines.pipeline((steps[index] as ProgramStep<GPUBuffer>).op.name, kernel),
-        ),
+        steps.map((step, index) => this.#pipelines.pipeline(step.op.name, kernels[index] as BoundGpuKernel)),
       );
       const encoded: EncodedStep[] = [];
       for (const [index, step] of steps.entries()) {

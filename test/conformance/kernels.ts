@@ -57,7 +57,8 @@ const SIZES = [1, 7, 33, 65, 257];
 
 /**
  * The suite, titled `title`, on the device `open` makes. `open` receives a getter of the kernel variant
- * the device runs where a node has several (WebGPU's kernelChoice; undefined: its own choice); `webgpu` adds the tests of WebGPU's own kernel variants.
+ * the device runs where a node has several (WebGPU's kernelChoice; undefined: its own choice);
+ * `webgpu` adds the tests of WebGPU's own kernel variants.
  */
 export function kernelConformance(
   title: string,
