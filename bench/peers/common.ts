@@ -15,7 +15,8 @@ export const LR = 0.05;
 export const MOMENTUM = 0.9;
 export const SEED = 1234;
 
-export type Side = 'dropgpu' | 'jax-js';
+/** `ceiling` is no library: this machine's Wasm SIMD ceiling for each matmul row (ceiling.ts). */
+export type Side = 'dropgpu' | 'jax-js' | 'ceiling';
 
 /** One layer's matmul in the step: forward, input gradient (dX), weight gradient (dW). */
 export type MatmulRole = 'fwd' | 'dX' | 'dW';

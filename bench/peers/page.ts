@@ -1,6 +1,7 @@
 /**
- * The in-browser half of `npm run bench:peers`: one page load runs one side (`?side=dropgpu` or
- * `?side=jax-js`) over every row and leaves the rates in `window.peersResult` for bench/peers/run.ts.
+ * The in-browser half of `npm run bench:peers`: one page load runs one side (`?side=dropgpu`,
+ * `?side=jax-js`, or `?side=ceiling`: the Wasm SIMD ceiling of each matmul row, ceiling.ts) over every
+ * row and leaves the rates in `window.peersResult` for bench/peers/run.ts.
  * Only that side's code is imported, so the other library never starts workers or a GPU device in
  * this page. Needs a cross-origin-isolated page (both libraries' Wasm threads need SharedArrayBuffer).
  */
@@ -39,8 +40,8 @@ async function adapterInfo(): Promise<Record<string, string | boolean>> {
 async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
   const side = params.get('side');
-  if (side !== 'dropgpu' && side !== 'jax-js')
-    throw new Error(`?side= must be dropgpu or jax-js, not ${side}`);
+  if (side !== 'dropgpu' && side !== 'jax-js' && side !== 'ceiling')
+    throw new Error(`?side= must be dropgpu, jax-js or ceiling, not ${side}`);
   const quick = params.get('quick') === '1';
   // Without isolation both libraries fall back to one thread: that would not be the comparison asked.
   if (!crossOriginIsolated) throw new Error('the page is not cross-origin isolated (COOP/COEP headers)');
@@ -55,9 +56,17 @@ async function main(): Promise<void> {
     } finally {
       ours.dispose();
     }
-  } else {
+  } else if (side === 'jax-js') {
     const { prepareJax } = await import('./jax-train.js');
     results = await runRows(rows, prepareJax, log);
+  } else {
+    const { ceilingSide } = await import('./ceiling.js');
+    const ceiling = ceilingSide();
+    try {
+      results = await runRows(rows, ceiling.prepare, log);
+    } finally {
+      ceiling.dispose();
+    }
   }
   window.peersResult = {
     side,

@@ -69,6 +69,43 @@ export function formatTable(rows: readonly Row[], columns: readonly Column[], re
   return lines.join('\n');
 }
 
+/**
+ * The matmul rows against the ceiling measured in the same rounds (bench/peers/ceiling.ts): the
+ * ceiling's median, each column's median as a fraction of it, and what 1.5× `reference` would be as
+ * a fraction of it (above 100%: no kernel can reach 1.5× the reference on this machine).
+ */
+export function formatCeilingTable(
+  rows: readonly Row[],
+  columns: readonly Column[],
+  ceiling: Column,
+  reference: string,
+): string {
+  const ref = columns.find((c) => c.name === reference);
+  const header = [
+    'row',
+    'ceiling best / median GFLOP/s',
+    ...columns.map((c) => `${c.name} median / ceiling`),
+    ...(ref ? [`1.5 × ${reference} median / ceiling`] : []),
+  ];
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  const percent = (x: number) => `${Math.round(x * 100)}%`;
+  for (const row of rows) {
+    const top = summarize(ceiling, row.id);
+    if (row.kind !== 'matmul' || !top) continue;
+    const cells = [row.label, `${fmt(top.best)} / ${fmt(top.median)}`];
+    for (const c of columns) {
+      const s = summarize(c, row.id);
+      cells.push(s ? percent(s.median / top.median) : '—');
+    }
+    if (ref) {
+      const r = summarize(ref, row.id);
+      cells.push(r ? percent((1.5 * r.median) / top.median) : '—');
+    }
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
 /** What each column ran its rows on (thread counts, adapter), one line per distinct description. */
 export function formatRanOn(columns: readonly Column[]): string {
   return columns

@@ -4,8 +4,10 @@
  * require-corp, so the page is cross-origin isolated and both libraries get SharedArrayBuffer and
  * their Wasm worker threads. Each side runs in a fresh page of its own per round (jax-js's or
  * dropgpu's workers must not share the CPU with the other side's timing, and a closed page takes its
- * workers and GPU device with it), the sides alternating: dropgpu, jax-js, jax-js, dropgpu, … Prints
- * best and median per row over all rounds and writes bench/results/peers[-quick]-<timestamp>.json.
+ * workers and GPU device with it), who goes first rotating from round to round. A third side, no
+ * library, measures the page's Wasm SIMD ceiling for each matmul row in the same rounds (ceiling.ts).
+ * Prints best and median per row over all rounds, each side's matmul medians as a fraction of the
+ * ceiling's, and writes bench/results/peers[-quick]-<timestamp>.json.
  * Never run by CI or `npm test`.
  */
 import { type Browser, chromium } from 'playwright';
@@ -14,7 +16,7 @@ import { CHROMIUM_ARGS, findChromium, NO_CHROMIUM_MESSAGE } from '../../scripts/
 import { packageVersion, ROOT, writeRecord } from '../report.js';
 import type { Side } from './common.js';
 import type { PeersPageResult } from './page.js';
-import { add, column, columnRecord, formatRanOn, formatTable } from './report.js';
+import { add, column, columnRecord, formatCeilingTable, formatRanOn, formatTable } from './report.js';
 
 const argv = process.argv.slice(2);
 const unknown = argv.filter((arg) => arg !== '--quick' && !/^--rounds=\d+$/.test(arg));
@@ -57,7 +59,9 @@ async function runPage(browser: Browser, side: Side, round: number): Promise<Pee
         if (++loads > 1) reject(new Error(`${side} round ${round}: the page reloaded mid-run`));
       });
     });
-    await page.goto(`http://127.0.0.1:${port}/bench/peers/index.html?side=${side}${quick ? '&quick=1' : ''}`);
+    await page.goto(
+      `http://127.0.0.1:${port}/bench/peers/index.html?side=${side}${quick ? '&quick=1' : ''}`,
+    );
     const handle = await Promise.race([
       page.waitForFunction(() => window.peersResult, null, { timeout: 0, polling: 500 }),
       crashed,
@@ -73,12 +77,13 @@ async function runPage(browser: Browser, side: Side, round: number): Promise<Pee
 const browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
 const started = Date.now();
 try {
-  const columns = { dropgpu: column('dropgpu'), 'jax-js': column('jax-js') };
+  const columns = { dropgpu: column('dropgpu'), 'jax-js': column('jax-js'), ceiling: column('ceiling') };
+  const sides: Side[] = ['dropgpu', 'jax-js', 'ceiling'];
   const pages: Omit<PeersPageResult, 'rows' | 'results'>[] = [];
   let last: PeersPageResult | undefined;
   for (let round = 0; round < rounds; round++) {
-    // ABBA order: each side goes first in every other round.
-    const order: Side[] = round % 2 === 0 ? ['dropgpu', 'jax-js'] : ['jax-js', 'dropgpu'];
+    // Rotate who goes first, so no side always runs right after the same other one.
+    const order = sides.map((_, i) => sides[(i + round) % sides.length] as Side);
     for (const side of order) {
       console.log(`round ${round + 1}/${rounds}: ${side}`);
       const result = await runPage(browser, side, round);
@@ -118,7 +123,10 @@ try {
       `jax-js ${record.versions['jax-js']} — ${rounds} rounds, a fresh page per side per round — ${record.seconds} s\n`,
   );
   console.log(formatRanOn(Object.values(columns)));
-  console.log(`\n${formatTable(rows, Object.values(columns), 'jax-js')}`);
+  console.log(`\n${formatTable(rows, [columns.dropgpu, columns['jax-js']], 'jax-js')}`);
+  console.log(
+    `\n${formatCeilingTable(rows, [columns.dropgpu, columns['jax-js']], columns.ceiling, 'jax-js')}`,
+  );
   console.log(`\nwrote ${writeRecord(quick ? 'peers-quick' : 'peers', record)}`);
 } finally {
   await browser.close();
