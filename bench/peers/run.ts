@@ -59,9 +59,7 @@ async function runPage(browser: Browser, side: Side, round: number): Promise<Pee
         if (++loads > 1) reject(new Error(`${side} round ${round}: the page reloaded mid-run`));
       });
     });
-    await page.goto(
-      `http://127.0.0.1:${port}/bench/peers/index.html?side=${side}${quick ? '&quick=1' : ''}`,
-    );
+    await page.goto(`http://127.0.0.1:${port}/bench/peers/index.html?side=${side}${quick ? '&quick=1' : ''}`);
     const handle = await Promise.race([
       page.waitForFunction(() => window.peersResult, null, { timeout: 0, polling: 500 }),
       crashed,
