@@ -2,10 +2,12 @@
  * The third side of `npm run bench:peers`: this page's Wasm SIMD ceiling, measured in the same rounds
  * as dropgpu and jax-js. For each matmul row it runs the row's floating-point work (2·M·N·K) as
  * independent multiply-add chains (bench/peers/ceiling-module.ts: no loads, no stores) split evenly
- * over `navigator.hardwareConcurrency` workers, started and awaited as dropgpu's pool is (Atomics
- * wait/notify, Atomics.waitAsync on the page). A row's rate is what a perfect kernel of that size
- * could reach in this page at that moment: each side's median as a fraction of it says how much room
- * is left, and 1.5× jax-js above it means the target cannot be met on this machine. Never a test.
+ * over `navigator.hardwareConcurrency` workers, started and awaited with Atomics as dropgpu's pool is
+ * (notify, Atomics.waitAsync on the page), except that they poll for 50 ms between runs before they
+ * sleep (ceiling-worker.ts), so that no run waits for a core to wake. A row's rate is what a perfect
+ * kernel of that size could reach in this page at that moment: each side's median as a fraction of
+ * it says how much room is left, and 1.5× jax-js above it means the target cannot be met on this
+ * machine. Never a test.
  */
 import { CONTROL } from './ceiling-control.js';
 import { ceilingModuleBytes, FLOPS_PER_ITERATION, relaxedSimdValidates } from './ceiling-module.js';

@@ -47,26 +47,18 @@ async function main(): Promise<void> {
   if (!crossOriginIsolated) throw new Error('the page is not cross-origin isolated (COOP/COEP headers)');
   const adapter = await adapterInfo();
   const rows = buildRows({ quick, webgpu: adapter.available === true });
+  // Each side opens what it needs (a backend, a worker pool) on its first row and frees it at the end.
+  const opened =
+    side === 'dropgpu'
+      ? (await import('./dropgpu-train.js')).dropgpuSide()
+      : side === 'jax-js'
+        ? { prepare: (await import('./jax-train.js')).prepareJax, dispose() {} }
+        : (await import('./ceiling.js')).ceilingSide();
   let results: RowResult[];
-  if (side === 'dropgpu') {
-    const { dropgpuSide } = await import('./dropgpu-train.js');
-    const ours = dropgpuSide();
-    try {
-      results = await runRows(rows, ours.prepare, log);
-    } finally {
-      ours.dispose();
-    }
-  } else if (side === 'jax-js') {
-    const { prepareJax } = await import('./jax-train.js');
-    results = await runRows(rows, prepareJax, log);
-  } else {
-    const { ceilingSide } = await import('./ceiling.js');
-    const ceiling = ceilingSide();
-    try {
-      results = await runRows(rows, ceiling.prepare, log);
-    } finally {
-      ceiling.dispose();
-    }
+  try {
+    results = await runRows(rows, opened.prepare, log);
+  } finally {
+    opened.dispose();
   }
   window.peersResult = {
     side,
